@@ -1,0 +1,49 @@
+#pragma once
+// The full current state of one job, as a worker publishes it (protocol v1).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "progress/protocol/job_status.hpp"
+
+namespace progress {
+
+struct job_error {
+  std::string message;
+  std::optional<std::string> code;
+
+  friend bool operator==(const job_error&, const job_error&) = default;
+};
+
+struct job_state {
+  job_status status = job_status::queued;
+  std::optional<double> progress;  // percent, 0..100
+  std::optional<std::int64_t> phase;
+  std::optional<std::int64_t> total_phases;
+  std::optional<std::string> phase_title;
+  std::optional<std::string> message;
+  std::optional<std::string> detail;
+  std::optional<std::int64_t> current;
+  std::optional<std::int64_t> total;
+  std::optional<std::string> type;
+  std::optional<std::int64_t> eta_ms;
+  std::optional<job_error> error;
+  std::optional<nlohmann::json> details;  // always an object when present
+  std::optional<std::int64_t> seq;
+  std::optional<std::int64_t> attempt;
+  std::optional<std::string> worker_id;
+  std::optional<std::int64_t> timestamp;  // ms since the Unix epoch
+  std::optional<std::string> user_id;
+  std::optional<std::string> job_id;
+
+  friend bool operator==(const job_state&, const job_state&) = default;
+};
+
+// camelCase JSON with absent fields left out.
+void to_json(nlohmann::json& out, const job_error& error);
+void to_json(nlohmann::json& out, const job_state& state);
+
+}  // namespace progress

@@ -1,0 +1,58 @@
+#include "progress/protocol/topic.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace progress {
+namespace {
+
+constexpr bool is_id_char(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == '-';
+}
+
+void require_valid_id(std::string_view id, std::string_view what) {
+  if (!is_valid_id(id)) {
+    throw std::invalid_argument(std::string(what) + " must match [A-Za-z0-9_.-]{1,128}: '" +
+                                std::string(id.substr(0, 160)) + "'");
+  }
+}
+
+}  // namespace
+
+bool is_valid_id(std::string_view id) noexcept {
+  return !id.empty() && id.size() <= max_id_length && std::all_of(id.begin(), id.end(), is_id_char);
+}
+
+std::string job_topic(std::string_view user_id, std::string_view job_id) {
+  require_valid_id(user_id, "userId");
+  require_valid_id(job_id, "jobId");
+  std::string topic;
+  topic.reserve(12 + user_id.size() + job_id.size());
+  topic.append("users/").append(user_id).append("/jobs/").append(job_id);
+  return topic;
+}
+
+std::string job_topic(const job_key& key) {
+  return job_topic(key.user_id, key.job_id);
+}
+
+std::optional<job_key> parse_job_topic(std::string_view topic) {
+  constexpr std::string_view users_prefix = "users/";
+  constexpr std::string_view jobs_level = "/jobs/";
+  if (!topic.starts_with(users_prefix)) return std::nullopt;
+  topic.remove_prefix(users_prefix.size());
+  const auto jobs_at = topic.find(jobs_level);
+  if (jobs_at == std::string_view::npos) return std::nullopt;
+  const auto user_id = topic.substr(0, jobs_at);
+  const auto job_id = topic.substr(jobs_at + jobs_level.size());
+  if (!is_valid_id(user_id) || !is_valid_id(job_id)) return std::nullopt;
+  return job_key{std::string(user_id), std::string(job_id)};
+}
+
+std::string worker_status_topic(std::string_view worker_id) {
+  require_valid_id(worker_id, "workerId");
+  return "workers/" + std::string(worker_id) + "/status";
+}
+
+}  // namespace progress

@@ -1,0 +1,39 @@
+#include "progress/protocol/topic.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+
+using namespace progress;
+
+TEST(topic, ids_follow_the_charset_and_length_rule) {
+  EXPECT_TRUE(is_valid_id("alice"));
+  EXPECT_TRUE(is_valid_id("A-Z_a.z-09"));
+  EXPECT_TRUE(is_valid_id(std::string(128, 'x')));
+  EXPECT_FALSE(is_valid_id(""));
+  EXPECT_FALSE(is_valid_id(std::string(129, 'x')));
+  for (const char* bad : {"a/b", "a+", "#", "a b", "ä", "a\nb", "a:b"}) {
+    EXPECT_FALSE(is_valid_id(bad)) << bad;
+  }
+  EXPECT_FALSE(is_valid_id(std::string("a\0b", 3)));
+}
+
+TEST(topic, builds_job_topics_and_refuses_bad_ids) {
+  EXPECT_EQ(job_topic("alice", "job-1"), "users/alice/jobs/job-1");
+  EXPECT_THROW((void)job_topic("al/ice", "job"), std::invalid_argument);
+  EXPECT_THROW((void)job_topic("alice", "#"), std::invalid_argument);
+  EXPECT_EQ(worker_status_topic("w1"), "workers/w1/status");
+  EXPECT_THROW((void)worker_status_topic("w/1"), std::invalid_argument);
+}
+
+TEST(topic, parses_job_topics) {
+  const auto key = parse_job_topic("users/alice/jobs/j.1");
+  ASSERT_TRUE(key);
+  EXPECT_EQ(key->user_id, "alice");
+  EXPECT_EQ(key->job_id, "j.1");
+  for (const char* bad : {"users/alice/jobs/", "users//jobs/j", "users/alice/jobs/a/b", "user/alice/jobs/j",
+                          "users/alice/job/j", "users/a+b/jobs/j", "workers/w/status", ""}) {
+    EXPECT_FALSE(parse_job_topic(bad)) << bad;
+  }
+}
