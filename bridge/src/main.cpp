@@ -1,0 +1,167 @@
+// progress-bridge: MQTT ingest -> job store -> REST (docs/configuration.md).
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "bridge_config.hpp"
+#include "build_info.hpp"
+#include "job_store.hpp"
+#include "jwt_verifier.hpp"
+#include "listener.hpp"
+#include "metrics.hpp"
+#include "mqtt_ingest.hpp"
+#include "rest_api.hpp"
+#include "token_issuer.hpp"
+
+namespace {
+
+using namespace progress::bridge;
+
+// After a stop signal, open connections get this long to finish before the
+// event loop is stopped regardless.
+constexpr auto shutdown_grace = std::chrono::seconds{10};
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("bridge");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::flush_on(spdlog::level::info);
+}
+
+std::string url_host(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address().to_string();
+  return endpoint.address().is_v6() ? "[" + address + "]" : address;
+}
+
+int print_token(const bridge_config& cfg) {
+  try {
+    std::cout << mint_token(cfg.jwt_secret, cfg.token_user, cfg.token_admin, cfg.token_ttl) << '\n';
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "token: " << e.what() << '\n';
+    return 2;
+  }
+}
+
+int serve(const bridge_config& cfg) {
+  std::unique_ptr<jwt_verifier> verifier;
+  try {
+    verifier = std::make_unique<jwt_verifier>(jwt_verifier_options{cfg.jwt_secret, cfg.jwt_public_key_pem, {}});
+  } catch (const std::exception& e) {
+    spdlog::critical("JWT key: {}", e.what());
+    return 2;
+  }
+
+  net::io_context ioc{static_cast<int>(cfg.threads)};
+  job_store store{store_limits{.history_per_job = cfg.history_limit,
+                               .jobs_per_user = cfg.jobs_per_user,
+                               .max_jobs = cfg.max_jobs,
+                               .finished_ttl = cfg.finished_ttl}};
+  metrics bridge_metrics;
+
+  ingest_options ingest_opts;
+  ingest_opts.url = cfg.mqtt_url;
+  ingest_opts.username = cfg.mqtt_username;
+  ingest_opts.password = cfg.mqtt_password;
+  ingest_opts.client_id = cfg.mqtt_client_id;
+  std::shared_ptr<mqtt_ingest> ingest;
+  try {
+    ingest = std::make_shared<mqtt_ingest>(ioc, ingest_opts, store, bridge_metrics);
+  } catch (const std::exception& e) {
+    spdlog::critical("MQTT: {}", e.what());
+    return 2;
+  }
+
+  auto api = std::make_shared<rest_api>(store, bridge_metrics, *verifier, [ingest] { return ingest->ready(); },
+                                        rest_api_options{.cors_origins = cfg.cors_origins,
+                                                         .rate_limit = cfg.rate_limit,
+                                                         .rate_limit_burst = cfg.rate_limit_burst});
+  beast::error_code ec;
+  const tcp::endpoint endpoint{net::ip::make_address(cfg.http_address, ec), cfg.http_port};
+  auto http = std::make_shared<listener>(ioc, endpoint, api, http_limits{}, ec);
+  if (ec) {
+    spdlog::critical("cannot listen on {}:{}: {}", cfg.http_address, cfg.http_port, ec.message());
+    ingest->stop();
+    return 1;
+  }
+  const auto bound = http->local_endpoint();
+  spdlog::info("progress-bridge {} listening on http://{}:{}", version(), url_host(bound), bound.port());
+  spdlog::info("MQTT broker {} as {}", cfg.mqtt_url, cfg.mqtt_username);
+
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool stop_requested = false;
+  std::size_t running_threads = cfg.threads;
+
+  net::signal_set signals{ioc, SIGINT, SIGTERM};
+  signals.async_wait([&](const beast::error_code& error, int signal) {
+    if (error) return;
+    spdlog::info("signal {}: shutting down", signal);
+    std::lock_guard lock{mutex};
+    stop_requested = true;
+    wake.notify_all();
+  });
+
+  ingest->start();
+  http->run();
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < cfg.threads; ++i) {
+    threads.emplace_back([&] {
+      ioc.run();
+      std::lock_guard lock{mutex};
+      --running_threads;
+      wake.notify_all();
+    });
+  }
+
+  {
+    std::unique_lock lock{mutex};
+    wake.wait(lock, [&] { return stop_requested || running_threads == 0; });
+  }
+  // Stop accepting and close idle connections; requests in progress finish.
+  http->stop();
+  // Blocks until the broker saw the disconnect; the event loop keeps running meanwhile.
+  ingest->stop();
+  {
+    std::unique_lock lock{mutex};
+    if (!wake.wait_for(lock, shutdown_grace, [&] { return running_threads == 0; })) {
+      spdlog::warn("connections still open after {}s: closing them", shutdown_grace.count());
+      ioc.stop();
+    }
+  }
+  for (auto& t : threads) t.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto parsed = parse_config(argc, argv);
+  if (!parsed.config) {
+    std::fputs(parsed.output.c_str(), parsed.exit_code == 0 ? stdout : stderr);
+    return parsed.exit_code;
+  }
+  const auto& cfg = *parsed.config;
+  if (cfg.mode == bridge_config::command::token) return print_token(cfg);
+  try {
+    setup_logging(cfg.log_level);
+    return serve(cfg);
+  } catch (const std::exception& e) {
+    spdlog::critical("fatal: {}", e.what());
+    return 1;
+  }
+}
