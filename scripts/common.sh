@@ -10,7 +10,7 @@ PROGRESS_PACKAGES=(
   libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev
   mosquitto mosquitto-clients
   libboost-dev nlohmann-json3-dev libcli11-dev libspdlog-dev prometheus-cpp-dev libjwt-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev docker-compose
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
