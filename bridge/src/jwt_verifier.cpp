@@ -25,8 +25,8 @@ namespace {
 using json = nlohmann::json;
 using sys_seconds = std::chrono::sys_seconds;
 
-// Bounds for the PEM we hand to OpenSSL and libjwt (an RSA-8192 key is ~1.5 KiB).
-constexpr std::size_t max_pem_bytes = 16 * 1024;
+// Bound for the key we hand to OpenSSL and libjwt (an RSA-8192 PEM is ~1.5 KiB).
+constexpr std::size_t max_key_bytes = 16 * 1024;
 constexpr int min_rsa_bits = 2048;
 constexpr auto max_leeway = std::chrono::hours{24};
 // NumericDate claims are clamped to [0, 2^32) seconds (year 2106) so that
@@ -112,7 +112,7 @@ struct pkey_deleter {
 
 // "RS256" or "ES256" for an acceptable public key; throws otherwise.
 std::string_view algorithm_of_public_key(const std::string& pem) {
-  if (pem.size() > max_pem_bytes) throw std::invalid_argument("public key PEM is too large");
+  if (pem.size() > max_key_bytes) throw std::invalid_argument("public key PEM is too large");
   std::unique_ptr<BIO, bio_deleter> bio{BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))};
   if (!bio) throw std::runtime_error("out of memory reading the public key");
   std::unique_ptr<EVP_PKEY, pkey_deleter> key{PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr)};
@@ -163,6 +163,7 @@ jwt_verifier::jwt_verifier(jwt_verifier_options options) : leeway_{options.leewa
   if (has_secret) {
     if (options.hs256_secret.size() < min_hs256_secret_bytes)
       throw std::invalid_argument("HS256 secret must be at least 32 bytes");
+    if (options.hs256_secret.size() > max_key_bytes) throw std::invalid_argument("HS256 secret is too large");
     key_ = std::move(options.hs256_secret);
     algorithm_ = "HS256";
   } else {
@@ -174,9 +175,10 @@ jwt_verifier::jwt_verifier(jwt_verifier_options options) : leeway_{options.leewa
 auth_result jwt_verifier::verify(std::string_view token, std::chrono::system_clock::time_point now) const {
   try {
     return verify_unguarded(token, now);
-  } catch (const std::exception&) {
-    // Only allocation can throw here; refuse rather than let it reach a handler.
-    return fail(auth_failure::malformed, "token could not be processed");
+  } catch (...) {
+    // Only allocation can throw here; refuse rather than let it reach a
+    // handler. The message fits the small-string buffer: no allocation.
+    return auth_result{std::nullopt, auth_failure::malformed, "internal error"};
   }
 }
 
@@ -232,7 +234,8 @@ auth_result jwt_verifier::verify_unguarded(std::string_view token,
     return fail(auth_failure::bad_signature, "signature does not verify");
   }
   // Belt and braces: what libjwt verified with must be what we allow.
-  if (jwt_get_alg(decoded.get()) != jwt_str_alg(std::string(algorithm_).c_str()))
+  const char* verified_with = jwt_alg_str(jwt_get_alg(decoded.get()));
+  if (verified_with == nullptr || verified_with != algorithm_)
     return fail(auth_failure::unsupported_algorithm, "only " + std::string(algorithm_) + " is accepted");
 
   // The payload bytes are now authenticated; read claims from our own parse.
