@@ -1,6 +1,7 @@
 #include "rate_limiter.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <iterator>
 #include <stdexcept>
 
@@ -9,7 +10,9 @@ namespace progress::bridge {
 rate_limiter::rate_limiter(double per_second, double burst, std::size_t max_keys)
     : per_second_{per_second > 0 ? per_second : 0.0}, burst_{burst}, max_keys_{max_keys} {
   if (!enabled()) return;
-  if (!(burst >= 1)) throw std::invalid_argument("rate limit burst must be at least 1");
+  if (!std::isfinite(per_second)) throw std::invalid_argument("rate limit must be a finite rate");
+  if (!(burst >= 1) || !std::isfinite(burst))
+    throw std::invalid_argument("rate limit burst must be at least 1");
   if (max_keys == 0) throw std::invalid_argument("rate limiter needs room for at least one key");
   index_.reserve(std::min<std::size_t>(max_keys, 1024));
 }

@@ -30,8 +30,8 @@ class rate_limiter {
  public:
   static constexpr std::size_t max_eviction_scan = 32;
 
-  // Throws std::invalid_argument when limiting is enabled and burst < 1 or
-  // max_keys == 0.
+  // Throws std::invalid_argument when limiting is enabled and per_second is
+  // infinite, burst is not a finite number >= 1, or max_keys == 0.
   rate_limiter(double per_second, double burst, std::size_t max_keys);
 
   // Spends one request from `key`'s bucket; false when it is empty.

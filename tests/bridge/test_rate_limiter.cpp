@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -104,6 +105,8 @@ TEST(rate_limiter, non_positive_rate_disables_limiting) {
 TEST(rate_limiter, refuses_a_useless_configuration) {
   EXPECT_THROW(rate_limiter(1.0, 0.5, 10), std::invalid_argument);
   EXPECT_THROW(rate_limiter(1.0, 5.0, 0), std::invalid_argument);
+  EXPECT_THROW(rate_limiter(std::numeric_limits<double>::infinity(), 5.0, 10), std::invalid_argument);
+  EXPECT_THROW(rate_limiter(1.0, std::numeric_limits<double>::quiet_NaN(), 10), std::invalid_argument);
 }
 
 TEST(rate_limiter, concurrent_callers_share_one_bucket) {
