@@ -1,0 +1,85 @@
+#pragma once
+// The bridge's Prometheus metrics behind typed methods, so no caller touches
+// metric families or label names. Every method is thread-safe.
+//
+// Labels that callers pass (reasons, decisions, routes) must come from small
+// fixed sets: route templates like "/api/v1/jobs/{jobId}", never raw paths.
+// As a guard, each labelled family keeps at most `max_label_sets` series; values
+// seen after that are counted in one more series labelled "other".
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "job_store.hpp"
+
+namespace progress::bridge {
+
+class metrics {
+ public:
+  static constexpr std::size_t max_label_sets = 64;
+
+  metrics();
+
+  metrics(const metrics&) = delete;
+  metrics& operator=(const metrics&) = delete;
+
+  // MQTT ingest.
+  void message_received();
+  void message_accepted();
+  // `reason`: to_string(reject_reason), "bad_topic", "overloaded" or "over_capacity".
+  void message_rejected(std::string_view reason);
+  // `decision`: why a valid update changed nothing ("duplicate", "stale", ...).
+  void update_ignored(std::string_view decision);
+  void set_jobs_by_status(const status_counts& counts);
+  void set_mqtt_connected(bool connected);
+  void mqtt_reconnect();
+
+  // HTTP side.
+  void http_request(std::string_view route, unsigned status, double seconds);
+  void auth_failure(std::string_view reason);
+  void rate_limited();
+
+  // Prometheus text exposition format.
+  [[nodiscard]] std::string scrape() const;
+
+ private:
+  // A family whose series are created on first use, at most max_label_sets of them.
+  template <typename Metric>
+  class labelled {
+   public:
+    explicit labelled(prometheus::Family<Metric>& family) : family_{family} {}
+    template <typename... Args>
+    Metric& get(const prometheus::Labels& labels, std::string key, Args&&... args);
+
+   private:
+    prometheus::Family<Metric>& family_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, Metric*> series_;
+  };
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Counter& received_;
+  prometheus::Counter& accepted_;
+  labelled<prometheus::Counter> rejected_;
+  labelled<prometheus::Counter> ignored_;
+  std::array<prometheus::Gauge*, job_status_count> jobs_{};
+  prometheus::Gauge& mqtt_connected_;
+  prometheus::Counter& mqtt_reconnects_;
+  labelled<prometheus::Counter> http_requests_;
+  labelled<prometheus::Histogram> http_duration_;
+  labelled<prometheus::Counter> auth_failures_;
+  prometheus::Counter& rate_limited_;
+};
+
+}  // namespace progress::bridge

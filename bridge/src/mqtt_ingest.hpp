@@ -1,0 +1,151 @@
+#pragma once
+// Feeds the job store from MQTT: subscribes to every job topic (QoS 1, MQTT
+// v5), validates each message with the protocol library and applies it.
+//
+// Threads: Paho calls back on its own threads; those callbacks only hand the
+// message (a shared pointer, no copy) to a strand on the io_context and never
+// block or throw. Parsing, the store and the change listener run on the strand.
+//
+// Hand-off bound: at most `max_pending_messages` messages / `max_pending_bytes`
+// payload bytes may wait on the strand. Paho acknowledges a QoS 1 message as
+// soon as it arrives, so the broker's window (Receive Maximum, sent in CONNECT)
+// limits what is in flight on the network, not what waits here. A message that
+// arrives while the hand-off is full is dropped and counted as rejected
+// "overloaded"; once the strand has caught up the ingest subscribes again,
+// which makes the broker resend every retained job state, so the store still
+// converges on the latest state of every job (only intermediate history is lost).
+//
+// Readiness: after each SUBACK the ingest publishes a marker to
+// bridge/sync/<client id>, a topic it also subscribes. The broker delivers the
+// retained job states queued by the subscription before that marker, so when
+// the marker comes back the retained state is loaded. If it never comes back
+// (e.g. the broker refuses it), `sync_timeout` marks the state loaded anyway.
+//
+// Lifetime: owned by a std::shared_ptr (pending work holds it); call stop()
+// before dropping it.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <mqtt/async_client.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "job_store.hpp"
+#include "metrics.hpp"
+#include "rate_limited_log.hpp"
+
+namespace progress::bridge {
+
+struct ingest_options {
+  std::string url = "tcp://127.0.0.1:1883";
+  std::string username = "bridge";
+  std::string password;
+  // Also names the sync topic, so it must follow the id rule (is_valid_id).
+  std::string client_id = "progress-bridge";
+  std::chrono::seconds keepalive{30};
+  std::chrono::seconds connect_timeout{10};
+  std::chrono::seconds min_reconnect_delay{1};
+  std::chrono::seconds max_reconnect_delay{30};
+  // Receive Maximum sent in CONNECT: QoS 1 messages the broker may have
+  // unacknowledged towards the bridge.
+  std::uint16_t receive_maximum = 1000;
+  std::size_t max_pending_messages = 100000;
+  std::size_t max_pending_bytes = std::size_t{128} * 1024 * 1024;
+  std::chrono::milliseconds sync_timeout{std::chrono::seconds{10}};
+  // How often finished jobs past their TTL are removed and the job gauges refreshed.
+  std::chrono::milliseconds expire_interval{std::chrono::seconds{30}};
+};
+
+class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
+ public:
+  // Called on the io_context for every change of the store made by the ingest:
+  // accepted updates, removals (empty payloads, and TTL expiries with a null
+  // job) and updates that evicted other jobs (apply_result::evicted).
+  using change_listener = std::function<void(const apply_result&)>;
+
+  // Throws std::invalid_argument when options.client_id breaks the id rule.
+  mqtt_ingest(boost::asio::io_context& ioc, ingest_options options, job_store& store, metrics& metrics,
+              change_listener listener = {});
+  ~mqtt_ingest();
+
+  mqtt_ingest(const mqtt_ingest&) = delete;
+  mqtt_ingest& operator=(const mqtt_ingest&) = delete;
+
+  // Starts connecting (retrying until stop()) and the expiry timer.
+  void start();
+  // Disconnects cleanly, waiting up to a few seconds for the broker. Once it
+  // returns no new listener call starts. Idempotent.
+  void stop();
+
+  [[nodiscard]] bool connected() const noexcept { return connected_.load(); }
+  // Connected and the retained job states of this connection are loaded.
+  [[nodiscard]] bool ready() const noexcept { return connected_.load() && loaded_.load(); }
+  [[nodiscard]] const std::string& sync_topic() const noexcept { return sync_topic_; }
+
+ private:
+  class action_listener;
+  using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+  // Paho threads.
+  void on_message_arrived(mqtt::const_message_ptr message) noexcept;
+  template <typename Handler>
+  void post_from_paho(Handler&& handler) noexcept;
+
+  // Strand.
+  void connect();
+  void schedule_connect();
+  void on_connected();
+  void on_connection_lost(std::string_view cause);
+  void subscribe();
+  void on_subscribed(const std::vector<mqtt::ReasonCode>& codes);
+  void on_subscribe_failed(int code);
+  void begin_sync();
+  void on_sync(std::string_view payload);
+  void handle(const mqtt::message& message);
+  void record(const apply_result& result);
+  void notify(const apply_result& result);
+  void arm_expiry();
+  void expire();
+  void drain_overload();
+
+  const ingest_options options_;
+  const std::string sync_topic_;
+  job_store& store_;
+  metrics& metrics_;
+  const change_listener listener_;
+  strand_type strand_;
+  boost::asio::steady_timer connect_timer_;
+  boost::asio::steady_timer sync_timer_;
+  boost::asio::steady_timer expiry_timer_;
+  rate_limited_log reject_log_;
+
+  std::atomic<bool> accepting_{false};  // Paho callbacks hand messages over
+  std::atomic<bool> stopped_{false};
+  std::atomic<bool> connected_{false};
+  std::atomic<bool> loaded_{false};
+  std::atomic<std::size_t> pending_messages_{0};
+  std::atomic<std::size_t> pending_bytes_{0};
+  std::atomic<std::size_t> dropped_{0};  // overloaded messages not yet counted in metrics
+
+  // Strand-only state.
+  std::chrono::seconds reconnect_delay_;
+  bool ever_connected_ = false;
+  bool resync_needed_ = false;
+  std::uint64_t sync_generation_ = 0;
+
+  std::unique_ptr<action_listener> connect_listener_;
+  std::unique_ptr<action_listener> subscribe_listener_;
+  // Last member: destroyed first, so no Paho thread outlives what its callbacks use.
+  mqtt::async_client client_;
+};
+
+}  // namespace progress::bridge

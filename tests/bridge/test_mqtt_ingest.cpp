@@ -1,0 +1,237 @@
+// The ingest against the project's real broker configuration.
+#include "mqtt_ingest.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "mosquitto_broker.hpp"
+#include "mqtt_test_client.hpp"
+
+namespace progress::bridge {
+namespace {
+
+using namespace std::chrono_literals;
+using test::mosquitto_broker;
+using test::mqtt_test_client;
+
+// Polls `condition` until it holds or `timeout` passes.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+// Sum of every series of `name` in a Prometheus text scrape.
+double metric_total(const std::string& scrape, const std::string& name) {
+  double total = 0;
+  std::istringstream lines{scrape};
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with(name)) continue;
+    const auto rest = line.substr(name.size());
+    if (!rest.empty() && rest[0] != ' ' && rest[0] != '{') continue;
+    total += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return total;
+}
+
+std::string job_json(const std::string& status, int seq, double progress = 0) {
+  return nlohmann::json{{"status", status}, {"seq", seq}, {"progress", progress}}.dump();
+}
+
+class MqttIngest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { broker_ = std::make_unique<mosquitto_broker>(); }
+  static void TearDownTestSuite() { broker_.reset(); }
+
+  void SetUp() override {
+    worker_ = std::make_unique<mqtt_test_client>(broker_->url(), "worker-" + test_name());
+    ASSERT_EQ(worker_->connect("worker", mosquitto_broker::password("worker")), 0) << broker_->log();
+  }
+
+  void TearDown() override {
+    if (ingest_) ingest_->stop();
+    ingest_.reset();
+    work_.reset();
+    if (io_thread_.joinable()) io_thread_.join();
+  }
+
+  static std::string test_name() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
+
+  void start_ingest() {
+    ingest_options options;
+    options.url = broker_->url();
+    options.username = "bridge";
+    options.password = mosquitto_broker::password("bridge");
+    options.client_id = "bridge-" + test_name();
+    options.min_reconnect_delay = 1s;
+    options.max_reconnect_delay = 2s;
+    ingest_ =
+        std::make_shared<mqtt_ingest>(ioc_, options, store_, metrics_, [this](const apply_result& result) {
+          std::lock_guard lock{mutex_};
+          changes_.push_back(result);
+        });
+    ingest_->start();
+    io_thread_ = std::thread{[this] { ioc_.run(); }};
+  }
+
+  std::vector<apply_result> changes() const {
+    std::lock_guard lock{mutex_};
+    return changes_;
+  }
+
+  int publish(const std::string& user, const std::string& job, const std::string& payload,
+              bool retained = true) {
+    return worker_->publish(job_topic(user, job), payload, retained);
+  }
+
+  static std::unique_ptr<mosquitto_broker> broker_;
+  std::unique_ptr<mqtt_test_client> worker_;
+  boost::asio::io_context ioc_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
+      ioc_.get_executor()};
+  job_store store_;
+  metrics metrics_;
+  std::shared_ptr<mqtt_ingest> ingest_;
+  std::thread io_thread_;
+  mutable std::mutex mutex_;
+  std::vector<apply_result> changes_;
+};
+
+std::unique_ptr<mosquitto_broker> MqttIngest::broker_;
+
+TEST_F(MqttIngest, RetainedStatesAreLoadedWhenReady) {
+  constexpr int jobs = 300;
+  for (int i = 0; i < jobs; ++i) {
+    ASSERT_EQ(publish("loader" + std::to_string(i % 7), "job" + std::to_string(i),
+                      job_json("in_progress", 1, i % 100)),
+              0);
+  }
+  start_ingest();
+  ASSERT_TRUE(eventually([&] { return ingest_->ready(); })) << broker_->log();
+  EXPECT_TRUE(ingest_->connected());
+  // Ready means loaded: nothing is still on its way.
+  std::size_t loaded = 0;
+  for (int i = 0; i < jobs; ++i) {
+    const auto job = store_.find(job_key{"loader" + std::to_string(i % 7), "job" + std::to_string(i)});
+    if (job) {
+      ++loaded;
+      EXPECT_EQ(job->state.progress, i % 100);
+    }
+  }
+  EXPECT_EQ(loaded, static_cast<std::size_t>(jobs));
+  EXPECT_EQ(metric_total(metrics_.scrape(), "progress_bridge_mqtt_connected"), 1);
+}
+
+TEST_F(MqttIngest, MalformedMessagesAreRejectedAndCounted) {
+  start_ingest();
+  ASSERT_TRUE(eventually([&] { return ingest_->ready(); }));
+  ASSERT_EQ(publish("mallory", "good", job_json("in_progress", 1, 10)), 0);
+  ASSERT_TRUE(eventually([&] { return store_.find(job_key{"mallory", "good"}) != nullptr; }));
+
+  const std::vector<std::string> bad_payloads = {
+      "{not json",
+      "[1,2,3]",
+      R"({"status":"in_progress","progress":"ten"})",
+      R"({"status":"exploded"})",
+      R"({"status":"in_progress","progress":1000})",
+      std::string{"{\"status\":\"queued\",\"message\":\"\xff\xfe\"}"},
+      R"({"status":"queued","userId":"someone-else"})",
+      std::string(70000, 'x'),
+  };
+  constexpr int malformed = 1000;
+  for (int i = 0; i < malformed; ++i) {
+    if (i % 10 == 9) {
+      // A topic the protocol refuses, though the broker's filter matches it.
+      ASSERT_EQ(worker_->publish("users/mal lory/jobs/good", job_json("failed", 99), false), 0);
+    } else {
+      ASSERT_EQ(
+          publish("mallory", "good", bad_payloads[static_cast<std::size_t>(i) % bad_payloads.size()], false),
+          0);
+    }
+  }
+  ASSERT_EQ(publish("mallory", "other", job_json("queued", 1)), 0);
+  ASSERT_TRUE(eventually([&] {
+    return metric_total(metrics_.scrape(), "progress_bridge_mqtt_messages_rejected_total") >= malformed;
+  }));
+  ASSERT_TRUE(eventually([&] { return store_.find(job_key{"mallory", "other"}) != nullptr; }));
+
+  const auto scrape = metrics_.scrape();
+  EXPECT_EQ(metric_total(scrape, "progress_bridge_mqtt_messages_rejected_total"), malformed);
+  EXPECT_EQ(metric_total(scrape, "progress_bridge_mqtt_messages_rejected_total{reason=\"bad_topic\"}"), 100);
+  EXPECT_GT(metric_total(scrape, "progress_bridge_mqtt_messages_rejected_total{reason=\"invalid_json\"}"), 0);
+  EXPECT_GT(metric_total(scrape, "progress_bridge_mqtt_messages_rejected_total{reason=\"id_mismatch\"}"), 0);
+
+  const auto good = store_.find(job_key{"mallory", "good"});
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->state.status, job_status::in_progress);
+  EXPECT_EQ(good->state.progress, 10);
+  EXPECT_EQ(store_.history(job_key{"mallory", "good"})->size(), 1u);
+  EXPECT_TRUE(ingest_->ready());
+}
+
+TEST_F(MqttIngest, EmptyRetainedPayloadRemovesTheJob) {
+  start_ingest();
+  ASSERT_TRUE(eventually([&] { return ingest_->ready(); }));
+  const job_key key{"dora", "temp"};
+  ASSERT_EQ(publish(key.user_id, key.job_id, job_json("completed", 3, 100)), 0);
+  ASSERT_TRUE(eventually([&] { return store_.find(key) != nullptr; }));
+  ASSERT_EQ(publish(key.user_id, key.job_id, ""), 0);
+  ASSERT_TRUE(eventually([&] { return store_.find(key) == nullptr; }));
+
+  const auto seen = changes();
+  ASSERT_GE(seen.size(), 2u);
+  EXPECT_EQ(seen.back().outcome, apply_outcome::removed);
+  EXPECT_EQ(seen.back().key, key);
+  const auto feed = store_.changes_since(0, key.user_id);
+  ASSERT_TRUE(feed.covered);
+  ASSERT_FALSE(feed.changes.empty());
+  EXPECT_FALSE(feed.changes.back().job);
+}
+
+TEST_F(MqttIngest, ReconnectsAfterABrokerRestartAndCatchesUp) {
+  start_ingest();
+  ASSERT_TRUE(eventually([&] { return ingest_->ready(); }));
+  const job_key key{"erin", "long"};
+  ASSERT_EQ(publish(key.user_id, key.job_id, job_json("in_progress", 1, 10)), 0);
+  ASSERT_TRUE(eventually([&] { return store_.find(key) != nullptr; }));
+
+  worker_->disconnect();
+  broker_->stop();
+  ASSERT_TRUE(eventually([&] { return !ingest_->connected(); }));
+  EXPECT_FALSE(ingest_->ready());
+  broker_->start();
+
+  // Published while the bridge is still waiting to reconnect.
+  worker_ = std::make_unique<mqtt_test_client>(broker_->url(), "worker-after-restart");
+  ASSERT_EQ(worker_->connect("worker", mosquitto_broker::password("worker")), 0) << broker_->log();
+  ASSERT_EQ(publish(key.user_id, key.job_id, job_json("in_progress", 2, 60)), 0);
+
+  ASSERT_TRUE(eventually([&] { return ingest_->ready(); }, 30s)) << broker_->log();
+  ASSERT_TRUE(eventually([&] {
+    const auto job = store_.find(key);
+    return job && job->state.seq == 2;
+  }));
+  EXPECT_EQ(store_.find(key)->state.progress, 60);
+  EXPECT_GE(metric_total(metrics_.scrape(), "progress_bridge_mqtt_reconnects_total"), 1);
+
+  // Live updates flow again.
+  ASSERT_EQ(publish(key.user_id, key.job_id, job_json("completed", 3, 100)), 0);
+  ASSERT_TRUE(eventually([&] { return store_.find(key)->state.status == job_status::completed; }));
+}
+
+}  // namespace
+}  // namespace progress::bridge
