@@ -4,7 +4,15 @@
 #include <fstream>
 #include <sstream>
 
+// GCC 12 misreports a null dereference in CLI11's string splitting once inlined.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#endif
 #include <CLI/CLI.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #include <boost/asio/ip/address.hpp>
 
 #include "build_info.hpp"
@@ -39,7 +47,9 @@ CLI::Validator duration_validator() {
       "DURATION");
 }
 
-config_result failure(std::string message) { return config_result{std::nullopt, 2, std::move(message) + "\n"}; }
+config_result failure(std::string message) {
+  return config_result{std::nullopt, 2, std::move(message) + "\n"};
+}
 
 }  // namespace
 
@@ -50,7 +60,8 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::s
   const std::string_view port_text = text.substr(colon + 1);
   std::uint16_t port = 0;
   const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc{} || ptr != port_text.data() + port_text.size()) return std::nullopt;
+  if (port_text.empty() || ec != std::errc{} || ptr != port_text.data() + port_text.size())
+    return std::nullopt;
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "127.0.0.1";  // never all interfaces by accident
   boost::system::error_code bad;
@@ -90,8 +101,8 @@ config_result parse_config(int argc, const char* const* argv) {
   app.add_option("--http-listen", listen, "HTTP address:port to listen on (port 0: any free port)")
       ->envname("BRIDGE_HTTP_LISTEN")
       ->capture_default_str();
-  auto* secret = app.add_option("--jwt-secret", cfg.jwt_secret, "HS256 secret for bearer tokens (>= 32 bytes)")
-                     ->envname("BRIDGE_JWT_SECRET");
+  app.add_option("--jwt-secret", cfg.jwt_secret, "HS256 secret for bearer tokens (>= 32 bytes)")
+      ->envname("BRIDGE_JWT_SECRET");
   app.add_option("--jwt-public-key", public_key_file, "PEM public key file for RS256/ES256 bearer tokens")
       ->envname("BRIDGE_JWT_PUBLIC_KEY")
       ->check(CLI::ExistingFile);
@@ -148,7 +159,8 @@ config_result parse_config(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& e) {
     std::ostringstream out;
     std::ostringstream err;
-    const int code = app.exit(e, out, err);
+    // CLI11's own codes are internal; the shell sees 0 (help, version) or 2 (usage).
+    const int code = app.exit(e, out, err) == 0 ? 0 : 2;
     return config_result{std::nullopt, code, out.str() + err.str()};
   }
 

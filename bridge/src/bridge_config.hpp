@@ -57,6 +57,7 @@ struct config_result {
 [[nodiscard]] config_result parse_config(int argc, const char* const* argv);
 
 // "127.0.0.1:8080", "[::1]:8080" or ":8080" (loopback); nothing when malformed.
-[[nodiscard]] std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view text);
+[[nodiscard]] std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(
+    std::string_view text);
 
 }  // namespace progress::bridge

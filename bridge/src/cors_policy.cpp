@@ -15,7 +15,8 @@ constexpr std::string_view preflight_max_age = "600";
 
 cors_policy::cors_policy(std::vector<std::string> allowed_origins) {
   for (auto& origin : allowed_origins) {
-    while (!origin.empty() && origin.back() == '/') origin.pop_back();  // "https://a.example/" is an origin too
+    while (!origin.empty() && origin.back() == '/')
+      origin.pop_back();  // "https://a.example/" is an origin too
     if (origin == "*") {
       any_origin_ = true;
     } else if (!origin.empty()) {

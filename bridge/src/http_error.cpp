@@ -30,8 +30,9 @@ http_response bad_request(const http_request& req, std::string_view message) {
 
 http_response unauthorized(const http_request& req, std::string_view message, bool invalid_token) {
   auto res = error_response(req, http::status::unauthorized, "unauthorized", message);
-  res.set(http::field::www_authenticate, invalid_token ? R"(Bearer realm="progress-bridge", error="invalid_token")"
-                                                       : R"(Bearer realm="progress-bridge")");
+  res.set(http::field::www_authenticate, invalid_token
+                                             ? R"(Bearer realm="progress-bridge", error="invalid_token")"
+                                             : R"(Bearer realm="progress-bridge")");
   return res;
 }
 
@@ -66,7 +67,8 @@ http_response header_fields_too_large(const http_request& req) {
 
 http_response too_many_requests(const http_request& req, std::chrono::seconds retry_after) {
   auto res = error_response(req, http::status::too_many_requests, "rate_limited", "too many requests");
-  res.set(http::field::retry_after, std::to_string(std::max<std::chrono::seconds::rep>(1, retry_after.count())));
+  res.set(http::field::retry_after,
+          std::to_string(std::max<std::chrono::seconds::rep>(1, retry_after.count())));
   return res;
 }
 

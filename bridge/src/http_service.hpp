@@ -12,7 +12,8 @@ namespace progress::bridge {
 // Takes over a connection for a protocol that outlives one response
 // (WebSocket upgrade, server-sent events). It receives the stream, the
 // request that asked for it and any bytes already read past that request.
-using stream_handoff = std::function<void(beast::tcp_stream stream, http_request req, beast::flat_buffer buffer)>;
+using stream_handoff =
+    std::function<void(beast::tcp_stream stream, http_request req, beast::flat_buffer buffer)>;
 
 class http_service {
  public:

@@ -1,13 +1,14 @@
 #include "http_session.hpp"
 
-#include <boost/asio/dispatch.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/dispatch.hpp>
 
 #include "http_error.hpp"
 
 namespace progress::bridge {
 
-http_session::http_session(tcp::socket&& socket, std::shared_ptr<http_service> service, const http_limits& limits)
+http_session::http_session(tcp::socket&& socket, std::shared_ptr<http_service> service,
+                           const http_limits& limits)
     : stream_(std::move(socket)), service_(std::move(service)), limits_(limits) {
   beast::error_code ec;
   const auto remote = stream_.socket().remote_endpoint(ec);
@@ -15,7 +16,8 @@ http_session::http_session(tcp::socket&& socket, std::shared_ptr<http_service> s
 }
 
 void http_session::run() {
-  net::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+  net::dispatch(stream_.get_executor(),
+                beast::bind_front_handler(&http_session::do_read, shared_from_this()));
 }
 
 void http_session::shutdown() {
@@ -35,12 +37,14 @@ void http_session::do_read() {
   parser_->body_limit(limits_.body_limit);
   stream_.expires_after(limits_.read_timeout);
   reading_ = true;
-  http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
 void http_session::on_read(beast::error_code ec, std::size_t /*bytes*/) {
   reading_ = false;
-  if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout) {
+  if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+      ec == beast::error::timeout) {
     return do_close();
   }
   if (ec == http::error::body_limit) {

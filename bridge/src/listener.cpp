@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/strand.hpp>
-#include <spdlog/spdlog.h>
 
 namespace progress::bridge {
 
@@ -33,7 +33,8 @@ tcp::endpoint listener::local_endpoint() const {
 
 void listener::run() {
   if (!acceptor_.is_open()) return;
-  net::dispatch(acceptor_.get_executor(), beast::bind_front_handler(&listener::do_accept, shared_from_this()));
+  net::dispatch(acceptor_.get_executor(),
+                beast::bind_front_handler(&listener::do_accept, shared_from_this()));
 }
 
 void listener::stop() {

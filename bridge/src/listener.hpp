@@ -20,7 +20,8 @@ class listener : public std::enable_shared_from_this<listener> {
 
   // Opens, binds and listens; on failure `ec` is set and run() does nothing.
   listener(net::io_context& ioc, const tcp::endpoint& endpoint, std::shared_ptr<http_service> service,
-           const http_limits& limits, beast::error_code& ec, std::size_t max_connections = default_max_connections);
+           const http_limits& limits, beast::error_code& ec,
+           std::size_t max_connections = default_max_connections);
 
   // The bound address; with port 0 this carries the port the OS chose.
   [[nodiscard]] tcp::endpoint local_endpoint() const;

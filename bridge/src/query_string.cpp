@@ -51,7 +51,8 @@ std::optional<query_params> query_params::parse(std::string_view query) {
     if (result.items_.size() == max_query_params) return std::nullopt;
     const auto eq = pair.find('=');
     auto name = percent_decode(pair.substr(0, eq), true);
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+    auto value =
+        percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
     if (!name || !value) return std::nullopt;
     result.items_.emplace_back(std::move(*name), std::move(*value));
   }

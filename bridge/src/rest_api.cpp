@@ -4,8 +4,8 @@
 #include <cmath>
 #include <limits>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "build_info.hpp"
 #include "http_error.hpp"
@@ -143,11 +143,13 @@ std::variant<principal, http_response> rest_api::authenticate(const http_request
   return std::move(*result.who);
 }
 
-std::variant<principal, http_response> rest_api::authorize_user(const call& c, std::string_view user_id) const {
+std::variant<principal, http_response> rest_api::authorize_user(const call& c,
+                                                                std::string_view user_id) const {
   auto who = authenticate(c.req, c.query);
   if (std::holds_alternative<http_response>(who)) return who;
   if (!is_valid_id(user_id)) return bad_request(c.req, "invalid user id");
-  if (!std::get<principal>(who).may_read(user_id)) return forbidden(c.req, "not allowed to read this user's jobs");
+  if (!std::get<principal>(who).may_read(user_id))
+    return forbidden(c.req, "not allowed to read this user's jobs");
   return who;
 }
 
@@ -163,7 +165,8 @@ std::optional<http_response> rest_api::read_filters(const call& c, job_query& qu
   }
   if (const auto limit = c.query.get("limit")) {
     const auto value = parse_integer<std::size_t>(*limit, 1, max_list_limit);
-    if (!value) return bad_request(c.req, "limit must be an integer from 1 to " + std::to_string(max_list_limit));
+    if (!value)
+      return bad_request(c.req, "limit must be an integer from 1 to " + std::to_string(max_list_limit));
     query.limit = *value;
   }
   if (const auto cursor = c.query.get("cursor")) {
@@ -196,7 +199,8 @@ http_response rest_api::list_user_jobs(const call& c) const {
 http_response rest_api::list_all_jobs(const call& c) const {
   auto who = authenticate(c.req, c.query);
   if (auto* denied = std::get_if<http_response>(&who)) return std::move(*denied);
-  if (!std::get<principal>(who).admin) return forbidden(c.req, "listing every user's jobs needs an admin token");
+  if (!std::get<principal>(who).admin)
+    return forbidden(c.req, "listing every user's jobs needs an admin token");
   job_query query;
   if (const auto user_id = c.query.get("userId")) {
     if (!is_valid_id(*user_id)) return bad_request(c.req, "invalid user id");
@@ -265,7 +269,8 @@ http_response rest_api::healthz(const call& c) const {
 }
 
 http_response rest_api::readyz(const call& c) const {
-  if (!ready_ || !ready_()) return service_unavailable(c.req, "not connected to the broker or still loading jobs");
+  if (!ready_ || !ready_())
+    return service_unavailable(c.req, "not connected to the broker or still loading jobs");
   return json_response(c.req, http::status::ok, R"({"status":"ready"})");
 }
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
 
 #include "http_error.hpp"
 #include "listener.hpp"
@@ -39,7 +39,9 @@ class echo_service : public http_service {
     };
   }
 
-  void on_rejected(http::status status, const request_info&) override { last_rejected = static_cast<int>(status); }
+  void on_rejected(http::status status, const request_info&) override {
+    last_rejected = static_cast<int>(status);
+  }
 
   std::atomic<int> handled{0};
   std::atomic<int> handed_over{0};
@@ -51,8 +53,8 @@ class HttpSessionTest : public ::testing::Test {
   void start(const http_limits& limits) {
     service_ = std::make_shared<echo_service>();
     beast::error_code ec;
-    listener_ = std::make_shared<listener>(ioc_, tcp::endpoint{net::ip::make_address("127.0.0.1"), 0}, service_,
-                                           limits, ec);
+    listener_ = std::make_shared<listener>(ioc_, tcp::endpoint{net::ip::make_address("127.0.0.1"), 0},
+                                           service_, limits, ec);
     ASSERT_FALSE(ec) << ec.message();
     endpoint_ = listener_->local_endpoint();
     ASSERT_NE(endpoint_.port(), 0);

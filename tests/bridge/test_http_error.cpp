@@ -12,7 +12,9 @@ http_request get_request(unsigned version = 11, bool keep_alive = true) {
   return req;
 }
 
-nlohmann::json body_of(const http_response& res) { return nlohmann::json::parse(res.body()); }
+nlohmann::json body_of(const http_response& res) {
+  return nlohmann::json::parse(res.body());
+}
 
 TEST(HttpError, ShapeAndHeaders) {
   const auto res = error_response(get_request(), http::status::not_found, "not_found", "no such job");
@@ -41,7 +43,8 @@ TEST(HttpError, UnauthorizedCarriesBearerChallenge) {
   EXPECT_EQ(missing.result(), http::status::unauthorized);
   EXPECT_EQ(missing[http::field::www_authenticate], R"(Bearer realm="progress-bridge")");
   const auto invalid = unauthorized(get_request(), "token expired", true);
-  EXPECT_EQ(invalid[http::field::www_authenticate], R"(Bearer realm="progress-bridge", error="invalid_token")");
+  EXPECT_EQ(invalid[http::field::www_authenticate],
+            R"(Bearer realm="progress-bridge", error="invalid_token")");
   EXPECT_EQ(body_of(invalid)["error"]["code"], "unauthorized");
 }
 
@@ -69,7 +72,8 @@ TEST(HttpError, PayloadTooLargeClosesConnection) {
 TEST(HttpError, TooManyRequestsHasRetryAfterOfAtLeastOneSecond) {
   EXPECT_EQ(too_many_requests(get_request(), std::chrono::seconds{3})[http::field::retry_after], "3");
   EXPECT_EQ(too_many_requests(get_request(), std::chrono::seconds{0})[http::field::retry_after], "1");
-  EXPECT_EQ(body_of(too_many_requests(get_request(), std::chrono::seconds{1}))["error"]["code"], "rate_limited");
+  EXPECT_EQ(body_of(too_many_requests(get_request(), std::chrono::seconds{1}))["error"]["code"],
+            "rate_limited");
 }
 
 }  // namespace

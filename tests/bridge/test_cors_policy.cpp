@@ -11,7 +11,9 @@ http_request request_from(std::string_view origin, http::verb method = http::ver
   return req;
 }
 
-http_response ok_response() { return http_response{http::status::ok, 11}; }
+http_response ok_response() {
+  return http_response{http::status::ok, 11};
+}
 
 TEST(CorsPolicy, DisabledAddsNothing) {
   const cors_policy cors;

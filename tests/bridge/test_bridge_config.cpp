@@ -1,0 +1,198 @@
+#include "bridge_config.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace progress::bridge {
+namespace {
+
+constexpr const char* secret = "a-secret-that-is-at-least-32-bytes-long!";
+
+// Runs parse_config on a command line given as strings.
+config_result parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "progress-bridge");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return parse_config(static_cast<int>(argv.size()), argv.data());
+}
+
+// Sets an environment variable for one test and restores it afterwards.
+class scoped_env {
+ public:
+  scoped_env(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value, 1);
+  }
+  ~scoped_env() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  scoped_env(const scoped_env&) = delete;
+  scoped_env& operator=(const scoped_env&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+std::filesystem::path write_temp(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(BridgeConfig, Defaults) {
+  const auto r = parse({"--jwt-secret", secret});
+  ASSERT_TRUE(r.config) << r.output;
+  const auto& c = *r.config;
+  EXPECT_EQ(c.mode, bridge_config::command::serve);
+  EXPECT_EQ(c.mqtt_url, "tcp://127.0.0.1:1883");
+  EXPECT_EQ(c.http_address, "127.0.0.1");
+  EXPECT_EQ(c.http_port, 8080);
+  EXPECT_EQ(c.threads, 2u);
+  EXPECT_EQ(c.finished_ttl, std::chrono::hours{24});
+  EXPECT_EQ(c.log_level, "info");
+  EXPECT_TRUE(c.cors_origins.empty());
+}
+
+TEST(BridgeConfig, CommandLineFlags) {
+  const auto r = parse({"--jwt-secret",       secret,
+                        "--mqtt-url",         "tcp://broker:1884",
+                        "--mqtt-username",    "b",
+                        "--mqtt-password",    "pw",
+                        "--http-listen",      "127.0.0.1:0",
+                        "--cors-origin",      "https://a.example",
+                        "--cors-origin",      "https://b.example",
+                        "--history-limit",    "7",
+                        "--jobs-per-user",    "8",
+                        "--max-jobs",         "9",
+                        "--finished-ttl",     "15m",
+                        "--rate-limit",       "2.5",
+                        "--rate-limit-burst", "5",
+                        "--threads",          "4",
+                        "--log-level",        "debug"});
+  ASSERT_TRUE(r.config) << r.output;
+  const auto& c = *r.config;
+  EXPECT_EQ(c.mqtt_url, "tcp://broker:1884");
+  EXPECT_EQ(c.mqtt_username, "b");
+  EXPECT_EQ(c.mqtt_password, "pw");
+  EXPECT_EQ(c.http_port, 0);
+  EXPECT_EQ(c.cors_origins, (std::vector<std::string>{"https://a.example", "https://b.example"}));
+  EXPECT_EQ(c.history_limit, 7u);
+  EXPECT_EQ(c.jobs_per_user, 8u);
+  EXPECT_EQ(c.max_jobs, 9u);
+  EXPECT_EQ(c.finished_ttl, std::chrono::minutes{15});
+  EXPECT_DOUBLE_EQ(c.rate_limit, 2.5);
+  EXPECT_DOUBLE_EQ(c.rate_limit_burst, 5);
+  EXPECT_EQ(c.threads, 4u);
+  EXPECT_EQ(c.log_level, "debug");
+}
+
+TEST(BridgeConfig, EnvironmentFallbackAndCommandLineWins) {
+  const scoped_env url{"BRIDGE_MQTT_URL", "tcp://from-env:1883"};
+  const scoped_env listen{"BRIDGE_HTTP_LISTEN", "127.0.0.1:9090"};
+  const scoped_env key{"BRIDGE_JWT_SECRET", secret};
+  const scoped_env user{"BRIDGE_MQTT_USERNAME", "env-user"};
+  auto r = parse({});
+  ASSERT_TRUE(r.config) << r.output;
+  EXPECT_EQ(r.config->mqtt_url, "tcp://from-env:1883");
+  EXPECT_EQ(r.config->http_port, 9090);
+  EXPECT_EQ(r.config->jwt_secret, secret);
+  EXPECT_EQ(r.config->mqtt_username, "env-user");
+  r = parse({"--mqtt-url", "tcp://from-flag:1883"});
+  ASSERT_TRUE(r.config) << r.output;
+  EXPECT_EQ(r.config->mqtt_url, "tcp://from-flag:1883");
+}
+
+TEST(BridgeConfig, PasswordFileFirstLine) {
+  const auto path = write_temp("bridge-password", "s3cret\nignored\n");
+  const auto r = parse({"--jwt-secret", secret, "--mqtt-password-file", path.string()});
+  std::filesystem::remove(path);
+  ASSERT_TRUE(r.config) << r.output;
+  EXPECT_EQ(r.config->mqtt_password, "s3cret");
+}
+
+TEST(BridgeConfig, PublicKeyFileIsRead) {
+  const auto path = write_temp("bridge-key", "-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----\n");
+  const auto r = parse({"--jwt-public-key", path.string()});
+  std::filesystem::remove(path);
+  ASSERT_TRUE(r.config) << r.output;
+  EXPECT_NE(r.config->jwt_public_key_pem.find("BEGIN PUBLIC KEY"), std::string::npos);
+}
+
+TEST(BridgeConfig, NeedsExactlyOneJwtKey) {
+  EXPECT_FALSE(parse({}).config);
+  const auto path = write_temp("bridge-key2", "pem");
+  const auto both = parse({"--jwt-secret", secret, "--jwt-public-key", path.string()});
+  std::filesystem::remove(path);
+  EXPECT_FALSE(both.config);
+  EXPECT_NE(both.exit_code, 0);
+}
+
+TEST(BridgeConfig, RejectsBadValues) {
+  for (const std::vector<std::string>& bad :
+       std::vector<std::vector<std::string>>{{"--http-listen", "nonsense"},
+                                             {"--http-listen", "127.0.0.1:70000"},
+                                             {"--http-listen", "not-an-ip:80"},
+                                             {"--finished-ttl", "soon"},
+                                             {"--threads", "0"},
+                                             {"--log-level", "loud"},
+                                             {"--mqtt-client-id", "a/b"},
+                                             {"--mqtt-password-file", "/nonexistent/file"},
+                                             {"--unknown-flag"}}) {
+    auto args = bad;
+    args.insert(args.begin(), {"--jwt-secret", secret});
+    const auto r = parse(args);
+    EXPECT_FALSE(r.config) << bad[0];
+    EXPECT_NE(r.exit_code, 0) << bad[0];
+    EXPECT_FALSE(r.output.empty()) << bad[0];
+  }
+}
+
+TEST(BridgeConfig, HelpListsFlagsWithEnvironmentNames) {
+  const auto r = parse({"--help"});
+  EXPECT_FALSE(r.config);
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* text : {"--mqtt-url", "BRIDGE_MQTT_URL", "--http-listen", "BRIDGE_HTTP_LISTEN",
+                           "--jwt-secret", "BRIDGE_JWT_SECRET", "--jwt-public-key", "--cors-origin",
+                           "--rate-limit", "--threads", "--finished-ttl", "--mqtt-password-file", "token"}) {
+    EXPECT_NE(r.output.find(text), std::string::npos) << text;
+  }
+}
+
+TEST(BridgeConfig, TokenSubcommand) {
+  auto r = parse({"--jwt-secret", secret, "token", "--user", "alice", "--admin", "--ttl", "2h"});
+  ASSERT_TRUE(r.config) << r.output;
+  EXPECT_EQ(r.config->mode, bridge_config::command::token);
+  EXPECT_EQ(r.config->token_user, "alice");
+  EXPECT_TRUE(r.config->token_admin);
+  EXPECT_EQ(r.config->token_ttl, std::chrono::hours{2});
+  r = parse({"token", "--user", "bob", "--jwt-secret", secret});
+  ASSERT_TRUE(r.config) << r.output;
+  EXPECT_EQ(r.config->token_ttl, std::chrono::hours{1});
+  EXPECT_FALSE(r.config->token_admin);
+  EXPECT_FALSE(parse({"token", "--user", "bob"}).config);                          // no secret
+  EXPECT_FALSE(parse({"--jwt-secret", secret, "token", "--user", "a/b"}).config);  // bad id
+  EXPECT_FALSE(parse({"--jwt-secret", secret, "token"}).config);                   // no user
+}
+
+TEST(ListenAddress, Forms) {
+  EXPECT_EQ(parse_listen_address("127.0.0.1:80"), (std::pair<std::string, std::uint16_t>{"127.0.0.1", 80}));
+  EXPECT_EQ(parse_listen_address("[::1]:8080"), (std::pair<std::string, std::uint16_t>{"::1", 8080}));
+  EXPECT_EQ(parse_listen_address(":0"), (std::pair<std::string, std::uint16_t>{"127.0.0.1", 0}));
+  EXPECT_FALSE(parse_listen_address("127.0.0.1"));
+  EXPECT_FALSE(parse_listen_address("127.0.0.1:"));
+  EXPECT_FALSE(parse_listen_address("127.0.0.1:8o"));
+  EXPECT_FALSE(parse_listen_address("localhost:80"));
+}
+
+}  // namespace
+}  // namespace progress::bridge
