@@ -66,8 +66,8 @@ int print_token(const bridge_config& cfg) {
 int serve(const bridge_config& cfg) {
   std::unique_ptr<jwt_verifier> verifier;
   try {
-    verifier =
-        std::make_unique<jwt_verifier>(jwt_verifier_options{cfg.jwt_secret, cfg.jwt_public_key_pem, {}});
+    verifier = std::make_unique<jwt_verifier>(
+        jwt_verifier_options{.hs256_secret = cfg.jwt_secret, .public_key_pem = cfg.jwt_public_key_pem});
   } catch (const std::exception& e) {
     spdlog::critical("JWT key: {}", e.what());
     return 2;
