@@ -104,6 +104,14 @@ http_response rest_api::dispatch(const http_request& req, const request_info& in
     if (match.status == route_status::not_found) return not_found(req, "no such resource");
     return cors_.preflight(req, match.allow.empty() ? "GET, OPTIONS" : match.allow);
   }
+  if (req.method() == http::verb::options && match.status == route_status::method_not_allowed) {
+    // A plain OPTIONS (not a preflight) asks which methods the resource supports.
+    http_response res{http::status::no_content, req.version()};
+    res.keep_alive(req.keep_alive());
+    res.set(http::field::allow, match.allow);
+    res.prepare_payload();
+    return res;
+  }
   // Probes and scrapes are not limited: monitoring must see an overloaded bridge.
   if (path.starts_with("/api/") && !limiter_.allow(info.remote_address)) {
     metrics_.rate_limited();

@@ -226,6 +226,13 @@ TEST_F(RestApiTest, UnknownPathAndWrongMethod) {
   EXPECT_EQ(res[http::field::allow], "GET, OPTIONS");
 }
 
+TEST_F(RestApiTest, PlainOptionsListsAllowedMethods) {
+  const auto res = send(http_request{http::verb::options, "/api/v1/users/alice/jobs", 11});
+  EXPECT_EQ(res.result(), http::status::no_content);
+  EXPECT_EQ(res[http::field::allow], "GET, OPTIONS");
+  EXPECT_EQ(send(http_request{http::verb::options, "/nowhere", 11}).result(), http::status::not_found);
+}
+
 TEST_F(RestApiTest, HealthAndReadiness) {
   const auto health = json::parse(get("/healthz").body());
   EXPECT_EQ(health["status"], "ok");
