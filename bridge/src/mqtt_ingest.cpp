@@ -112,11 +112,16 @@ mqtt_ingest::~mqtt_ingest() {
 }
 
 void mqtt_ingest::start() {
+  if (started_.exchange(true)) return;
   client_.set_message_callback(
       [this](mqtt::const_message_ptr message) { on_message_arrived(std::move(message)); });
   client_.set_connected_handler([this](const std::string&) { post_from_paho([this] { on_connected(); }); });
-  client_.set_connection_lost_handler(
-      [this](const std::string& cause) { post_from_paho([this, cause] { on_connection_lost(cause); }); });
+  client_.set_connection_lost_handler([this](const std::string& cause) {
+    try {
+      post_from_paho([this, cause] { on_connection_lost(cause); });
+    } catch (...) {  // copying `cause` ran out of memory
+    }
+  });
   client_.set_disconnected_handler([this](const mqtt::properties&, mqtt::ReasonCode reason) {
     post_from_paho([this, reason] {
       on_connection_lost("disconnected by the broker, reason " + std::to_string(reason));
@@ -134,9 +139,8 @@ void mqtt_ingest::stop() {
   if (stopped_.exchange(true)) return;
   accepting_ = false;
   try {
-    if (client_.is_connected()) {
-      client_.disconnect(disconnect_timeout)->wait_for(disconnect_timeout + std::chrono::seconds{1});
-    }
+    // Also when not connected: it ends Paho's automatic reconnect attempts.
+    client_.disconnect(disconnect_timeout)->wait_for(disconnect_timeout + std::chrono::seconds{1});
   } catch (const mqtt::exception& error) {
     spdlog::debug("MQTT disconnect: {}", error.what());
   }
@@ -173,7 +177,7 @@ void mqtt_ingest::post_from_paho(Handler&& handler) noexcept {
 
 void mqtt_ingest::on_message_arrived(mqtt::const_message_ptr message) noexcept {
   if (!accepting_ || !message) return;
-  const auto bytes = message->get_payload_ref().size();
+  const auto bytes = message->get_payload().size();
   if (pending_messages_.load() >= options_.max_pending_messages ||
       pending_bytes_.load() + bytes > options_.max_pending_bytes) {
     dropped_.fetch_add(1);
@@ -316,8 +320,7 @@ void mqtt_ingest::on_sync(std::string_view payload) {
 
 void mqtt_ingest::handle(const mqtt::message& message) {
   const auto& topic = message.get_topic();
-  const auto& payload_ref = message.get_payload_ref();
-  const std::string_view payload{payload_ref.data(), payload_ref.size()};
+  const std::string_view payload = message.get_payload();  // null-safe, unlike get_payload_ref()
   if (topic == sync_topic_) {
     on_sync(payload);
     return;

@@ -86,7 +86,7 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   mqtt_ingest(const mqtt_ingest&) = delete;
   mqtt_ingest& operator=(const mqtt_ingest&) = delete;
 
-  // Starts connecting (retrying until stop()) and the expiry timer.
+  // Starts connecting (retrying until stop()) and the expiry timer. Once only.
   void start();
   // Disconnects cleanly, waiting up to a few seconds for the broker. Once it
   // returns no new listener call starts. Idempotent.
@@ -135,6 +135,7 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   boost::asio::steady_timer resync_timer_;
   rate_limited_log reject_log_;
 
+  std::atomic<bool> started_{false};
   std::atomic<bool> accepting_{false};  // Paho callbacks hand messages over
   std::atomic<bool> stopped_{false};
   std::atomic<bool> connected_{false};

@@ -239,6 +239,20 @@ TEST_F(MqttIngest, ReconnectsAfterABrokerRestartAndCatchesUp) {
   ASSERT_TRUE(eventually([&] { return store_.find(key)->state.status == job_status::completed; }));
 }
 
+TEST_F(MqttIngest, KeepsTryingUntilTheBrokerIsUp) {
+  const job_key key{"frank", "early"};
+  ASSERT_EQ(publish(key.user_id, key.job_id, job_json("queued", 1)), 0);
+  worker_->disconnect();
+  broker_->stop();
+  start_ingest();
+  EXPECT_FALSE(ingest_->connected());
+  EXPECT_FALSE(ingest_->ready());
+  broker_->start();
+  ASSERT_TRUE(eventually([&] { return ingest_->ready(); }, 30s)) << broker_->log();
+  EXPECT_TRUE(store_.find(key));
+  EXPECT_EQ(metric_total(metrics_.scrape(), "progress_bridge_mqtt_reconnects_total"), 0);
+}
+
 // A broker of its own: the retained states other tests left would be part of the replay.
 class MqttIngestOverload : public MqttIngest {
  protected:
