@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <random>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -34,6 +35,14 @@ std::size_t index_of(job_status status) noexcept {
   return static_cast<std::size_t>(status);
 }
 
+std::uint64_t random_epoch() {
+  std::random_device device;
+  const auto high = static_cast<std::uint64_t>(device()) << 32U;
+  // The clock guards against a random_device that repeats itself.
+  const auto now = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  return (high | device()) ^ now;
+}
+
 }  // namespace
 
 std::string_view to_string(apply_outcome outcome) noexcept {
@@ -50,7 +59,7 @@ std::string_view to_string(apply_outcome outcome) noexcept {
   return "unknown";
 }
 
-job_store::job_store(store_limits limits) : limits_{limits} {}
+job_store::job_store(store_limits limits) : limits_{limits}, epoch_{random_epoch()} {}
 
 apply_result job_store::apply(const job_key& key, job_state incoming, std::int64_t now_ms) {
   apply_result result;
@@ -212,6 +221,21 @@ job_stats job_store::stats(std::string_view user_id) const {
 status_counts job_store::counts_by_status() const {
   std::shared_lock lock{mutex_};
   return counts_;
+}
+
+job_snapshot job_store::snapshot(const std::optional<std::string>& user_id) const {
+  job_snapshot snapshot;
+  std::shared_lock lock{mutex_};
+  snapshot.revision = revision_;
+  const auto* index = &by_revision_;
+  if (user_id) {
+    const auto user = users_.find(*user_id);
+    if (user == users_.end()) return snapshot;
+    index = &user->second.by_revision;
+  }
+  snapshot.jobs.reserve(index->size());
+  for (auto it = index->rbegin(); it != index->rend(); ++it) snapshot.jobs.push_back(it->second);
+  return snapshot;
 }
 
 change_feed job_store::changes_since(std::uint64_t revision,

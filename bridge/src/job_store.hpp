@@ -141,6 +141,13 @@ struct change_feed {
   std::vector<job_change> changes;  // after the requested revision, oldest first
 };
 
+// Every current job of a scope and the revision it is consistent with: a
+// stream sends it, then the changes after `revision`.
+struct job_snapshot {
+  std::vector<std::shared_ptr<const stored_job>> jobs;  // newest first (revision descending)
+  std::uint64_t revision = 0;
+};
+
 inline constexpr std::size_t job_status_count = 6;
 using status_counts = std::array<std::size_t, job_status_count>;  // indexed by job_status
 
@@ -153,24 +160,32 @@ class job_store {
 
   // Applies a validated update received at `now_ms`, ordered by decide_update.
   apply_result apply(const job_key& key, job_state incoming, std::int64_t now_ms);
-  // Removes a job (an empty retained payload).
+  // Removes a job (an empty retained payload). `now_ms` mirrors apply(); a
+  // removal keeps no time, only its revision.
   apply_result remove(const job_key& key, std::int64_t now_ms);
   // Removes finished jobs last updated at least finished_ttl before `now_ms`,
   // oldest first, and returns the removals.
   std::vector<job_change> expire(std::int64_t now_ms);
 
   [[nodiscard]] std::shared_ptr<const stored_job> find(const job_key& key) const;
+  // Walks one user's index (or the global one) newest first; status and type
+  // filters skip entries, so a rare match may cost a walk of the whole index.
   [[nodiscard]] job_page list(const job_query& query) const;
   // Events with seq > since_seq, oldest first; nothing when the job is unknown.
   [[nodiscard]] std::optional<std::vector<std::shared_ptr<const job_event>>> history(
       const job_key& key, std::optional<std::int64_t> since_seq = std::nullopt) const;
   [[nodiscard]] job_stats stats(std::string_view user_id) const;
   [[nodiscard]] status_counts counts_by_status() const;
+  // Every job of one user (or of all users), taken atomically with the revision.
+  [[nodiscard]] job_snapshot snapshot(const std::optional<std::string>& user_id = std::nullopt) const;
   // Changes after `revision`, optionally of one user only.
   [[nodiscard]] change_feed changes_since(std::uint64_t revision,
                                           const std::optional<std::string>& user_id = std::nullopt) const;
 
   [[nodiscard]] std::uint64_t revision() const;
+  // Random per store instance: revisions of another instance (an earlier run,
+  // another replica) are meaningless here, so cursors carry the epoch too.
+  [[nodiscard]] std::uint64_t epoch() const noexcept { return epoch_; }
   [[nodiscard]] std::size_t size() const;
   [[nodiscard]] const store_limits& limits() const noexcept { return limits_; }
 
@@ -196,6 +211,7 @@ class job_store {
   void log_change(const job_change& change);
 
   const store_limits limits_;
+  const std::uint64_t epoch_;
   mutable std::shared_mutex mutex_;
   std::uint64_t revision_ = 0;
   job_map jobs_;

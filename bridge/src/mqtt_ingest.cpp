@@ -18,6 +18,10 @@ namespace {
 constexpr int qos_at_least_once = 1;
 constexpr std::size_t max_logged_chars = 160;
 constexpr auto disconnect_timeout = std::chrono::seconds{2};
+// Resubscribing after an overload replays every retained state, itself a burst:
+// space the replays out while overloads continue.
+constexpr std::chrono::milliseconds first_resync_delay{std::chrono::seconds{1}};
+constexpr std::chrono::milliseconds max_resync_delay{std::chrono::minutes{1}};
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -74,7 +78,9 @@ mqtt_ingest::mqtt_ingest(net::io_context& ioc, ingest_options options, job_store
       connect_timer_{strand_},
       sync_timer_{strand_},
       expiry_timer_{strand_},
+      resync_timer_{strand_},
       reconnect_delay_{options_.min_reconnect_delay},
+      resync_delay_{first_resync_delay},
       client_{options_.url, options_.client_id, mqtt::create_options(MQTTVERSION_5)} {
   if (!is_valid_id(options_.client_id)) {
     throw std::invalid_argument("MQTT client id must match [A-Za-z0-9_.-]{1,128}");
@@ -106,11 +112,16 @@ mqtt_ingest::~mqtt_ingest() {
 }
 
 void mqtt_ingest::start() {
+  if (started_.exchange(true)) return;
   client_.set_message_callback(
       [this](mqtt::const_message_ptr message) { on_message_arrived(std::move(message)); });
   client_.set_connected_handler([this](const std::string&) { post_from_paho([this] { on_connected(); }); });
-  client_.set_connection_lost_handler(
-      [this](const std::string& cause) { post_from_paho([this, cause] { on_connection_lost(cause); }); });
+  client_.set_connection_lost_handler([this](const std::string& cause) {
+    try {
+      post_from_paho([this, cause] { on_connection_lost(cause); });
+    } catch (...) {  // copying `cause` ran out of memory
+    }
+  });
   client_.set_disconnected_handler([this](const mqtt::properties&, mqtt::ReasonCode reason) {
     post_from_paho([this, reason] {
       on_connection_lost("disconnected by the broker, reason " + std::to_string(reason));
@@ -128,9 +139,8 @@ void mqtt_ingest::stop() {
   if (stopped_.exchange(true)) return;
   accepting_ = false;
   try {
-    if (client_.is_connected()) {
-      client_.disconnect(disconnect_timeout)->wait_for(disconnect_timeout + std::chrono::seconds{1});
-    }
+    // Also when not connected: it ends Paho's automatic reconnect attempts.
+    client_.disconnect(disconnect_timeout)->wait_for(disconnect_timeout + std::chrono::seconds{1});
   } catch (const mqtt::exception& error) {
     spdlog::debug("MQTT disconnect: {}", error.what());
   }
@@ -149,6 +159,7 @@ void mqtt_ingest::stop() {
       self->connect_timer_.cancel();
       self->sync_timer_.cancel();
       self->expiry_timer_.cancel();
+      self->resync_timer_.cancel();
     });
   }
 }
@@ -166,7 +177,7 @@ void mqtt_ingest::post_from_paho(Handler&& handler) noexcept {
 
 void mqtt_ingest::on_message_arrived(mqtt::const_message_ptr message) noexcept {
   if (!accepting_ || !message) return;
-  const auto bytes = message->get_payload_ref().size();
+  const auto bytes = message->get_payload().size();
   if (pending_messages_.load() >= options_.max_pending_messages ||
       pending_bytes_.load() + bytes > options_.max_pending_bytes) {
     dropped_.fetch_add(1);
@@ -286,14 +297,21 @@ void mqtt_ingest::begin_sync() {
   sync_timer_.async_wait(
       [self = shared_from_this(), generation = sync_generation_](boost::system::error_code ec) {
         if (ec || self->stopped_ || generation != self->sync_generation_ || self->loaded_) return;
-        spdlog::warn("MQTT sync marker did not come back within {} ms; treating the retained state as loaded",
-                     self->options_.sync_timeout.count());
+        // The marker is queued behind every retained state: when the broker's
+        // per-client queue (max_queued_messages) overflows it is lost with them.
+        spdlog::error(
+            "MQTT sync marker did not come back within {} ms; treating the retained state as loaded, but the "
+            "broker may have dropped retained job states (check its log and max_queued_messages)",
+            self->options_.sync_timeout.count());
         self->loaded_ = true;
       });
 }
 
 void mqtt_ingest::on_sync(std::string_view payload) {
-  if (payload != std::to_string(sync_generation_) || loaded_) return;  // a marker of an earlier connection
+  if (payload != std::to_string(sync_generation_)) return;  // a marker of an earlier subscription
+  // A replay that completed without new drops ends the overload backoff.
+  if (!resync_needed_) resync_delay_ = first_resync_delay;
+  if (loaded_) return;
   sync_timer_.cancel();
   loaded_ = true;
   metrics_.set_jobs_by_status(store_.counts_by_status());
@@ -302,8 +320,7 @@ void mqtt_ingest::on_sync(std::string_view payload) {
 
 void mqtt_ingest::handle(const mqtt::message& message) {
   const auto& topic = message.get_topic();
-  const auto& payload_ref = message.get_payload_ref();
-  const std::string_view payload{payload_ref.data(), payload_ref.size()};
+  const std::string_view payload = message.get_payload();  // null-safe, unlike get_payload_ref()
   if (topic == sync_topic_) {
     on_sync(payload);
     return;
@@ -387,13 +404,20 @@ void mqtt_ingest::expire() {
 void mqtt_ingest::drain_overload() {
   if (const auto dropped = dropped_.exchange(0); dropped > 0) {
     for (std::size_t i = 0; i < dropped; ++i) metrics_.message_rejected("overloaded");
-    spdlog::warn("MQTT hand-off full: dropped {} messages; resubscribing once caught up", dropped);
+    reject_log_.log(spdlog::level::warn,
+                    "MQTT hand-off full: dropped {} messages; resubscribing once caught up", dropped);
     resync_needed_ = true;
   }
-  if (resync_needed_ && pending_messages_.load() == 0 && connected_) {
-    resync_needed_ = false;
-    subscribe();  // the broker resends every retained state
-  }
+  if (!resync_needed_ || resync_scheduled_ || pending_messages_.load() > 0 || !connected_) return;
+  resync_scheduled_ = true;
+  resync_timer_.expires_after(resync_delay_);
+  resync_delay_ = std::min(resync_delay_ * 2, max_resync_delay);
+  resync_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    self->resync_scheduled_ = false;
+    if (ec || self->stopped_ || !self->connected_) return;
+    self->resync_needed_ = false;
+    self->subscribe();  // the broker resends every retained state
+  });
 }
 
 }  // namespace progress::bridge

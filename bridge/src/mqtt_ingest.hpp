@@ -14,12 +14,18 @@
 // "overloaded"; once the strand has caught up the ingest subscribes again,
 // which makes the broker resend every retained job state, so the store still
 // converges on the latest state of every job (only intermediate history is lost).
+// Such resubscriptions are spaced out (1 s doubling up to 1 min) while
+// overloads continue: a hand-off smaller than the retained set costs a replay
+// a minute, not a busy loop.
 //
 // Readiness: after each SUBACK the ingest publishes a marker to
 // bridge/sync/<client id>, a topic it also subscribes. The broker delivers the
 // retained job states queued by the subscription before that marker, so when
 // the marker comes back the retained state is loaded. If it never comes back
 // (e.g. the broker refuses it), `sync_timeout` marks the state loaded anyway.
+// Mosquitto queues the retained states of a new subscription like any other
+// message: it drops what exceeds max_inflight_messages + max_queued_messages,
+// so the broker must allow at least as many as there are jobs.
 //
 // Lifetime: owned by a std::shared_ptr (pending work holds it); call stop()
 // before dropping it.
@@ -80,7 +86,7 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   mqtt_ingest(const mqtt_ingest&) = delete;
   mqtt_ingest& operator=(const mqtt_ingest&) = delete;
 
-  // Starts connecting (retrying until stop()) and the expiry timer.
+  // Starts connecting (retrying until stop()) and the expiry timer. Once only.
   void start();
   // Disconnects cleanly, waiting up to a few seconds for the broker. Once it
   // returns no new listener call starts. Idempotent.
@@ -126,8 +132,10 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   boost::asio::steady_timer connect_timer_;
   boost::asio::steady_timer sync_timer_;
   boost::asio::steady_timer expiry_timer_;
+  boost::asio::steady_timer resync_timer_;
   rate_limited_log reject_log_;
 
+  std::atomic<bool> started_{false};
   std::atomic<bool> accepting_{false};  // Paho callbacks hand messages over
   std::atomic<bool> stopped_{false};
   std::atomic<bool> connected_{false};
@@ -139,7 +147,9 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   // Strand-only state.
   std::chrono::seconds reconnect_delay_;
   bool ever_connected_ = false;
+  std::chrono::milliseconds resync_delay_;
   bool resync_needed_ = false;
+  bool resync_scheduled_ = false;
   std::uint64_t sync_generation_ = 0;
 
   std::unique_ptr<action_listener> connect_listener_;

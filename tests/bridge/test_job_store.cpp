@@ -1,8 +1,11 @@
 #include "job_store.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -389,6 +392,76 @@ TEST(JobStore, ChangeLogCoversOnlyWhatItStillHolds) {
   EXPECT_TRUE(head.covered);
   EXPECT_TRUE(head.changes.empty());
   EXPECT_FALSE(store.changes_since(8).covered);  // a cursor from the future (e.g. another bridge run)
+}
+
+TEST(JobStore, SnapshotIsConsistentWithItsRevision) {
+  job_store store;
+  store.apply(key("alice", "a"), state(job_status::queued, 1), 1);
+  store.apply(key("bob", "b"), state(job_status::queued, 1), 2);
+  store.apply(key("alice", "c"), state(job_status::queued, 1), 3);
+
+  const auto alice = store.snapshot(std::string{"alice"});
+  EXPECT_EQ(alice.revision, 3u);
+  ASSERT_EQ(alice.jobs.size(), 2u);
+  EXPECT_EQ(alice.jobs[0]->key.job_id, "c");
+  EXPECT_EQ(alice.jobs[1]->key.job_id, "a");
+  EXPECT_EQ(store.snapshot().jobs.size(), 3u);
+  EXPECT_TRUE(store.snapshot(std::string{"nobody"}).jobs.empty());
+
+  // The snapshot and the changes after its revision together give the current state.
+  store.remove(key("alice", "a"), 4);
+  const auto feed = store.changes_since(alice.revision, std::string{"alice"});
+  ASSERT_TRUE(feed.covered);
+  ASSERT_EQ(feed.changes.size(), 1u);
+  EXPECT_EQ(feed.changes[0].key, key("alice", "a"));
+  EXPECT_FALSE(feed.changes[0].job);
+}
+
+TEST(JobStore, EachInstanceHasItsOwnEpoch) {
+  const job_store first;
+  const job_store second;
+  EXPECT_NE(first.epoch(), second.epoch());
+  EXPECT_EQ(first.epoch(), first.epoch());
+}
+
+TEST(JobStore, ReadersSeeConsistentSnapshotsWhileAWriterApplies) {
+  job_store store{store_limits{.history_per_job = 5, .change_log_limit = 100}};
+  constexpr int jobs = 20;
+  constexpr int rounds = 100;
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+
+  auto reader = [&] {
+    while (!done.load()) {
+      const auto page = store.list(query(std::nullopt, {}, std::nullopt, max_list_limit));
+      for (std::size_t i = 0; i < page.jobs.size(); ++i) {
+        const auto& job = *page.jobs[i];
+        if (i > 0 && page.jobs[i - 1]->revision <= job.revision) ++bad;
+        if (nlohmann::json::parse(*job.json)["seq"] != job.state.seq) ++bad;
+      }
+      if (const auto events = store.history(job_key{"u", "j0"})) {
+        for (std::size_t i = 1; i < events->size(); ++i) {
+          if ((*events)[i - 1]->seq >= (*events)[i]->seq) ++bad;
+        }
+      }
+      const auto feed = store.changes_since(store.revision() > 50 ? store.revision() - 50 : 0);
+      for (std::size_t i = 1; i < feed.changes.size(); ++i) {
+        if (feed.changes[i - 1].revision + 1 != feed.changes[i].revision) ++bad;
+      }
+    }
+  };
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 2; ++i) readers.emplace_back(reader);
+  for (int round = 1; round <= rounds; ++round) {
+    for (int j = 0; j < jobs; ++j)
+      store.apply(job_key{"u", "j" + std::to_string(j)}, state(job_status::in_progress, round), round);
+  }
+  done = true;
+  for (auto& thread : readers) thread.join();
+
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(store.revision(), static_cast<std::uint64_t>(jobs * rounds));
+  EXPECT_EQ(store.history(job_key{"u", "j0"})->size(), 5u);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <functional>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -71,7 +72,7 @@ class MqttIngest : public ::testing::Test {
 
   static std::string test_name() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
 
-  void start_ingest() {
+  void start_ingest(const std::function<void(ingest_options&)>& adjust = {}) {
     ingest_options options;
     options.url = broker_->url();
     options.username = "bridge";
@@ -79,10 +80,14 @@ class MqttIngest : public ::testing::Test {
     options.client_id = "bridge-" + test_name();
     options.min_reconnect_delay = 1s;
     options.max_reconnect_delay = 2s;
+    if (adjust) adjust(options);
     ingest_ =
         std::make_shared<mqtt_ingest>(ioc_, options, store_, metrics_, [this](const apply_result& result) {
-          std::lock_guard lock{mutex_};
-          changes_.push_back(result);
+          {
+            std::lock_guard lock{mutex_};
+            changes_.push_back(result);
+          }
+          if (on_change_) on_change_(result);
         });
     ingest_->start();
     io_thread_ = std::thread{[this] { ioc_.run(); }};
@@ -109,6 +114,7 @@ class MqttIngest : public ::testing::Test {
   std::thread io_thread_;
   mutable std::mutex mutex_;
   std::vector<apply_result> changes_;
+  std::function<void(const apply_result&)> on_change_;  // runs on the ingest's strand
 };
 
 std::unique_ptr<mosquitto_broker> MqttIngest::broker_;
@@ -231,6 +237,60 @@ TEST_F(MqttIngest, ReconnectsAfterABrokerRestartAndCatchesUp) {
   // Live updates flow again.
   ASSERT_EQ(publish(key.user_id, key.job_id, job_json("completed", 3, 100)), 0);
   ASSERT_TRUE(eventually([&] { return store_.find(key)->state.status == job_status::completed; }));
+}
+
+TEST_F(MqttIngest, KeepsTryingUntilTheBrokerIsUp) {
+  const job_key key{"frank", "early"};
+  ASSERT_EQ(publish(key.user_id, key.job_id, job_json("queued", 1)), 0);
+  worker_->disconnect();
+  broker_->stop();
+  start_ingest();
+  EXPECT_FALSE(ingest_->connected());
+  EXPECT_FALSE(ingest_->ready());
+  broker_->start();
+  ASSERT_TRUE(eventually([&] { return ingest_->ready(); }, 30s)) << broker_->log();
+  EXPECT_TRUE(store_.find(key));
+  EXPECT_EQ(metric_total(metrics_.scrape(), "progress_bridge_mqtt_reconnects_total"), 0);
+}
+
+// A broker of its own: the retained states other tests left would be part of the replay.
+class MqttIngestOverload : public MqttIngest {
+ protected:
+  static void SetUpTestSuite() { broker_ = std::make_unique<mosquitto_broker>(); }
+};
+
+TEST_F(MqttIngestOverload, DropsThenResubscribesToConverge) {
+  // Hold the strand inside the first change so that everything after it piles up.
+  std::latch release{1};
+  std::atomic<bool> held{false};
+  on_change_ = [&](const apply_result&) {
+    if (!held.exchange(true)) release.wait();
+  };
+  start_ingest([](ingest_options& options) { options.max_pending_messages = 150; });
+  ASSERT_TRUE(eventually([&] { return ingest_->ready(); }));
+
+  // alice sees her own jobs: once she has them all, the bridge's client has been handed them too.
+  mqtt_test_client alice{broker_->url(), "alice-overload"};
+  ASSERT_EQ(alice.connect("alice", mosquitto_broker::password("alice")), 0);
+  ASSERT_EQ(alice.subscribe("users/alice/jobs/+"), 1);
+  constexpr int jobs = 200;
+  for (int i = 0; i < jobs; ++i) {
+    ASSERT_EQ(publish("alice", "burst" + std::to_string(i), job_json("in_progress", 1, i % 100)), 0);
+  }
+  ASSERT_TRUE(alice.wait_for_count(jobs));
+  ASSERT_TRUE(eventually([&] { return held.load(); }));
+  release.count_down();
+
+  ASSERT_TRUE(eventually([&] {
+    for (int i = 0; i < jobs; ++i) {
+      if (!store_.find(job_key{"alice", "burst" + std::to_string(i)})) return false;
+    }
+    return true;
+  }));
+  EXPECT_GT(
+      metric_total(metrics_.scrape(), "progress_bridge_mqtt_messages_rejected_total{reason=\"overloaded\"}"),
+      0);
+  EXPECT_TRUE(ingest_->ready());
 }
 
 }  // namespace
