@@ -178,8 +178,16 @@ std::optional<http_response> rest_api::read_filters(const call& c, job_query& qu
     query.limit = *value;
   }
   if (const auto cursor = c.query.get("cursor")) {
-    const auto value = parse_integer<std::uint64_t>(*cursor, 1, std::numeric_limits<std::uint64_t>::max());
-    if (!value) return bad_request(c.req, "invalid cursor");
+    // "<epoch>-<revision>": revisions only mean something within one store instance.
+    const auto dash = cursor->find('-');
+    constexpr auto max = std::numeric_limits<std::uint64_t>::max();
+    const auto epoch = parse_integer<std::uint64_t>(cursor->substr(0, dash), 0, max);
+    const auto value = dash == std::string_view::npos
+                           ? std::nullopt
+                           : parse_integer<std::uint64_t>(cursor->substr(dash + 1), 1, max);
+    if (!epoch || !value) return bad_request(c.req, "invalid cursor");
+    if (*epoch != store_.epoch())
+      return bad_request(c.req, "cursor from an earlier bridge run: start from the first page");
     query.before_revision = *value;
   }
   return std::nullopt;
@@ -189,7 +197,11 @@ http_response rest_api::page_response(const call& c, const job_page& page) const
   std::string body = R"({"jobs":)";
   append_array(body, page.jobs, [](std::string& out, const stored_job& job) { out += *job.json; });
   body += R"(,"nextCursor":)";
-  body += page.next_cursor ? '"' + std::to_string(*page.next_cursor) + '"' : std::string("null");
+  if (page.next_cursor) {
+    body += '"' + std::to_string(store_.epoch()) + '-' + std::to_string(*page.next_cursor) + '"';
+  } else {
+    body += "null";
+  }
   body += '}';
   return json_response(c.req, http::status::ok, std::move(body));
 }

@@ -94,6 +94,11 @@ TEST_F(RestApiTest, PagesWithCursor) {
           .body());
   ASSERT_EQ(second["jobs"].size(), 2u);
   EXPECT_EQ(second["jobs"][0]["jobId"], "j2");
+  const auto cursor = first["nextCursor"].get<std::string>();
+  const auto revision = cursor.substr(cursor.find('-'));
+  const auto other_run = std::to_string(store_.epoch() + 1) + revision;
+  EXPECT_EQ(get("/api/v1/users/alice/jobs?cursor=" + other_run, token("alice")).result(),
+            http::status::bad_request);
 }
 
 TEST_F(RestApiTest, FiltersByStatusAndType) {
@@ -113,7 +118,7 @@ TEST_F(RestApiTest, FiltersByStatusAndType) {
 TEST_F(RestApiTest, BadListParametersAre400) {
   const auto t = token("alice");
   for (const char* query : {"status=bogus", "limit=0", "limit=501", "limit=x", "limit=-1", "cursor=abc",
-                            "cursor=0", "type=", "a=%zz"}) {
+                            "cursor=0", "cursor=1-", "cursor=-5", "cursor=1-2-3", "type=", "a=%zz"}) {
     const auto res = get(std::string("/api/v1/users/alice/jobs?") + query, t);
     EXPECT_EQ(res.result(), http::status::bad_request) << query;
     EXPECT_EQ(error_code(res), "bad_request") << query;
