@@ -4,6 +4,7 @@
 // one request in flight, everything on the connection's strand).
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 
