@@ -54,14 +54,22 @@ job::~job() {
   }
 }
 
-job_state job::in_progress() const {
+job_state job::draft() const {
   job_state next = state_;
+  // Stamped afresh by send().
+  next.seq.reset();
+  next.timestamp.reset();
+  return next;
+}
+
+job_state job::in_progress() const {
+  job_state next = draft();
   next.status = job_status::in_progress;
   return next;
 }
 
 delivery job::start(std::optional<std::string> message) {
-  job_state next = state_;
+  job_state next = draft();
   next.status = job_status::started;
   if (message) next.message = std::move(message);
   return send(std::move(next));
@@ -101,13 +109,13 @@ delivery job::counter(std::int64_t current, std::int64_t total, std::optional<st
 }
 
 delivery job::eta(std::optional<std::chrono::milliseconds> remaining) {
-  job_state next = state_;
+  job_state next = draft();
   next.eta_ms = remaining ? std::optional<std::int64_t>(remaining->count()) : std::nullopt;
   return send(std::move(next));
 }
 
 delivery job::complete(nlohmann::json details) {
-  job_state next = state_;
+  job_state next = draft();
   next.status = job_status::completed;
   next.progress = 100.0;
   next.eta_ms.reset();
@@ -117,7 +125,7 @@ delivery job::complete(nlohmann::json details) {
 }
 
 delivery job::fail(job_error error) {
-  job_state next = state_;
+  job_state next = draft();
   next.status = job_status::failed;
   next.eta_ms.reset();
   next.error = std::move(error);
@@ -129,7 +137,7 @@ delivery job::fail(std::string message, std::optional<std::string> code) {
 }
 
 delivery job::cancel(std::optional<std::string> message) {
-  job_state next = state_;
+  job_state next = draft();
   next.status = job_status::cancelled;
   next.eta_ms.reset();
   if (message) next.message = std::move(message);

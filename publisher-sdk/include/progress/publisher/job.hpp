@@ -76,6 +76,7 @@ class job {
   job(std::shared_ptr<detail::publisher_core> core, job_key key, const job_options& options);
 
   delivery send(job_state next);
+  [[nodiscard]] job_state draft() const;
   [[nodiscard]] job_state in_progress() const;
 
   std::shared_ptr<detail::publisher_core> core_;
