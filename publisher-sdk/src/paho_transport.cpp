@@ -26,7 +26,7 @@ std::string describe_reason(int reason_code) {
   return std::string(name != nullptr ? name : "Unknown reason") + " (" + hex + ")";
 }
 
-publish_error to_publish_error(int return_code, int reason_code) {
+publish_error to_publish_error(int return_code, int reason_code, const std::string& detail = {}) {
   if (reason_code >= 0x80) return publish_error(publish_errc::rejected, describe_reason(reason_code), reason_code);
   switch (return_code) {
     case MQTTASYNC_MAX_BUFFERED_MESSAGES:
@@ -37,7 +37,7 @@ publish_error to_publish_error(int return_code, int reason_code) {
   }
   return publish_error(publish_errc::client_error,
                        "MQTT client error " + std::to_string(return_code) + ": " +
-                           mqtt::exception::error_str(return_code));
+                           (detail.empty() ? mqtt::exception::error_str(return_code) : detail));
 }
 
 std::string default_client_id(const std::string& worker_id) {
@@ -103,7 +103,7 @@ class paho_transport::impl final : public mqtt::iaction_listener {
                                                          std::to_string(options_.connect_timeout.count()) + " ms");
       }
     } catch (const mqtt::exception& e) {
-      const auto error = to_publish_error(e.get_return_code(), e.get_reason_code());
+      const auto error = to_publish_error(e.get_return_code(), e.get_reason_code(), e.get_message());
       throw publish_error(error.code(), "cannot connect to " + options_.url + ": " + error.what(),
                           error.reason_code());
     }
