@@ -1,0 +1,38 @@
+# Shared by scripts/quickstart.sh and scripts/test.sh: install what is missing,
+# then configure and build. Meant to be sourced.
+
+PROJECT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$PROJECT_ROOT/build}
+
+# Debian 12 packages the project builds, runs and tests with.
+PROGRESS_PACKAGES=(
+  g++ cmake ninja-build pkg-config ca-certificates curl
+  libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev
+  mosquitto mosquitto-clients
+  libboost-dev nlohmann-json3-dev libcli11-dev libspdlog-dev prometheus-cpp-dev libjwt-dev
+  libgtest-dev libgmock-dev docker-compose
+)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# Installs the packages that are not installed yet; silent when none is missing.
+ensure_packages() {
+  local missing=() package
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
+      missing+=("$package")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  say "installing ${missing[*]}"
+  local sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build_project() {
+  local generator=()
+  [[ -f $BUILD_DIR/CMakeCache.txt ]] || generator=(-G Ninja)
+  cmake -S "$PROJECT_ROOT" -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$BUILD_DIR" -j "$(nproc)"
+}

@@ -1,0 +1,61 @@
+#pragma once
+// A child process for tests: a real broker, a real bridge, a real CLI.
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace progress::test {
+
+class child_process {
+ public:
+  // Starts `argv[0]` (a path) with `argv`; stdout and stderr go to `log_file`.
+  // Extra environment entries are "NAME=value".
+  child_process(std::vector<std::string> argv, std::filesystem::path log_file,
+                std::vector<std::string> extra_env = {});
+  ~child_process();
+
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+  [[nodiscard]] bool running();
+  [[nodiscard]] const std::filesystem::path& log_file() const noexcept { return log_file_; }
+  [[nodiscard]] std::string log() const;
+
+  // Sends `signal` and waits up to `grace` for the exit, then SIGKILLs.
+  // Returns the exit status as waitpid reports it (or -1 if already reaped).
+  int stop(int signal, std::chrono::milliseconds grace = std::chrono::seconds(10));
+  // An unclean death: SIGKILL, no chance to say goodbye.
+  void kill_hard();
+  // Waits for the exit; returns the exit code, or -1 on timeout or a signal.
+  int wait_exit(std::chrono::milliseconds timeout);
+
+ private:
+  pid_t pid_ = -1;
+  std::filesystem::path log_file_;
+};
+
+// Polls `condition` until it holds or `timeout` passes.
+template <typename Condition>
+bool wait_until(Condition condition, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+// A loopback TCP port nobody listens on right now.
+[[nodiscard]] unsigned short free_loopback_port();
+// True when something accepts TCP connections on 127.0.0.1:port.
+[[nodiscard]] bool port_accepts(unsigned short port);
+// A fresh temporary directory, removed by the caller (or left for inspection).
+[[nodiscard]] std::filesystem::path make_temp_dir(const std::string& prefix);
+
+}  // namespace progress::test

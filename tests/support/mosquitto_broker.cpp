@@ -1,0 +1,71 @@
+#include "mosquitto_broker.hpp"
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace progress::test {
+namespace {
+
+void run(const std::string& command) {
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("command failed: " + command);
+}
+
+std::string quoted(const std::filesystem::path& path) {
+  return "'" + path.string() + "'";
+}
+
+}  // namespace
+
+std::filesystem::path mosquitto_broker::broker_config_dir() {
+  return std::filesystem::path(PROGRESS_SOURCE_DIR) / "broker-config";
+}
+
+std::string mosquitto_broker::password(std::string_view user) {
+  return std::string(user) + "-secret-pw";
+}
+
+mosquitto_broker::mosquitto_broker()
+    : directory_(make_temp_dir("progress-broker")),
+      port_(free_loopback_port()),
+      websocket_port_(free_loopback_port()) {
+  const auto scripts = broker_config_dir();
+  run(quoted(scripts / "render-config") + " " + quoted(directory_) + " --port " + std::to_string(port_) +
+      " --ws-port " + std::to_string(websocket_port_));
+  for (const auto account : accounts) {
+    run(quoted(scripts / "progress-user") + " add " + quoted(directory_ / "passwd") + " " +
+        std::string(account) + " " + password(account));
+  }
+  start();
+}
+
+mosquitto_broker::~mosquitto_broker() {
+  stop();
+  std::error_code ignored;
+  if (std::getenv("PROGRESS_KEEP_TEST_DIRS") == nullptr) std::filesystem::remove_all(directory_, ignored);
+}
+
+std::string mosquitto_broker::url() const {
+  return "tcp://127.0.0.1:" + std::to_string(port_);
+}
+
+std::string mosquitto_broker::log() const {
+  return process_ ? process_->log() : std::string();
+}
+
+void mosquitto_broker::start() {
+  if (process_ && process_->running()) return;
+  process_ = std::make_unique<child_process>(
+      std::vector<std::string>{"/usr/sbin/mosquitto", "-c", (directory_ / "mosquitto.conf").string()},
+      directory_ / "mosquitto.log");
+  if (!wait_until([&] { return port_accepts(port_) || !process_->running(); }) || !process_->running()) {
+    throw std::runtime_error("mosquitto did not start:\n" + process_->log());
+  }
+}
+
+void mosquitto_broker::stop() {
+  if (process_) process_->stop(SIGTERM);
+}
+
+}  // namespace progress::test
