@@ -147,7 +147,13 @@ class paho_transport::impl final : public mqtt::iaction_listener {
   }
 
   // iaction_listener: run on Paho's threads, so they only look up and call.
-  void on_success(const mqtt::token& token) override { finish(id_of(token), std::nullopt); }
+  void on_success(const mqtt::token& token) override {
+    // Depending on the Paho C version a PUBACK with a failure reason code
+    // (0x87 Not authorized) arrives here rather than in on_failure().
+    const int reason = static_cast<int>(token.get_reason_code());
+    if (reason >= 0x80) return finish(id_of(token), to_publish_error(token.get_return_code(), reason));
+    finish(id_of(token), std::nullopt);
+  }
   void on_failure(const mqtt::token& token) override {
     finish(id_of(token), to_publish_error(token.get_return_code(), token.get_reason_code()));
   }
