@@ -78,9 +78,10 @@ bool run_phases(progress::job& job, stopper& stop, const std::vector<std::string
     job.phase(phase, phases, title, title + "...");
     for (int step = 1; step <= steps; ++step) {
       if (!stop.pause(step_time)) return false;
-      const double done = (static_cast<double>(phase - 1) + static_cast<double>(step) / steps) /
-                          static_cast<double>(phases);
-      job.progress(100.0 * done, std::nullopt, "step " + std::to_string(step) + " of " + std::to_string(steps));
+      const double done =
+          (static_cast<double>(phase - 1) + static_cast<double>(step) / steps) / static_cast<double>(phases);
+      job.progress(100.0 * done, std::nullopt,
+                   "step " + std::to_string(step) + " of " + std::to_string(steps));
       job.eta(std::chrono::milliseconds(
           static_cast<std::int64_t>((1.0 - done) * static_cast<double>(phases * steps * step_time.count()))));
     }
@@ -96,7 +97,8 @@ bool token_launch(progress::job& job, stopper& stop) {
                   4, 400ms)) {
     return false;
   }
-  job.complete({{"token", "PBX"}, {"address", "0x5fbdb2315678afecb367f032d93f642f64180aa3"}, {"supply", 1000000}});
+  job.complete(
+      {{"token", "PBX"}, {"address", "0x5fbdb2315678afecb367f032d93f642f64180aa3"}, {"supply", 1000000}});
   return true;
 }
 
@@ -156,17 +158,20 @@ int main(int argc, char** argv) {
   if (const char* v = std::getenv("PROGRESS_MQTT_URL")) url = v;
   if (const char* v = std::getenv("PROGRESS_MQTT_USERNAME")) username = v;
   if (const char* v = std::getenv("PROGRESS_MQTT_PASSWORD")) password = v;
+  if (const char* v = std::getenv("PROGRESS_WORKER_ID")) worker_id = v;
 
   CLI::App app{"Publishes demo jobs for alice, bob and carol until stopped.", "progress-demo-worker"};
   app.add_option("--url", url, "Broker URL (env PROGRESS_MQTT_URL)")->capture_default_str();
-  app.add_option("--username", username, "MQTT user name (env PROGRESS_MQTT_USERNAME)")->capture_default_str();
+  app.add_option("--username", username, "MQTT user name (env PROGRESS_MQTT_USERNAME)")
+      ->capture_default_str();
   app.add_option("--password", password, "MQTT password (env PROGRESS_MQTT_PASSWORD)");
-  app.add_option("--worker-id", worker_id, "Worker id")->capture_default_str();
+  app.add_option("--worker-id", worker_id, "Worker id (env PROGRESS_WORKER_ID)")->capture_default_str();
   app.add_option("--speed", speed, "Time factor; 4 runs four times faster")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--rounds", rounds, "Rounds to run; 0 runs until SIGINT/SIGTERM")->capture_default_str();
-  app.add_option("--keep-rounds", keep_rounds, "Finished rounds whose jobs stay retained; older ones are removed")
+  app.add_option("--keep-rounds", keep_rounds,
+                 "Finished rounds whose jobs stay retained; older ones are removed")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -222,7 +227,8 @@ int main(int argc, char** argv) {
         threads.emplace_back([&job = jobs[i], &f = flows[i], &stop] {
           try {
             if (!f.run(job, stop)) job.cancel("Worker shutting down");
-            say(f.user + "/" + job.key().job_id + ": " + std::string(progress::to_string(job.state().status)));
+            say(f.user + "/" + job.key().job_id + ": " +
+                std::string(progress::to_string(job.state().status)));
           } catch (const progress::validation_error& e) {
             say(std::string("bug in the demo flow: ") + e.what());
           }

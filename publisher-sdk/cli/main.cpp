@@ -68,7 +68,9 @@ std::int64_t unix_ms() {
       .count();
 }
 
-void complain(const std::string& text) { std::cerr << "progress-publish: " << text << '\n'; }
+void complain(const std::string& text) {
+  std::cerr << "progress-publish: " << text << '\n';
+}
 
 std::string describe(const progress::rejection& reason) {
   return reason.field.empty() ? reason.message : reason.field + ": " + reason.message;
@@ -102,9 +104,11 @@ class batch {
       if (jobs_.size() >= max_batch_jobs) {
         return fail(number, "more than " + std::to_string(max_batch_jobs) + " jobs in one batch");
       }
-      handle = jobs_.emplace(*key, publisher_.job(key->user_id, key->job_id,
-                                                  {.type = std::nullopt, .attempt = 1, .first_seq = unix_ms()}))
-                   .first;
+      handle =
+          jobs_
+              .emplace(*key, publisher_.job(key->user_id, key->job_id,
+                                            {.type = std::nullopt, .attempt = 1, .first_seq = unix_ms()}))
+              .first;
     }
     try {
       outstanding_.emplace_back(number, handle->second.update(*parsed.state));
@@ -231,7 +235,8 @@ int run(const settings& config) {
       publisher.close();
       return all_good ? exit_ok : exit_failed;
     }
-    auto job = publisher.job(config.user, config.job, {.type = std::nullopt, .attempt = 1, .first_seq = unix_ms()});
+    auto job =
+        publisher.job(config.user, config.job, {.type = std::nullopt, .attempt = 1, .first_seq = unix_ms()});
     const auto outcome = config.remove ? job.remove() : job.update(*update);
     const auto problem = settle(outcome, timeout);
     publisher.close();
@@ -264,17 +269,23 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  progress-publish --user alice --job j1 --status in_progress --progress 40 \\\n"
       "      --phase 2 --total-phases 5 --phase-title Upload --message \"12 of 30 files\"\n"
-      "  progress-publish --user alice --job j1 --status failed --error-message \"Disk full\" --error-code E_DISK\n"
+      "  progress-publish --user alice --job j1 --status failed --error-message \"Disk full\" --error-code "
+      "E_DISK\n"
       "  progress-publish --user alice --job j1 --remove\n"
       "  echo '{\"jobId\":\"j2\",\"status\":\"completed\"}' | progress-publish --stdin --user alice\n\n"
       "Exit status: 0 when every update was acknowledged, 1 when the broker refused or a --stdin line\n"
       "failed, 2 when the update given by flags is invalid.",
       "progress-publish"};
 
-  app.add_option("--url", config.url, "Broker URL (env PROGRESS_MQTT_URL)")->capture_default_str()->group("Connection");
-  app.add_option("--username", config.username, "MQTT user name (env PROGRESS_MQTT_USERNAME)")->group("Connection");
-  app.add_option("--password", config.password, "MQTT password (env PROGRESS_MQTT_PASSWORD)")->group("Connection");
-  app.add_option("--worker-id", config.worker_id, "Worker id in updates and workers/<id>/status (env PROGRESS_WORKER_ID)")
+  app.add_option("--url", config.url, "Broker URL (env PROGRESS_MQTT_URL)")
+      ->capture_default_str()
+      ->group("Connection");
+  app.add_option("--username", config.username, "MQTT user name (env PROGRESS_MQTT_USERNAME)")
+      ->group("Connection");
+  app.add_option("--password", config.password, "MQTT password (env PROGRESS_MQTT_PASSWORD)")
+      ->group("Connection");
+  app.add_option("--worker-id", config.worker_id,
+                 "Worker id in updates and workers/<id>/status (env PROGRESS_WORKER_ID)")
       ->capture_default_str()
       ->group("Connection");
   app.add_option("--client-id", config.client_id, "MQTT client id (default: <worker-id>-<random>)")
@@ -284,7 +295,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->group("Connection");
 
-  app.add_option("--user", config.user, "User id the job belongs to (default for --stdin lines)")->group("Job");
+  app.add_option("--user", config.user, "User id the job belongs to (default for --stdin lines)")
+      ->group("Job");
   app.add_option("--job", config.job, "Job id (default for --stdin lines)")->group("Job");
   auto* remove = app.add_flag("--remove", config.remove, "Clear the job's retained state")->group("Job");
   auto* from_stdin = app.add_flag("--stdin", config.from_stdin,
@@ -307,8 +319,9 @@ int main(int argc, char** argv) {
   add_field<std::string>(app, config, "--type", "type", "Job type, e.g. import");
   add_field<std::int64_t>(app, config, "--eta-ms", "etaMs", "Estimated milliseconds left");
   add_field<std::int64_t>(app, config, "--attempt", "attempt", "Attempt number (default 1)");
-  add_field<std::int64_t>(app, config, "--seq", "seq",
-                          "Sequence number (default: current time in ms, so later calls supersede earlier ones)");
+  add_field<std::int64_t>(
+      app, config, "--seq", "seq",
+      "Sequence number (default: current time in ms, so later calls supersede earlier ones)");
   app.add_option_function<std::string>(
          "--error-message", [&config](const std::string& text) { config.fields["error"]["message"] = text; },
          "Error message of a failed job")

@@ -18,8 +18,9 @@ namespace {
 // A phase change, a new status or a new attempt is news a viewer should see at
 // once; only repeated updates inside one phase are throttled.
 bool is_urgent(const job_state& previous, const job_state& next, bool first) {
-  return first || is_terminal(next.status) || next.status != previous.status || next.phase != previous.phase ||
-         next.total_phases != previous.total_phases || next.attempt != previous.attempt;
+  return first || is_terminal(next.status) || next.status != previous.status ||
+         next.phase != previous.phase || next.total_phases != previous.total_phases ||
+         next.attempt != previous.attempt;
 }
 
 }  // namespace
@@ -89,7 +90,8 @@ delivery job::phase(std::int64_t index, std::int64_t total, std::string title,
   return send(std::move(next));
 }
 
-delivery job::progress(double percent, std::optional<std::string> message, std::optional<std::string> detail) {
+delivery job::progress(double percent, std::optional<std::string> message,
+                       std::optional<std::string> detail) {
   job_state next = in_progress();
   next.progress = percent;
   if (message) next.message = std::move(message);
@@ -151,7 +153,9 @@ delivery job::remove() {
   return core_->submit(slot_, std::string{}, /*urgent=*/true);
 }
 
-delivery job::update(job_state next) { return send(std::move(next)); }
+delivery job::update(job_state next) {
+  return send(std::move(next));
+}
 
 delivery job::send(job_state next) {
   if (!core_) throw std::logic_error("progress::job used after being moved from");
@@ -174,8 +178,8 @@ delivery job::send(job_state next) {
   }
   if (next.seq) {
     if (sent_any_ && !new_attempt && *next.seq < next_seq_) {
-      refuse(reject_reason::out_of_range, "seq", "seq must exceed the last seq sent (" +
-                                                     std::to_string(next_seq_ - 1) + ")");
+      refuse(reject_reason::out_of_range, "seq",
+             "seq must exceed the last seq sent (" + std::to_string(next_seq_ - 1) + ")");
     }
   } else {
     next.seq = next_seq_;

@@ -1,5 +1,6 @@
 #include "progress/publisher/paho_transport.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -27,12 +28,13 @@ std::string describe_reason(int reason_code) {
 }
 
 publish_error to_publish_error(int return_code, int reason_code, const std::string& detail = {}) {
-  if (reason_code >= 0x80) return publish_error(publish_errc::rejected, describe_reason(reason_code), reason_code);
+  if (reason_code >= 0x80)
+    return publish_error(publish_errc::rejected, describe_reason(reason_code), reason_code);
   switch (return_code) {
     case MQTTASYNC_MAX_BUFFERED_MESSAGES:
-    case MQTTASYNC_MAX_BUFFERED:
-      return publish_error(publish_errc::buffer_full, "offline buffer full");
-    case MQTTASYNC_DISCONNECTED: return publish_error(publish_errc::disconnected, "not connected to the broker");
+    case MQTTASYNC_MAX_BUFFERED: return publish_error(publish_errc::buffer_full, "offline buffer full");
+    case MQTTASYNC_DISCONNECTED:
+      return publish_error(publish_errc::disconnected, "not connected to the broker");
     default: break;
   }
   return publish_error(publish_errc::client_error,
@@ -58,7 +60,9 @@ mqtt::create_options create_options(const publisher_options& options) {
       .finalize();
 }
 
-void* context_of(std::uint64_t id) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)); }
+void* context_of(std::uint64_t id) {
+  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(id));
+}
 
 std::uint64_t id_of(const mqtt::token& token) {
   return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(token.get_user_context()));
@@ -71,7 +75,8 @@ class paho_transport::impl final : public mqtt::iaction_listener {
   explicit impl(const publisher_options& options)
       : options_(options),
         status_topic_(worker_status_topic(options.worker_id)),
-        client_(options.url, options.client_id.empty() ? default_client_id(options.worker_id) : options.client_id,
+        client_(options.url,
+                options.client_id.empty() ? default_client_id(options.worker_id) : options.client_id,
                 create_options(options), nullptr) {
     client_.set_connected_handler([this](const std::string&) { publish_status("online"); });
   }
@@ -86,21 +91,23 @@ class paho_transport::impl final : public mqtt::iaction_listener {
 
   void connect() {
     const std::string will = status_payload("offline");
-    auto options = mqtt::connect_options_builder()
-                       .mqtt_version(MQTTVERSION_5)
-                       .clean_start(true)
-                       .keep_alive_interval(20s)
-                       .connect_timeout(options_.connect_timeout)
-                       .automatic_reconnect(1s, 30s)
-                       .will(mqtt::will_options(status_topic_, will, 1, true))
-                       .finalize();
+    auto options =
+        mqtt::connect_options_builder()
+            .mqtt_version(MQTTVERSION_5)
+            .clean_start(true)
+            .keep_alive_interval(20s)
+            .connect_timeout(std::max(std::chrono::ceil<std::chrono::seconds>(options_.connect_timeout), 1s))
+            .automatic_reconnect(1s, 30s)
+            .will(mqtt::will_options(status_topic_, will, 1, true))
+            .finalize();
     if (!options_.username.empty()) options.set_user_name(options_.username);
     if (!options_.password.empty()) options.set_password(options_.password);
     try {
       auto token = client_.connect(options);
       if (!token->wait_for(options_.connect_timeout)) {
         throw publish_error(publish_errc::timed_out, "no answer from " + options_.url + " within " +
-                                                         std::to_string(options_.connect_timeout.count()) + " ms");
+                                                         std::to_string(options_.connect_timeout.count()) +
+                                                         " ms");
       }
     } catch (const mqtt::exception& e) {
       const auto error = to_publish_error(e.get_return_code(), e.get_reason_code(), e.get_message());
@@ -221,9 +228,13 @@ paho_transport::paho_transport(const publisher_options& options) : impl_(std::ma
 
 paho_transport::~paho_transport() = default;
 
-void paho_transport::connect() { impl_->connect(); }
+void paho_transport::connect() {
+  impl_->connect();
+}
 
-void paho_transport::disconnect() noexcept { impl_->disconnect(); }
+void paho_transport::disconnect() noexcept {
+  impl_->disconnect();
+}
 
 void paho_transport::publish(std::string topic, std::string payload, int qos, bool retain,
                              completion done) noexcept {

@@ -18,10 +18,10 @@ void check_id(const std::string& id, const char* name) {
 
 void check_options(const publisher_options& options) {
   check_id(options.worker_id, "workerId");
-  if (options.throttle_interval.count() < 0) refuse("throttle_interval", "throttle_interval must not be negative");
+  if (options.throttle_interval.count() < 0)
+    refuse("throttle_interval", "throttle_interval must not be negative");
   if (options.max_buffered == 0) refuse("max_buffered", "max_buffered must be at least 1");
   if (options.connect_timeout.count() <= 0) refuse("connect_timeout", "connect_timeout must be positive");
-
 }
 
 }  // namespace
@@ -34,11 +34,14 @@ publisher::publisher(publisher_options options, std::shared_ptr<message_transpor
   check_options(options);
   if (!transport) transport = std::make_shared<paho_transport>(options);
   if (!clock) clock = publisher_clock::system();
-  core_ = std::make_shared<detail::publisher_core>(std::move(options), std::move(transport), std::move(clock));
+  core_ =
+      std::make_shared<detail::publisher_core>(std::move(options), std::move(transport), std::move(clock));
   core_->start();
 }
 
-publisher::~publisher() { close(); }
+publisher::~publisher() {
+  close();
+}
 
 progress::job publisher::job(const std::string& user_id, const std::string& job_id,
                              const job_options& options) {
@@ -52,12 +55,20 @@ progress::job publisher::job(const std::string& user_id, const std::string& job_
   return progress::job(core_, job_key{user_id, job_id}, options);
 }
 
-void publisher::flush() { core_->flush_all(); }
+void publisher::flush() {
+  core_->flush_all();
+}
 
-void publisher::flush_due() { core_->flush_due(); }
+void publisher::flush_due() {
+  core_->flush_due();
+}
 
-void publisher::close() { core_->close(); }
+void publisher::close() {
+  core_->close();
+}
 
-const publisher_options& publisher::options() const noexcept { return core_->options(); }
+const publisher_options& publisher::options() const noexcept {
+  return core_->options();
+}
 
 }  // namespace progress

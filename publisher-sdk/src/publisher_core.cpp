@@ -46,7 +46,9 @@ publisher_core::publisher_core(publisher_options options, std::shared_ptr<messag
   state_->report_errors = static_cast<bool>(options_.on_error);
 }
 
-publisher_core::~publisher_core() { close(); }
+publisher_core::~publisher_core() {
+  close();
+}
 
 void publisher_core::start() {
   transport_->connect();
@@ -172,8 +174,8 @@ void publisher_core::drain() {
       continue;
     }
     transport_->publish(next.topic, std::move(next.message.payload), 1, true,
-                        [state = state_, topic = next.topic, outcome = next.message.outcome](
-                            const std::optional<publish_error>& error) {
+                        [state = state_, topic = next.topic,
+                         outcome = next.message.outcome](const std::optional<publish_error>& error) {
                           settle(state, topic, outcome, error, /*counted=*/true);
                         });
   }
@@ -207,8 +209,9 @@ void publisher_core::run_timer() {
       // Sleeps for the time left by the publisher's clock. A manual clock in
       // tests does not wake this thread; those tests call flush_due().
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*next_due - now);
-      state_->wake.wait_for(lock, std::clamp(left, std::chrono::milliseconds{1},
-                                             std::max(options_.throttle_interval, std::chrono::milliseconds{1})));
+      state_->wake.wait_for(lock,
+                            std::clamp(left, std::chrono::milliseconds{1},
+                                       std::max(options_.throttle_interval, std::chrono::milliseconds{1})));
     } else {
       state_->wake.wait(lock);
     }

@@ -33,7 +33,8 @@ class fake_transport final : public message_transport {
     ++disconnects_;
   }
 
-  void publish(std::string topic, std::string payload, int qos, bool retain, completion done) noexcept override {
+  void publish(std::string topic, std::string payload, int qos, bool retain,
+               completion done) noexcept override {
     std::optional<publish_error> error;
     {
       const std::lock_guard lock(mutex_);

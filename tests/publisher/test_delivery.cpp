@@ -95,7 +95,8 @@ TEST_F(delivery_test, BufferLimitFailsTheNextPublishInsteadOfDroppingIt) {
 }
 
 TEST_F(delivery_test, ConnectFailureStopsTheConstructor) {
-  transport_->fail_connect_with(publish_error(publish_errc::rejected, "Bad user name or password (0x86)", 0x86));
+  transport_->fail_connect_with(
+      publish_error(publish_errc::rejected, "Bad user name or password (0x86)", 0x86));
   try {
     make_publisher();
     ADD_FAILURE() << "publisher constructed without a connection";

@@ -21,10 +21,14 @@ TEST_F(job_payload_test, FirstUpdateCarriesTheFullStateRetainedAtQos1) {
   EXPECT_EQ(message.topic, "users/alice/jobs/j1");
   EXPECT_EQ(message.qos, 1);
   EXPECT_TRUE(message.retain);
-  const auto expected = nlohmann::json{{"userId", "alice"},          {"jobId", "j1"},
-                                       {"status", "started"},        {"message", "Preparing"},
-                                       {"type", "token_launch"},     {"seq", 1},
-                                       {"attempt", 1},               {"workerId", "worker-1"},
+  const auto expected = nlohmann::json{{"userId", "alice"},
+                                       {"jobId", "j1"},
+                                       {"status", "started"},
+                                       {"message", "Preparing"},
+                                       {"type", "token_launch"},
+                                       {"seq", 1},
+                                       {"attempt", 1},
+                                       {"workerId", "worker-1"},
                                        {"timestamp", manual_clock::start_unix_ms + 3'600'000}};
   EXPECT_EQ(sent_json(0), expected);
 }
@@ -93,7 +97,8 @@ TEST_F(job_payload_test, TerminalStatesCarryTheirFields) {
   auto failed = pub.job("bob", "failed");
   failed.fail("Row 17: unknown column", "E_SCHEMA");
   EXPECT_EQ(sent_json(2).at("status"), "failed");
-  EXPECT_EQ(sent_json(2).at("error"), (nlohmann::json{{"message", "Row 17: unknown column"}, {"code", "E_SCHEMA"}}));
+  EXPECT_EQ(sent_json(2).at("error"),
+            (nlohmann::json{{"message", "Row 17: unknown column"}, {"code", "E_SCHEMA"}}));
 
   auto cancelled = pub.job("carol", "cancelled");
   cancelled.cancel("Stopped by the user");

@@ -71,8 +71,15 @@ class publisher_integration : public ::testing::Test {
   }
 
   static std::vector<std::string> cli_connection(const std::string& account) {
-    return {PROGRESS_PUBLISH_PATH, "--url",          broker_->url(), "--username", account,
-            "--password",          mosquitto_broker::password(account), "--timeout", "15"};
+    return {PROGRESS_PUBLISH_PATH,
+            "--url",
+            broker_->url(),
+            "--username",
+            account,
+            "--password",
+            mosquitto_broker::password(account),
+            "--timeout",
+            "15"};
   }
 
   static std::unique_ptr<mosquitto_broker> broker_;
@@ -133,7 +140,8 @@ TEST_F(publisher_integration, CleanCloseAnnouncesOfflineAndConnectAnnouncesOnlin
   auto bridge = reader("bridge", "bridge-presence", "workers/+/status");
   const std::string topic = "workers/it-presence/status";
   auto status_is = [](const char* status) {
-    return [status](const received_message& m) { return json::parse(m.payload).value("status", "") == status; };
+    return
+        [status](const received_message& m) { return json::parse(m.payload).value("status", "") == status; };
   };
   publisher pub(options_for("worker", "it-presence"));
   const auto online = wait_for_message(*bridge, topic, status_is("online"));
@@ -151,7 +159,8 @@ TEST_F(publisher_integration, LastWillMarksAKilledWorkerOffline) {
                        temp_dir() / "doomed-worker.log",
                        {"PROGRESS_MQTT_PASSWORD=" + mosquitto_broker::password("worker")});
   auto status_is = [](const char* status) {
-    return [status](const received_message& m) { return json::parse(m.payload).value("status", "") == status; };
+    return
+        [status](const received_message& m) { return json::parse(m.payload).value("status", "") == status; };
   };
   ASSERT_TRUE(wait_for_message(*bridge, topic, status_is("online"))) << worker.log();
   // The demo is mid-job: its first updates reached the broker.
@@ -189,9 +198,9 @@ TEST_F(publisher_integration, UpdatesMadeWhileTheBrokerIsDownArriveAfterReconnec
 
 TEST_F(publisher_integration, CliPublishesOneUpdateThatAliceReads) {
   auto args = cli_connection("worker");
-  for (const char* arg : {"--user", "alice", "--job", "cli-1", "--status", "in_progress", "--progress", "40",
-                          "--phase", "2", "--total-phases", "5", "--phase-title", "Upload", "--message",
-                          "12 of 30 files"}) {
+  for (const char* arg :
+       {"--user", "alice", "--job", "cli-1", "--status", "in_progress", "--progress", "40", "--phase", "2",
+        "--total-phases", "5", "--phase-title", "Upload", "--message", "12 of 30 files"}) {
     args.emplace_back(arg);
   }
   child_process cli(args, temp_dir() / "cli-one.log");
@@ -211,13 +220,15 @@ TEST_F(publisher_integration, CliPublishesOneUpdateThatAliceReads) {
 
 TEST_F(publisher_integration, CliReportsBrokerRefusalAndInvalidUpdates) {
   auto as_alice = cli_connection("alice");
-  for (const char* arg : {"--user", "alice", "--job", "cli-denied", "--status", "started"}) as_alice.emplace_back(arg);
+  for (const char* arg : {"--user", "alice", "--job", "cli-denied", "--status", "started"})
+    as_alice.emplace_back(arg);
   child_process denied(as_alice, temp_dir() / "cli-denied.log");
   EXPECT_EQ(denied.wait_exit(30s), 1);
   EXPECT_NE(denied.log().find("Not authorized"), std::string::npos) << denied.log();
 
   auto invalid = cli_connection("worker");
-  for (const char* arg : {"--user", "alice", "--job", "cli-invalid", "--status", "in_progress", "--progress", "140"}) {
+  for (const char* arg :
+       {"--user", "alice", "--job", "cli-invalid", "--status", "in_progress", "--progress", "140"}) {
     invalid.emplace_back(arg);
   }
   child_process refused(invalid, temp_dir() / "cli-invalid.log");

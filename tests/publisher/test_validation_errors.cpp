@@ -20,7 +20,7 @@ static_assert(std::is_base_of_v<std::invalid_argument, validation_error>);
 
 // `call` must throw validation_error about `field` and send nothing.
 template <typename Call>
-void expect_refused(const fake_transport& transport, Call&& call, const std::string& field) {
+void expect_refused(const fake_transport& transport, const std::string& field, Call&& call) {
   const auto before = transport.sent_count();
   try {
     call();
@@ -33,12 +33,15 @@ void expect_refused(const fake_transport& transport, Call&& call, const std::str
 
 TEST_F(validation_test, BadIdsAreRefusedBeforeAnyHandleExists) {
   auto& pub = make_publisher();
-  for (const std::string& bad : std::vector<std::string>{"", "a/b", "+", "#", "with space", std::string(129, 'a')}) {
-    expect_refused(*transport_, [&] { (void)pub.job(bad, "j1"); }, "userId");
-    expect_refused(*transport_, [&] { (void)pub.job("alice", bad); }, "jobId");
+  for (const std::string& bad :
+       std::vector<std::string>{"", "a/b", "+", "#", "with space", std::string(129, 'a')}) {
+    expect_refused(*transport_, "userId", [&] { (void)pub.job(bad, "j1"); });
+    expect_refused(*transport_, "jobId", [&] { (void)pub.job("alice", bad); });
   }
-  expect_refused(*transport_, [&] { (void)pub.job("alice", "j1", {.type = "bad type"}); }, "type");
-  expect_refused(*transport_, [&] { (void)pub.job("alice", "j1", {.type = std::nullopt, .attempt = 1, .first_seq = -1}); }, "seq");
+  expect_refused(*transport_, "type", [&] { (void)pub.job("alice", "j1", {.type = "bad type"}); });
+  expect_refused(*transport_, "seq", [&] {
+    (void)pub.job("alice", "j1", {.type = std::nullopt, .attempt = 1, .first_seq = -1});
+  });
   EXPECT_EQ(transport_->sent_count(), 0u);
 }
 
@@ -53,17 +56,17 @@ TEST_F(validation_test, OutOfRangeValuesAreRefusedAndNothingIsSent) {
   auto& pub = make_publisher();
   auto j = pub.job("alice", "j1");
   j.start();
-  expect_refused(*transport_, [&] { j.progress(120); }, "progress");
-  expect_refused(*transport_, [&] { j.progress(-1); }, "progress");
-  expect_refused(*transport_, [&] { j.progress(std::numeric_limits<double>::quiet_NaN()); }, "progress");
-  expect_refused(*transport_, [&] { j.phase(3, 2, "Too far"); }, "phase");
-  expect_refused(*transport_, [&] { j.phase(1, 0, "No phases"); }, "totalPhases");
-  expect_refused(*transport_, [&] { j.counter(-1, 10); }, "current");
-  expect_refused(*transport_, [&] { j.eta(-5ms); }, "etaMs");
-  expect_refused(*transport_, [&] { j.progress(10, std::string(5000, 'x')); }, "message");
-  expect_refused(*transport_, [&] { j.progress(10, std::string("\xC3\x28")); }, "message");
-  expect_refused(*transport_, [&] { j.fail(""); }, "error.message");
-  expect_refused(*transport_, [&] { j.complete(nlohmann::json::array({1, 2})); }, "details");
+  expect_refused(*transport_, "progress", [&] { j.progress(120); });
+  expect_refused(*transport_, "progress", [&] { j.progress(-1); });
+  expect_refused(*transport_, "progress", [&] { j.progress(std::numeric_limits<double>::quiet_NaN()); });
+  expect_refused(*transport_, "phase", [&] { j.phase(3, 2, "Too far"); });
+  expect_refused(*transport_, "totalPhases", [&] { j.phase(1, 0, "No phases"); });
+  expect_refused(*transport_, "current", [&] { j.counter(-1, 10); });
+  expect_refused(*transport_, "etaMs", [&] { j.eta(-5ms); });
+  expect_refused(*transport_, "message", [&] { j.progress(10, std::string(5000, 'x')); });
+  expect_refused(*transport_, "message", [&] { j.progress(10, std::string("\xC3\x28")); });
+  expect_refused(*transport_, "error.message", [&] { j.fail(""); });
+  expect_refused(*transport_, "details", [&] { j.complete(nlohmann::json::array({1, 2})); });
 
   // The refused calls left no trace: the next update follows the start.
   j.phase(1, 2, "Fine").wait();
@@ -76,7 +79,7 @@ TEST_F(validation_test, PayloadsTheBridgeWouldRejectAreRefused) {
   auto j = pub.job("alice", "j1");
   nlohmann::json deep = nlohmann::json::object();
   for (int i = 0; i < 20; ++i) deep = nlohmann::json{{"level", deep}};
-  expect_refused(*transport_, [&] { j.complete(deep); }, "");
+  expect_refused(*transport_, "", [&] { j.complete(deep); });
 
   nlohmann::json big = nlohmann::json::object();
   for (int i = 0; i < 20; ++i) big["part" + std::to_string(i)] = std::string(4000, 'x');
@@ -86,7 +89,7 @@ TEST_F(validation_test, PayloadsTheBridgeWouldRejectAreRefused) {
   } catch (const validation_error& e) {
     EXPECT_EQ(e.reason().reason, reject_reason::oversize);
   }
-  expect_refused(*transport_, [&] { j.complete({{"name", std::string("\xFF")}}); }, "details");
+  expect_refused(*transport_, "details", [&] { j.complete({{"name", std::string("\xFF")}}); });
   EXPECT_EQ(transport_->sent_count(), 0u);
 }
 
@@ -94,11 +97,11 @@ TEST_F(validation_test, NothingFollowsATerminalStateOrARemoval) {
   auto& pub = make_publisher();
   auto j = pub.job("alice", "j1");
   j.complete();
-  expect_refused(*transport_, [&] { j.progress(50); }, "status");
-  expect_refused(*transport_, [&] { j.fail("late"); }, "status");
+  expect_refused(*transport_, "status", [&] { j.progress(50); });
+  expect_refused(*transport_, "status", [&] { j.fail("late"); });
   j.remove();
-  expect_refused(*transport_, [&] { j.start(); }, "");
-  expect_refused(*transport_, [&] { j.remove(); }, "");
+  expect_refused(*transport_, "", [&] { j.start(); });
+  expect_refused(*transport_, "", [&] { j.remove(); });
 }
 
 TEST_F(validation_test, UpdateMustAgreeWithTheHandle) {
@@ -106,15 +109,15 @@ TEST_F(validation_test, UpdateMustAgreeWithTheHandle) {
   auto j = pub.job("alice", "j1");
   job_state other_user;
   other_user.user_id = "bob";
-  expect_refused(*transport_, [&] { j.update(other_user); }, "userId");
+  expect_refused(*transport_, "userId", [&] { j.update(other_user); });
   j.start();
   job_state old_seq;
   old_seq.status = job_status::in_progress;
   old_seq.seq = 1;
-  expect_refused(*transport_, [&] { j.update(old_seq); }, "seq");
+  expect_refused(*transport_, "seq", [&] { j.update(old_seq); });
   job_state old_attempt;
   old_attempt.attempt = 0;
-  expect_refused(*transport_, [&] { j.update(old_attempt); }, "attempt");
+  expect_refused(*transport_, "attempt", [&] { j.update(old_attempt); });
 }
 
 }  // namespace

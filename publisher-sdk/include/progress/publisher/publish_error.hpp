@@ -10,12 +10,12 @@ namespace progress {
 // Why a publish failed. Only `rejected` comes from the broker; the others are
 // decided on this side of the connection.
 enum class publish_errc {
-  rejected,       // the broker answered with an MQTT v5 reason code >= 0x80
-  buffer_full,    // max_buffered messages already await their acknowledgement
-  disconnected,   // the connection is down and the message was not buffered
-  closed,         // the publisher was closed before the message was handed over
-  timed_out,      // connect or disconnect did not finish in time
-  client_error,   // any other failure reported by the MQTT client library
+  rejected,      // the broker answered with an MQTT v5 reason code >= 0x80
+  buffer_full,   // max_buffered messages already await their acknowledgement
+  disconnected,  // the connection is down and the message was not buffered
+  closed,        // the publisher was closed before the message was handed over
+  timed_out,     // connect or disconnect did not finish in time
+  client_error,  // any other failure reported by the MQTT client library
 };
 
 [[nodiscard]] std::string_view to_string(publish_errc code) noexcept;
