@@ -118,20 +118,22 @@ class paho_transport::impl final : public mqtt::iaction_listener {
 
   void disconnect() noexcept {
     if (std::exchange(disconnected_, true)) return;
-    try {
-      if (client_.is_connected()) {
-        // Clean goodbye: the Will is discarded on a normal disconnect, so the
-        // offline status is published here.
-        auto token = client_.publish(mqtt::make_message(status_topic_, status_payload("offline"), 1, true));
-        token->wait_for(options_.connect_timeout);
-        client_.disconnect(static_cast<int>(options_.connect_timeout.count()))
-            ->wait_for(options_.connect_timeout + 1s);
-      } else {
-        // Stops the reconnect loop; fails while nothing was ever connected.
-        client_.disconnect(0)->wait_for(options_.connect_timeout);
+    if (client_.is_connected()) {
+      // Clean goodbye: the broker discards the Will on a normal disconnect,
+      // so the offline status is published here.
+      try {
+        client_.publish(mqtt::make_message(status_topic_, status_payload("offline"), 1, true))
+            ->wait_for(options_.connect_timeout);
+      } catch (...) {
+        // Refused (an account without rights on the status topic): still disconnect.
       }
+    }
+    try {
+      // Waits for messages in flight; also stops the reconnect loop.
+      client_.disconnect(static_cast<int>(options_.connect_timeout.count()))
+          ->wait_for(options_.connect_timeout + 1s);
     } catch (...) {
-      // Disconnecting an unconnected client throws; there is nothing left to do.
+      // Disconnecting a client that is not connected throws; nothing is left to do.
     }
     fail_all(publish_error(publish_errc::disconnected, "disconnected before the broker acknowledged"));
   }
