@@ -199,6 +199,10 @@ int run(const settings& config) {
     complain("--user and --job are required (or use --stdin)");
     return exit_usage;
   }
+  if ((config.from_stdin || config.remove) && (!config.fields.empty() || !config.details_text.empty())) {
+    complain(std::string("update flags cannot be combined with ") + (config.remove ? "--remove" : "--stdin"));
+    return exit_usage;
+  }
   if (!config.from_stdin && !config.remove && !config.fields.contains("status")) {
     complain("--status is required (or use --remove or --stdin)");
     return exit_usage;
