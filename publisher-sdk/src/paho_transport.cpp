@@ -1,6 +1,7 @@
 #include "progress/publisher/paho_transport.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +21,9 @@ namespace {
 using namespace std::chrono_literals;
 
 // "Not authorized (0x87)"
+// Hand-overs of one message, counting the first.
+constexpr int max_attempts = 4;
+
 std::string describe_reason(int reason_code) {
   const char* name = ::MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(reason_code));
   char hex[8];
@@ -117,7 +121,7 @@ class paho_transport::impl final : public mqtt::iaction_listener {
   }
 
   void disconnect() noexcept {
-    if (std::exchange(disconnected_, true)) return;
+    if (disconnected_.exchange(true)) return;
     if (client_.is_connected()) {
       // Clean goodbye: the broker discards the Will on a normal disconnect,
       // so the offline status is published here.
@@ -141,13 +145,13 @@ class paho_transport::impl final : public mqtt::iaction_listener {
   void publish(std::string topic, std::string payload, int qos, bool retain, completion done) noexcept {
     std::uint64_t id = 0;
     try {
+      auto message = mqtt::make_message(std::move(topic), std::move(payload), qos, retain);
       {
         const std::lock_guard lock(mutex_);
         id = next_id_++;
-        pending_.emplace(id, std::move(done));
+        pending_.emplace(id, outstanding{std::move(done), message});
       }
-      client_.publish(mqtt::make_message(std::move(topic), std::move(payload), qos, retain), context_of(id),
-                      *this);
+      client_.publish(message, context_of(id), *this);
     } catch (const mqtt::exception& e) {
       finish(id, to_publish_error(e.get_return_code(), e.get_reason_code()));
     } catch (const std::exception& e) {
@@ -164,17 +168,49 @@ class paho_transport::impl final : public mqtt::iaction_listener {
     finish(id_of(token), std::nullopt);
   }
   void on_failure(const mqtt::token& token) override {
-    finish(id_of(token), to_publish_error(token.get_return_code(), token.get_reason_code()));
+    const int reason = static_cast<int>(token.get_reason_code());
+    if (reason < 0x80 && republish(id_of(token))) return;
+    finish(id_of(token), to_publish_error(token.get_return_code(), reason));
   }
 
  private:
+  // A message handed over and not yet settled. The message is shared with
+  // Paho's own token, not copied.
+  struct outstanding {
+    completion done;
+    mqtt::const_message_ptr message;
+    int attempts = 1;
+  };
+
+  // A message lost with the connection (not refused by the broker) is handed
+  // over again, and Paho buffers it until the reconnect. True when that
+  // happened, or when the message is already settled.
+  bool republish(std::uint64_t id) noexcept {
+    if (disconnected_) return false;
+    mqtt::const_message_ptr message;
+    {
+      const std::lock_guard lock(mutex_);
+      const auto it = pending_.find(id);
+      if (it == pending_.end()) return true;
+      if (it->second.attempts >= max_attempts) return false;
+      ++it->second.attempts;
+      message = it->second.message;
+    }
+    try {
+      client_.publish(message, context_of(id), *this);
+      return true;
+    } catch (...) {
+      return false;  // e.g. the offline buffer is full: the caller hears about it
+    }
+  }
+
   void finish(std::uint64_t id, const std::optional<publish_error>& error) noexcept {
     completion done;
     {
       const std::lock_guard lock(mutex_);
       const auto it = pending_.find(id);
       if (it == pending_.end()) return;  // already failed by disconnect()
-      done = std::move(it->second);
+      done = std::move(it->second.done);
       pending_.erase(it);
     }
     try {
@@ -185,14 +221,14 @@ class paho_transport::impl final : public mqtt::iaction_listener {
   }
 
   void fail_all(const publish_error& error) noexcept {
-    std::unordered_map<std::uint64_t, completion> left;
+    std::unordered_map<std::uint64_t, outstanding> left;
     {
       const std::lock_guard lock(mutex_);
       left.swap(pending_);
     }
-    for (auto& [id, done] : left) {
+    for (auto& [id, entry] : left) {
       try {
-        if (done) done(error);
+        if (entry.done) entry.done(error);
       } catch (...) {
       }
     }
@@ -220,9 +256,9 @@ class paho_transport::impl final : public mqtt::iaction_listener {
   // Declared before client_ so that they outlive callbacks running while
   // client_ is destroyed.
   std::mutex mutex_;
-  std::unordered_map<std::uint64_t, completion> pending_;  // at most max_buffered (publisher_core)
+  std::unordered_map<std::uint64_t, outstanding> pending_;  // at most max_buffered (publisher_core)
   std::uint64_t next_id_ = 1;
-  bool disconnected_ = false;
+  std::atomic<bool> disconnected_{false};
   mqtt::async_client client_;
 };
 

@@ -4,7 +4,8 @@
 // - credentials from publisher_options, automatic reconnect (1 s .. 30 s);
 // - offline buffering: while the connection is down up to max_buffered
 //   messages are kept and sent on reconnect; a publish beyond that fails with
-//   publish_errc::buffer_full;
+//   publish_errc::buffer_full; a message lost with the connection (not
+//   refused by the broker) is handed over again, at most 4 times in all;
 // - presence: on every connect a retained {"status":"online"} is published on
 //   workers/<workerId>/status; the Last Will puts a retained
 //   {"status":"offline"} there when the connection dies, and disconnect()
