@@ -98,8 +98,8 @@ class publisher_core {
   const std::shared_ptr<publisher_clock> clock_;
   const std::shared_ptr<shared_state> state_ = std::make_shared<shared_state>();
 
-  // Guarded by state_->mutex. The outbox holds at most one message per
-  // calling thread: every caller drains it before returning.
+  // Guarded by state_->mutex. Every caller drains the outbox before
+  // returning, so it holds at most one message per live job handle.
   std::deque<outgoing> outbox_;
   std::vector<std::shared_ptr<job_slot>> scheduled_;  // bounded by the live job handles
   bool closed_ = false;
