@@ -99,7 +99,9 @@ function sameJob(a, b) {
 export class ProgressClient {
   /** @param {import('./progress-client').ProgressClientOptions} options */
   constructor(options = {}) {
-    const o = { ...DEFAULTS, ...options, backoff: { ...DEFAULTS.backoff, ...(options.backoff || {}) } };
+    // An option given as undefined keeps its default.
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    const o = { ...DEFAULTS, ...given, backoff: { ...DEFAULTS.backoff, ...(given.backoff || {}) } };
     const g = globalThis;
     this.baseUrl_ = String(o.baseUrl ?? (g.location ? g.location.origin : '')).replace(/\/+$/, '');
     if (!this.baseUrl_) throw new TypeError('ProgressClient: baseUrl is required outside a browser');
