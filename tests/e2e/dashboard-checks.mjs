@@ -20,6 +20,7 @@ export async function waitFor(what, check, { ms = 30000, everyMs = 200 } = {}) {
       const value = await check();
       if (value) return value;
     } catch (e) {
+      if (e.fatal) throw e;
       last = e;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
@@ -131,8 +132,10 @@ export async function checkDashboard(page, { baseUrl, token, user, screenshot, t
     async () => {
       cards = await readCards(page);
       for (const card of cards) if (card.userId !== user) foreign.add(`${card.userId}/${card.jobId}`);
+      // The jobs on screen when progress moved must finish (a worker may start more later).
       const mine = cards.filter((c) => c.userId === user);
-      const final = mine.length > 0 && mine.every((c) => ['completed', 'failed', 'cancelled'].includes(c.status));
+      const tracked = mine.filter((c) => seen.has(c.jobId));
+      const final = tracked.length > 0 && tracked.every((c) => ['completed', 'failed', 'cancelled'].includes(c.status));
       return final && (!expectFailed || mine.some((c) => c.status === 'failed'));
     },
     { ms: timeoutMs, everyMs: 250 },
