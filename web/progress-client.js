@@ -528,6 +528,10 @@ export class ProgressClient {
     }
     this.attempt_++;
     if (code === 1009) this.emit_('error', { code: 'frame_too_large', message: 'the bridge refused a client frame' });
+    // Tell the application, which may have to obtain a new token before getToken() is called.
+    if (code === 4001 && this.transport === 'websocket') {
+      this.emit_('error', { code: 'token_expired', message: 'the token expired; reconnecting with a fresh one' });
+    }
     this.setState_('closed', { code, reason, reconnectInMs: delay, final: false });
     this.timer_ = this.setTimeout_(() => {
       this.timer_ = null;

@@ -259,6 +259,7 @@ test('a reconnect resumes with the last cursor and a freshly fetched token', asy
   first.drop(4001); // token expired
   const closed = events.filter((e) => e.type === 'status' && e.state === 'closed').at(-1);
   assert.equal(closed.code, 4001);
+  assert.ok(events.some((e) => e.type === 'error' && e.code === 'token_expired'));
   assert.equal(await clock.next(), 100);
   assert.equal(calls, 2);
   const second = ws.sockets[1];
