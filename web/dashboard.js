@@ -253,12 +253,15 @@ class Dashboard {
     this.schedule();
   }
 
+  // One render per frame however many updates arrive. A hidden tab gets no frames, so it
+  // renders on a (browser-throttled) timer instead and is current when shown again.
   schedule() {
     if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
+    const run = () => {
       this.frame = 0;
       this.render();
-    });
+    };
+    this.frame = this.doc.hidden ? setTimeout(run, 250) : requestAnimationFrame(run);
   }
 
   group(userId) {

@@ -83,6 +83,7 @@ async function readCards(page) {
  * job of another user is ever rendered (checked on every sample). Saves a screenshot.
  */
 export async function checkDashboard(page, { baseUrl, token, user, screenshot, timeoutMs = 90000, expectFailed = true }) {
+  const say = (text) => log(`[${user}] ${text}`);
   const foreign = new Set();
   const consoleErrors = [];
   page.on('console', (msg) => {
@@ -100,11 +101,11 @@ export async function checkDashboard(page, { baseUrl, token, user, screenshot, t
     }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-user-id'] });
   }, user);
 
-  log(`opening ${baseUrl}/ as ${user}`);
+  say(`opening ${baseUrl}/ as ${user}`);
   await page.goto(`${baseUrl}/#token=${token}`, { waitUntil: 'load', timeout: 30000 });
   await waitFor('the board to show', () => page.isVisible('#board'), { ms: 15000 });
   await waitFor('the live connection', async () => (await page.getAttribute('#connection', 'data-state')) === 'open', { ms: 30000 });
-  log(`connected over ${await page.getAttribute('#connection', 'data-transport')}`);
+  say(`connected over ${await page.getAttribute('#connection', 'data-transport')}`);
 
   // A bar that moves: remember the highest value seen per job and wait for one to grow.
   const seen = new Map();
@@ -124,7 +125,7 @@ export async function checkDashboard(page, { baseUrl, token, user, screenshot, t
     },
     { ms: timeoutMs, everyMs: 100 },
   );
-  log(`progress moved: ${moved.jobId} ${moved.from} -> ${moved.to}`);
+  say(`progress moved: ${moved.jobId} ${moved.from} -> ${moved.to}`);
 
   let cards;
   await waitFor(
@@ -140,12 +141,12 @@ export async function checkDashboard(page, { baseUrl, token, user, screenshot, t
     },
     { ms: timeoutMs, everyMs: 250 },
   );
-  log(`final states: ${cards.map((c) => `${c.jobId}=${c.status}`).join(', ')}`);
+  say(`final states: ${cards.map((c) => `${c.jobId}=${c.status}`).join(', ')}`);
 
   const failed = cards.filter((c) => c.status === 'failed');
   for (const card of failed) {
     if (!card.error.trim()) throw new Error(`failed job ${card.jobId} shows no error text`);
-    log(`failed job ${card.jobId} shows: ${card.error}`);
+    say(`failed job ${card.jobId} shows: ${card.error}`);
   }
   for (const card of cards.filter((c) => c.status === 'completed')) {
     if (card.value !== '100') throw new Error(`completed job ${card.jobId} shows ${card.value}% instead of 100%`);
@@ -158,12 +159,13 @@ export async function checkDashboard(page, { baseUrl, token, user, screenshot, t
   await waitFor(`the timeline of ${target.jobId}`, async () => (await card.locator('.timeline li').count()) > 0, { ms: 15000 });
   const rows = await card.locator('.timeline li').allTextContents();
   if (rows.some((r) => r.startsWith('Could not load'))) throw new Error(`timeline failed: ${rows.join(' | ')}`);
-  log(`timeline of ${target.jobId}: ${rows.length} entries`);
+  say(`timeline of ${target.jobId}: ${rows.length} entries`);
 
   if (screenshot) {
     await mkdir(dirname(screenshot), { recursive: true });
+    await page.bringToFront(); // a background tab paints no frames to capture
     await page.screenshot({ path: screenshot, fullPage: true });
-    log(`screenshot: ${screenshot}`);
+    say(`screenshot: ${screenshot}`);
   }
 
   if (foreign.size > 0) throw new Error(`jobs of other users were shown to ${user}: ${[...foreign].join(', ')}`);

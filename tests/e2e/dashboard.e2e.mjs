@@ -1,6 +1,6 @@
 // End to end: a real Mosquitto with the project's broker-config, the real progress-bridge
 // serving the dashboard, the demo worker publishing jobs for alice, bob and carol, and the
-// dashboard in headless Chromium logged in as alice. Everything on 127.0.0.1; every wait is
+// dashboard in headless Chromium, once logged in as alice and once as bob. Everything on 127.0.0.1; every wait is
 // bounded; every child process is killed at the end.
 //
 //   node dashboard.e2e.mjs --bridge PATH --demo-worker PATH --broker-config DIR --web-root DIR
@@ -163,9 +163,12 @@ async function main() {
   const baseUrl = listening[1];
   log(`bridge at ${baseUrl}`);
 
-  const { stdout: tokenOut } = await run(opt.bridge, ['token', '--user', 'alice', '--jwt-secret', secret], { timeout: 10000 });
-  const token = tokenOut.split(/\s+/).find((w) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(w));
-  if (!token) throw new Error(`progress-bridge token printed no JWT: ${tokenOut}`);
+  const tokenFor = async (user) => {
+    const { stdout } = await run(opt.bridge, ['token', '--user', user, '--jwt-secret', secret], { timeout: 10000 });
+    const token = stdout.split(/\s+/).find((w) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(w));
+    if (!token) throw new Error(`progress-bridge token printed no JWT: ${stdout}`);
+    return token;
+  };
 
   // The page is served before any job exists, so a static-file problem shows as such.
   const index = await fetch(`${baseUrl}/`, { signal: AbortSignal.timeout(10000) });
@@ -174,12 +177,26 @@ async function main() {
 
   const chrome = await launchBrowser();
   closeBrowser = chrome.close;
-  const page = await chrome.newPage({ viewport: { width: 1280, height: 900 } });
+  // Alice and Bob watch side by side. The demo worker's failing job is Bob's, so each sees
+  // only their own jobs, Alice's complete, and Bob's failed import shows its error.
+  const viewers = [
+    { user: 'alice', expectFailed: false, screenshot: opt.screenshot },
+    { user: 'bob', expectFailed: true, screenshot: opt.screenshot.replace(/(\.png)?$/, '-bob.png') },
+  ];
+  for (const viewer of viewers) {
+    viewer.token = await tokenFor(viewer.user);
+    viewer.page = await chrome.newPage({ viewport: { width: 1280, height: 900 } });
+  }
 
-  // Open the page first, then start the worker: the test sees jobs appear and move live.
-  const watching = checkDashboard(page, { baseUrl, token, user: 'alice', screenshot: opt.screenshot, timeoutMs: 150000 });
-  await waitFor('the dashboard to connect', async () => (await page.getAttribute('#connection', 'data-state').catch(() => null)) === 'open', { ms: 30000 }).catch(() => {});
-  const worker = start('progress-demo-worker', opt['demo-worker'], [], {
+  // Open the pages first, then start the worker: the test sees jobs appear and move live.
+  const watching = Promise.all(
+    viewers.map((v) => checkDashboard(v.page, { baseUrl, token: v.token, user: v.user, expectFailed: v.expectFailed, screenshot: v.screenshot, timeoutMs: 150000 })),
+  );
+  for (const { page, user } of viewers) {
+    await waitFor(`${user}'s dashboard to connect`, async () => (await page.getAttribute('#connection', 'data-state').catch(() => null)) === 'open', { ms: 30000 }).catch(() => {});
+  }
+  // One round (four jobs: alice's launch, bob's sell and failing import, carol's scan), sped up.
+  const worker = start('progress-demo-worker', opt['demo-worker'], ['--rounds', '1', '--speed', '2'], {
     PROGRESS_MQTT_URL: mqttUrl,
     PROGRESS_MQTT_USERNAME: 'worker',
     PROGRESS_MQTT_PASSWORD: accounts.worker,

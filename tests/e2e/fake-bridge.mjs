@@ -33,6 +33,7 @@ function scenario() {
     { userId: 'alice', jobId: 'import-7', type: 'data_import', total: 10000, steps: 10, failAt: 6 },
     { userId: 'alice', jobId: 'report-3', type: 'report', steps: 5 },
     { userId: 'bob', jobId: 'bob-secret-1', type: 'data_import', total: 500, steps: 8 },
+    { userId: 'bob', jobId: 'bob-import-2', type: 'data_import', total: 5000, steps: 9, failAt: 4 },
     { userId: 'carol', jobId: 'carol-render', type: 'render', steps: 6 },
   ];
   return plans.map((p) => ({ ...p, step: 0, seq: 0, state: { userId: p.userId, jobId: p.jobId, type: p.type, status: 'queued', progress: 0, seq: 0, timestamp: now(), updatedAt: now() }, history: [] }));
@@ -113,7 +114,12 @@ export async function startFakeBridge({ webDir, port = 0, tickMs = 400, websocke
   const visible = (principal, userId) => principal.role === 'admin' || principal.sub === userId;
   const jobsFor = (scopeUser) => jobs.filter((j) => scopeUser === '*' || j.userId === scopeUser).map((j) => j.state);
 
-  const timer = setInterval(() => {
+  // Jobs start moving when the first stream opens, so a browser sees them from the start.
+  let timer = null;
+  const startJobs = () => {
+    if (timer === null) timer = setInterval(tick, tickMs);
+  };
+  const tick = () => {
     for (const job of jobs) {
       if (!advance(job)) continue;
       revision++;
@@ -121,7 +127,7 @@ export async function startFakeBridge({ webDir, port = 0, tickMs = 400, websocke
         if (stream.userId === '*' || stream.userId === job.userId) stream.send({ type: 'job', job: job.state, cursor: cursor() });
       }
     }
-  }, tickMs);
+  };
 
   function authenticate(req, url) {
     const header = req.headers.authorization ?? '';
@@ -176,6 +182,7 @@ export async function startFakeBridge({ webDir, port = 0, tickMs = 400, websocke
       };
       stream.send({ type: 'snapshot', jobs: jobsFor(userId), cursor: cursor(), recovered: false });
       streams.add(stream);
+      startJobs();
       req.on('close', () => streams.delete(stream));
       return;
     }
@@ -194,6 +201,7 @@ export async function startFakeBridge({ webDir, port = 0, tickMs = 400, websocke
     const stream = { userId: principal.sub, send: (msg) => socket.writable && socket.write(wsFrame(JSON.stringify(msg))) };
     stream.send({ type: 'snapshot', jobs: jobsFor(stream.userId), cursor: cursor(), recovered: false });
     streams.add(stream);
+    startJobs();
     let pending = Buffer.alloc(0);
     const close = () => {
       streams.delete(stream);
@@ -227,7 +235,7 @@ export async function startFakeBridge({ webDir, port = 0, tickMs = 400, websocke
   return {
     url: `http://127.0.0.1:${address.port}`,
     async stop() {
-      clearInterval(timer);
+      if (timer !== null) clearInterval(timer);
       server.closeAllConnections?.();
       await new Promise((resolve) => server.close(resolve));
     },
