@@ -123,6 +123,14 @@ class Dashboard {
   }
 
   start() {
+    // A link with #token=... opened in a tab that already shows the page.
+    addEventListener('hashchange', () => {
+      if (new URLSearchParams(location.hash.slice(1)).has('token')) this.fromLocation();
+    });
+    this.fromLocation();
+  }
+
+  fromLocation() {
     const hash = new URLSearchParams(location.hash.slice(1));
     const fromHash = hash.get('token');
     // `#transports=sse,poll` pins the transports (for diagnosing proxies that break WebSockets).
