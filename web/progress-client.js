@@ -147,6 +147,7 @@ export class ProgressClient {
     this.overflowReported_ = false;
     this.pingId_ = 0;
     this.probeReturn_ = undefined; // transport index to go back to when a probe fails
+    this.missedOnce_ = new Set(); // polling: keys missing from the last multi-page listing
 
     // Let the caller attach listeners in the same tick before anything happens.
     if (o.autoConnect !== false) queueMicrotask(() => this.connect());
@@ -469,13 +470,13 @@ export class ProgressClient {
         throw err;
       }
       jobs.push(...body.jobs);
-      if (typeof body.nextCursor !== 'string' || body.nextCursor === '') break;
+      if (typeof body.nextCursor !== 'string' || body.nextCursor === '') return { jobs, pages: page + 1 };
       cursor = body.nextCursor;
     }
-    return jobs;
+    return { jobs, pages: this.o_.maxPollPages };
   }
 
-  applyPolled_(list, first) {
+  applyPolled_({ jobs: list, pages }, first) {
     const fresh = new Map();
     for (const job of list) {
       if (isValidJob(job) && this.inScope_(job)) fresh.set(jobKey(job.userId, job.jobId), job);
@@ -488,9 +489,16 @@ export class ProgressClient {
       const previous = this.jobs.get(key);
       if (!previous || !sameJob(previous, job)) this.putJob_(job);
     }
+    // Pages are fetched one after the other, so a job updated meanwhile can move to a page
+    // already read and be missed once: with several pages a job is removed only when two
+    // polls in a row miss it.
+    const missing = new Set();
     for (const [key, job] of [...this.jobs]) {
-      if (!fresh.has(key)) this.removeJob_(job.userId, job.jobId);
+      if (fresh.has(key)) continue;
+      if (pages <= 1 || this.missedOnce_.has(key)) this.removeJob_(job.userId, job.jobId);
+      else missing.add(key);
     }
+    this.missedOnce_ = missing;
   }
 
   connectionLost_(ctx, info) {

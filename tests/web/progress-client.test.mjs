@@ -512,3 +512,31 @@ test('while polling, the preferred transport is probed again and a failed probe 
   assert.deepEqual(fallbacks.at(-1), { type: 'status', state: 'fallback', transport: 'poll', from: 'websocket', to: 'poll' });
   client.close();
 });
+
+test('polling follows nextCursor and removes a job of a multi-page list only after two misses', async () => {
+  let pages = [[job('a'), job('b')], [job('c')]];
+  const urls = [];
+  const fetch = async (url) => {
+    const u = new URL(url);
+    urls.push(u);
+    const index = u.searchParams.has('cursor') ? 1 : 0;
+    const nextCursor = index === 0 && pages.length > 1 ? 'page2' : null;
+    return { ok: true, status: 200, json: async () => ({ jobs: pages[index], nextCursor }) };
+  };
+  const { client, clock, events } = newClient({ transports: ['poll'], fetch, pollPageLimit: 2, pollIntervalMs: 1000 });
+  client.connect();
+  await flush();
+  assert.deepEqual(urls.map((u) => [u.searchParams.get('limit'), u.searchParams.get('cursor')]), [
+    ['2', null],
+    ['2', 'page2'],
+  ]);
+  assert.deepEqual([...client.jobs.keys()].sort(), ['alice/a', 'alice/b', 'alice/c']);
+
+  pages = [[job('a'), job('c')], []]; // b missing once
+  await clock.next();
+  assert.equal(client.jobs.has('alice/b'), true);
+  await clock.next(); // missing twice in a row: removed
+  assert.equal(client.jobs.has('alice/b'), false);
+  assert.deepEqual(events.filter((e) => e.type === 'removed').map((e) => e.jobId), ['b']);
+  client.close();
+});
