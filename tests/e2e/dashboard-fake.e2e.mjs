@@ -4,8 +4,17 @@
 //   node dashboard-fake.e2e.mjs WEB_DIR SCREENSHOT_DIR
 import { join } from 'node:path';
 
-import { checkDashboard, launchBrowser, log, waitFor } from './dashboard-checks.mjs';
 import { fakeToken, startFakeBridge } from './fake-bridge.mjs';
+
+// playwright-core comes from tests/e2e/node_modules (npm ci); say so plainly when it is missing.
+let checks;
+try {
+  checks = await import('./dashboard-checks.mjs');
+} catch (e) {
+  console.error(`FAIL: cannot load playwright-core (${e.message}); run: npm ci --prefix tests/e2e`);
+  process.exit(1);
+}
+const { checkDashboard, launchBrowser, log, waitFor } = checks;
 
 const [webDir, shots] = process.argv.slice(2);
 if (!webDir || !shots) {
