@@ -450,7 +450,11 @@ class Dashboard {
       timeline.replaceChildren(row);
       return;
     }
-    const rows = events.slice(-MAX_TIMELINE_ROWS).map((ev) => this.timelineRow(ev));
+    // Newest first: the end of a job (its failure, say) is what one expands a timeline for.
+    const rows = events
+      .slice(-MAX_TIMELINE_ROWS)
+      .reverse()
+      .map((ev) => this.timelineRow(ev));
     if (rows.length === 0) {
       const row = this.doc.createElement('li');
       row.className = 'muted';
