@@ -150,7 +150,7 @@ class Dashboard {
   showLogin(error) {
     this.$('login').hidden = false;
     this.$('board').hidden = true;
-    this.$('session').hidden = true;
+    this.$('account').hidden = true;
     const err = this.$('token-error');
     err.hidden = !error;
     err.textContent = error ?? '';
@@ -172,7 +172,7 @@ class Dashboard {
     this.admin = claims.role === 'admin';
     this.$('login').hidden = true;
     this.$('board').hidden = false;
-    this.$('session').hidden = false;
+    this.$('account').hidden = false;
     this.$('who').textContent = this.admin ? `${claims.sub} · admin, all users` : claims.sub;
     this.$('board-title').textContent = this.admin ? 'Jobs of all users' : 'Your jobs';
     this.doc.body.dataset.admin = String(this.admin);
