@@ -6,6 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
 ensure_packages "${PROGRESS_PACKAGES[@]}"
+ensure_web_test_tools
 say "building in $BUILD_DIR"
 build_project
 say "running the tests"

@@ -1,0 +1,40 @@
+# cmake -D BUILD_DIR=... -D CONSUMER_DIR=... -D WORK_DIR=... -D GENERATOR=... -P run_consumer.cmake
+foreach(var BUILD_DIR CONSUMER_DIR WORK_DIR GENERATOR)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "${var} is not set")
+  endif()
+endforeach()
+
+function(step what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "${what} failed (${result}):\n${output}")
+  endif()
+  message(STATUS "${what}: ok")
+endfunction()
+
+file(REMOVE_RECURSE ${WORK_DIR})
+set(prefix ${WORK_DIR}/prefix)
+step("install" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
+
+# Only the SDK and the protocol are exported; the bridge is an application.
+file(GLOB_RECURSE target_files ${prefix}/*/ProgressBridgeTargets.cmake)
+if(NOT target_files)
+  message(FATAL_ERROR "ProgressBridgeTargets.cmake was not installed")
+endif()
+file(READ ${target_files} exported)
+foreach(name progress::protocol progress::publisher)
+  string(FIND "${exported}" "${name}" found)
+  if(found EQUAL -1)
+    message(FATAL_ERROR "${name} is not exported")
+  endif()
+endforeach()
+string(FIND "${exported}" "bridge_core" bridge_exported)
+if(NOT bridge_exported EQUAL -1)
+  message(FATAL_ERROR "the bridge's targets must not be exported")
+endif()
+
+step("configure consumer" ${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/build -G ${GENERATOR}
+     -D CMAKE_PREFIX_PATH=${prefix})
+step("build consumer" ${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+step("run consumer" ${WORK_DIR}/build/app)

@@ -1,0 +1,271 @@
+// The publisher SDK, its CLI and the demo worker against a real Mosquitto
+// running the project's broker-config.
+#include "progress/publisher/publisher.hpp"
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "child_process.hpp"
+#include "mosquitto_broker.hpp"
+#include "mqtt_test_client.hpp"
+#include "progress/protocol/validation.hpp"
+
+namespace progress::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+constexpr int not_authorized = 0x87;
+
+class publisher_integration : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { broker_ = std::make_unique<mosquitto_broker>(); }
+  static void TearDownTestSuite() { broker_.reset(); }
+
+  static publisher_options options_for(const std::string& account, const std::string& worker_id) {
+    publisher_options options;
+    options.url = broker_->url();
+    options.username = account;
+    options.password = mosquitto_broker::password(account);
+    options.worker_id = worker_id;
+    options.connect_timeout = 10s;
+    return options;
+  }
+
+  // A plain Paho client (not the SDK) of `account`, subscribed to `filter`.
+  static std::unique_ptr<mqtt_test_client> reader(const std::string& account, const std::string& client_id,
+                                                  const std::string& filter) {
+    auto client = std::make_unique<mqtt_test_client>(broker_->url(), client_id);
+    EXPECT_EQ(client->connect(account, mosquitto_broker::password(account)), 0) << broker_->log();
+    EXPECT_LT(client->subscribe(filter), 0x80) << filter;
+    return client;
+  }
+
+  // Waits until `client` has a message on `topic` for which `accepted` holds.
+  template <typename Accepted>
+  static std::optional<received_message> wait_for_message(mqtt_test_client& client, const std::string& topic,
+                                                          Accepted accepted,
+                                                          std::chrono::milliseconds timeout = 15s) {
+    std::optional<received_message> found;
+    wait_until(
+        [&] {
+          for (const auto& message : client.messages()) {
+            if (message.topic == topic && accepted(message)) found = message;
+          }
+          return found.has_value();
+        },
+        timeout);
+    return found;
+  }
+
+  static std::filesystem::path temp_dir() {
+    static const auto dir = make_temp_dir("progress-publisher-it");
+    return dir;
+  }
+
+  static std::vector<std::string> cli_connection(const std::string& account) {
+    return {PROGRESS_PUBLISH_PATH,
+            "--url",
+            broker_->url(),
+            "--username",
+            account,
+            "--password",
+            mosquitto_broker::password(account),
+            "--timeout",
+            "15"};
+  }
+
+  static std::unique_ptr<mosquitto_broker> broker_;
+};
+
+std::unique_ptr<mosquitto_broker> publisher_integration::broker_;
+
+TEST_F(publisher_integration, RetainedStateIsWhatAPlainClientReadsAfterTheWorkerLeft) {
+  job_state last;
+  {
+    publisher pub(options_for("worker", "it-retained"));
+    auto job = pub.job("alice", "retained-1", {.type = "import", .attempt = 1, .first_seq = 1});
+    job.start("Starting");
+    job.phase(1, 2, "Download");
+    job.progress(30, "A third");
+    job.phase(2, 2, "Import");
+    job.complete({{"rows", 1200}}).wait();
+    last = job.state();
+    pub.close();
+  }
+
+  auto alice = reader("alice", "alice-retained-reader", "users/alice/jobs/+");
+  const auto received = alice->wait_for("users/alice/jobs/retained-1", 10s);
+  ASSERT_TRUE(received) << broker_->log();
+  EXPECT_TRUE(received->retained);
+  EXPECT_EQ(json::parse(received->payload), json(last));
+  const auto parsed = parse_update(job_key{"alice", "retained-1"}, received->payload);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed.state->status, job_status::completed);
+  EXPECT_EQ(parsed.state->details, (json{{"rows", 1200}}));
+  EXPECT_EQ(parsed.state->worker_id, "it-retained");
+}
+
+TEST_F(publisher_integration, OnlyTheWorkerAccountMayPublishJobStates) {
+  {
+    publisher as_alice(options_for("alice", "alice-worker"));
+    auto job = as_alice.job("alice", "forbidden-1");
+    const auto outcome = job.start("Should not pass");
+    ASSERT_TRUE(outcome.wait_for(15s));
+    try {
+      outcome.wait();
+      ADD_FAILURE() << "the broker accepted a job state from alice";
+    } catch (const publish_error& e) {
+      EXPECT_EQ(e.code(), publish_errc::rejected);
+      EXPECT_EQ(e.reason_code(), not_authorized);
+      EXPECT_NE(std::string(e.what()).find("Not authorized"), std::string::npos) << e.what();
+    }
+  }
+
+  publisher as_worker(options_for("worker", "it-allowed"));
+  auto job = as_worker.job("alice", "forbidden-1");
+  const auto outcome = job.start("Allowed");
+  ASSERT_TRUE(outcome.wait_for(15s));
+  EXPECT_NO_THROW(outcome.wait());
+}
+
+TEST_F(publisher_integration, CleanCloseAnnouncesOfflineAndConnectAnnouncesOnline) {
+  auto bridge = reader("bridge", "bridge-presence", "workers/+/status");
+  const std::string topic = "workers/it-presence/status";
+  auto status_is = [](const char* status) {
+    return
+        [status](const received_message& m) { return json::parse(m.payload).value("status", "") == status; };
+  };
+  publisher pub(options_for("worker", "it-presence"));
+  const auto online = wait_for_message(*bridge, topic, status_is("online"));
+  ASSERT_TRUE(online) << broker_->log();
+  EXPECT_EQ(json::parse(online->payload).at("workerId"), "it-presence");
+  pub.close();
+  EXPECT_TRUE(wait_for_message(*bridge, topic, status_is("offline")));
+}
+
+TEST_F(publisher_integration, LastWillMarksAKilledWorkerOffline) {
+  auto bridge = reader("bridge", "bridge-will", "workers/+/status");
+  const std::string topic = "workers/doomed-worker/status";
+  child_process worker({PROGRESS_DEMO_WORKER_PATH, "--url", broker_->url(), "--username", "worker",
+                        "--worker-id", "doomed-worker", "--speed", "0.5"},
+                       temp_dir() / "doomed-worker.log",
+                       {"PROGRESS_MQTT_PASSWORD=" + mosquitto_broker::password("worker")});
+  auto status_is = [](const char* status) {
+    return
+        [status](const received_message& m) { return json::parse(m.payload).value("status", "") == status; };
+  };
+  ASSERT_TRUE(wait_for_message(*bridge, topic, status_is("online"))) << worker.log();
+  // The demo is mid-job: its first updates reached the broker.
+  auto alice = reader("alice", "alice-will", "users/alice/jobs/+");
+  ASSERT_TRUE(alice->wait_for_count(1, 15s)) << worker.log();
+
+  worker.kill_hard();
+  const auto offline = wait_for_message(*bridge, topic, status_is("offline"));
+  ASSERT_TRUE(offline) << broker_->log();
+  EXPECT_EQ(json::parse(offline->payload).at("workerId"), "doomed-worker");
+
+  // A consumer arriving later finds the retained offline status.
+  auto late = reader("bridge", "bridge-will-late", topic);
+  const auto retained = late->wait_for(topic, 10s);
+  ASSERT_TRUE(retained);
+  EXPECT_TRUE(retained->retained);
+  EXPECT_EQ(json::parse(retained->payload).at("status"), "offline");
+}
+
+TEST_F(publisher_integration, UpdatesMadeWhileTheBrokerIsDownArriveAfterReconnect) {
+  publisher pub(options_for("worker", "it-buffering"));
+  auto job = pub.job("alice", "buffered-1");
+  job.start().wait();
+  broker_->stop();
+  const auto outcome = job.complete({{"buffered", true}});
+  broker_->start();
+  ASSERT_TRUE(outcome.wait_for(60s)) << broker_->log();
+  EXPECT_NO_THROW(outcome.wait());
+
+  auto alice = reader("alice", "alice-buffering", "users/alice/jobs/buffered-1");
+  const auto received = alice->wait_for("users/alice/jobs/buffered-1", 10s);
+  ASSERT_TRUE(received);
+  EXPECT_EQ(json::parse(received->payload).at("status"), "completed");
+}
+
+TEST_F(publisher_integration, CliPublishesOneUpdateThatAliceReads) {
+  auto args = cli_connection("worker");
+  for (const char* arg :
+       {"--user", "alice", "--job", "cli-1", "--status", "in_progress", "--progress", "40", "--phase", "2",
+        "--total-phases", "5", "--phase-title", "Upload", "--message", "12 of 30 files"}) {
+    args.emplace_back(arg);
+  }
+  child_process cli(args, temp_dir() / "cli-one.log");
+  ASSERT_EQ(cli.wait_exit(30s), 0) << cli.log();
+
+  auto alice = reader("alice", "alice-cli-one", "users/alice/jobs/cli-1");
+  const auto received = alice->wait_for("users/alice/jobs/cli-1", 10s);
+  ASSERT_TRUE(received);
+  const auto parsed = parse_update(job_key{"alice", "cli-1"}, received->payload);
+  ASSERT_TRUE(parsed) << received->payload;
+  EXPECT_EQ(parsed.state->status, job_status::in_progress);
+  EXPECT_EQ(parsed.state->progress, 40.0);
+  EXPECT_EQ(parsed.state->phase, 2);
+  EXPECT_EQ(parsed.state->total_phases, 5);
+  EXPECT_EQ(parsed.state->message, "12 of 30 files");
+}
+
+TEST_F(publisher_integration, CliReportsBrokerRefusalAndInvalidUpdates) {
+  auto as_alice = cli_connection("alice");
+  for (const char* arg : {"--user", "alice", "--job", "cli-denied", "--status", "started"})
+    as_alice.emplace_back(arg);
+  child_process denied(as_alice, temp_dir() / "cli-denied.log");
+  EXPECT_EQ(denied.wait_exit(30s), 1);
+  EXPECT_NE(denied.log().find("Not authorized"), std::string::npos) << denied.log();
+
+  auto invalid = cli_connection("worker");
+  for (const char* arg :
+       {"--user", "alice", "--job", "cli-invalid", "--status", "in_progress", "--progress", "140"}) {
+    invalid.emplace_back(arg);
+  }
+  child_process refused(invalid, temp_dir() / "cli-invalid.log");
+  EXPECT_EQ(refused.wait_exit(30s), 2);
+  EXPECT_NE(refused.log().find("progress"), std::string::npos) << refused.log();
+}
+
+TEST_F(publisher_integration, CliStdinBatchSkipsBadLinesAndPublishesTheRest) {
+  const auto batch = temp_dir() / "batch.jsonl";
+  {
+    std::ofstream out(batch);
+    out << R"({"jobId":"batch-1","status":"started","message":"one"})" << '\n'
+        << R"({"jobId":"batch-1","status":"in_progress","progress":150})" << '\n'
+        << "not json at all\n"
+        << R"({"userId":"alice","jobId":"batch-2","status":"completed","details":{"rows":3}})" << '\n'
+        << R"({"jobId":"batch-1","status":"in_progress","progress":60,"message":"two"})" << '\n';
+  }
+  std::string command;
+  for (const auto& arg : cli_connection("worker")) command += "'" + arg + "' ";
+  command += "--stdin --user alice < '" + batch.string() + "'";
+  child_process cli({"/bin/sh", "-c", command}, temp_dir() / "cli-batch.log");
+  EXPECT_EQ(cli.wait_exit(30s), 1) << cli.log();
+  const auto log = cli.log();
+  EXPECT_NE(log.find("line 2: progress"), std::string::npos) << log;
+  EXPECT_NE(log.find("line 3: not a JSON object"), std::string::npos) << log;
+  EXPECT_EQ(log.find("line 1:"), std::string::npos) << log;
+
+  auto alice = reader("alice", "alice-cli-batch", "users/alice/jobs/+");
+  const auto first = wait_for_message(*alice, "users/alice/jobs/batch-1", [](const received_message& m) {
+    return json::parse(m.payload).value("message", "") == "two";
+  });
+  ASSERT_TRUE(first);
+  EXPECT_EQ(json::parse(first->payload).at("progress"), 60.0);
+  const auto second = alice->wait_for("users/alice/jobs/batch-2", 10s);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(json::parse(second->payload).at("details"), (json{{"rows", 3}}));
+}
+
+}  // namespace
+}  // namespace progress::test

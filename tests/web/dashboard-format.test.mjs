@@ -1,0 +1,47 @@
+// Unit tests of the dashboard's pure formatting helpers (web/dashboard.js does nothing else
+// when loaded outside a browser).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { formatCounters, formatEta, formatPhase, matchesFilter, percentOf } from '../../web/dashboard.js';
+
+test('formatEta speaks in seconds, minutes, hours and days', () => {
+  assert.equal(formatEta(undefined), '');
+  assert.equal(formatEta(-5), '');
+  assert.equal(formatEta(Number.NaN), '');
+  assert.equal(formatEta(200), 'almost done');
+  assert.equal(formatEta(12000), '12 s left');
+  assert.equal(formatEta(90000), 'about 2 min left');
+  assert.equal(formatEta(3600000), 'about 1 h left');
+  assert.equal(formatEta(7500000), 'about 2 h 5 min left');
+  assert.equal(formatEta(5 * 86400000), 'about 5 days left');
+});
+
+test('percentOf uses progress, then counters, and knows completed jobs are done', () => {
+  assert.equal(percentOf({ status: 'in_progress', progress: 45.5 }), 45.5);
+  assert.equal(percentOf({ status: 'in_progress', progress: 140 }), 100);
+  assert.equal(percentOf({ status: 'in_progress', current: 25, total: 200 }), 12.5);
+  assert.equal(percentOf({ status: 'in_progress', current: 5, total: 0 }), null);
+  assert.equal(percentOf({ status: 'completed' }), 100);
+  assert.equal(percentOf({ status: 'queued' }), null);
+});
+
+test('formatPhase and formatCounters', () => {
+  assert.equal(formatPhase({ phase: 3, totalPhases: 6, phaseTitle: 'Deploying contract' }), 'Phase 3/6 — Deploying contract');
+  assert.equal(formatPhase({ phase: 3, totalPhases: 6 }), 'Phase 3/6');
+  assert.equal(formatPhase({ phaseTitle: 'Warming up' }), 'Warming up');
+  assert.equal(formatPhase({}), '');
+  assert.equal(formatCounters({ current: 6200, total: 10000 }), '6,200 / 10,000');
+  assert.equal(formatCounters({ current: 12 }), '12');
+  assert.equal(formatCounters({ total: 12 }), '');
+});
+
+test('matchesFilter matches every word against user, job, type, status and message', () => {
+  const job = { userId: 'bob', jobId: 'import-7', type: 'data_import', status: 'failed', message: 'Import stopped' };
+  assert.equal(matchesFilter(job, ''), true);
+  assert.equal(matchesFilter(job, 'BOB'), true);
+  assert.equal(matchesFilter(job, 'bob failed'), true);
+  assert.equal(matchesFilter(job, 'bob completed'), false);
+  assert.equal(matchesFilter(job, 'stopped'), true);
+  assert.equal(matchesFilter(job, 'alice'), false);
+});

@@ -1,0 +1,542 @@
+// Unit tests of web/progress-client.js with fake WebSocket, EventSource, fetch and timers.
+//   node --test tests/web/
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { ProgressClient, backoffDelay, decodeToken, jobKey } from '../../web/progress-client.js';
+
+// --- fakes ------------------------------------------------------------------------------
+
+function b64url(obj) {
+  return Buffer.from(JSON.stringify(obj)).toString('base64url');
+}
+function makeToken(payload) {
+  return `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url(payload)}.c2ln`;
+}
+const ALICE = makeToken({ sub: 'alice', exp: 4102444800 });
+
+// Timers that run only when the test says so.
+class FakeClock {
+  constructor() {
+    this.now = 0;
+    this.timers = new Map();
+    this.nextId = 1;
+    this.setTimeout = (fn, ms) => {
+      const id = this.nextId++;
+      this.timers.set(id, { fn, at: this.now + ms, ms });
+      return id;
+    };
+    this.clearTimeout = (id) => this.timers.delete(id);
+  }
+  // Delays of the pending timers, soonest first.
+  pending() {
+    return [...this.timers.values()].sort((a, b) => a.at - b.at).map((t) => t.ms);
+  }
+  // Runs the next timer (advancing the clock to it); returns its delay.
+  async next() {
+    const [id, t] = [...this.timers.entries()].sort((a, b) => a[1].at - b[1].at)[0] ?? [];
+    assert.ok(id !== undefined, 'a timer is pending');
+    this.timers.delete(id);
+    this.now = t.at;
+    t.fn();
+    await flush();
+    return t.ms;
+  }
+}
+
+// Lets promise chains (getToken, fetch) settle.
+async function flush() {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+}
+
+function fakeWebSocketClass() {
+  const sockets = [];
+  class FakeWebSocket {
+    constructor(url) {
+      this.url = new URL(url);
+      this.sent = [];
+      this.closed = false;
+      sockets.push(this);
+    }
+    send(text) {
+      this.sent.push(JSON.parse(text));
+    }
+    close() {
+      this.closed = true;
+    }
+    // Test side.
+    open() {
+      this.onopen?.({});
+    }
+    receive(msg) {
+      this.onmessage?.({ data: typeof msg === 'string' ? msg : JSON.stringify(msg) });
+    }
+    drop(code = 1006) {
+      this.onerror?.({});
+      this.onclose?.({ code, reason: '' });
+    }
+  }
+  return { FakeWebSocket, sockets };
+}
+
+function fakeEventSourceClass() {
+  const sources = [];
+  class FakeEventSource {
+    constructor(url) {
+      this.url = new URL(url);
+      this.listeners = new Map();
+      this.closed = false;
+      sources.push(this);
+    }
+    addEventListener(name, fn) {
+      if (!this.listeners.has(name)) this.listeners.set(name, new Set());
+      this.listeners.get(name).add(fn);
+    }
+    removeEventListener(name, fn) {
+      this.listeners.get(name)?.delete(fn);
+    }
+    close() {
+      this.closed = true;
+    }
+    // Test side.
+    open() {
+      this.onopen?.({ type: 'open' });
+    }
+    receive(type, msg) {
+      const data = typeof msg === 'string' ? msg : JSON.stringify(msg);
+      for (const fn of this.listeners.get(type) ?? []) fn({ type, data });
+    }
+    fail() {
+      for (const fn of this.listeners.get('error') ?? []) fn({ type: 'error' });
+    }
+  }
+  return { FakeEventSource, sources };
+}
+
+function job(jobId, fields = {}) {
+  return { userId: 'alice', jobId, status: 'in_progress', progress: 10, updatedAt: 1, ...fields };
+}
+
+function collect(client) {
+  const events = [];
+  for (const type of ['snapshot', 'resume', 'job', 'removed', 'status', 'error', 'pong']) {
+    client.on(type, (e) => events.push({ type, ...e }));
+  }
+  return events;
+}
+
+function newClient(extra = {}) {
+  const clock = new FakeClock();
+  const ws = fakeWebSocketClass();
+  const es = fakeEventSourceClass();
+  const client = new ProgressClient({
+    baseUrl: 'http://127.0.0.1:8080',
+    token: ALICE,
+    WebSocket: ws.FakeWebSocket,
+    EventSource: es.FakeEventSource,
+    fetch: async () => {
+      throw new Error('fetch not expected');
+    },
+    setTimeout: clock.setTimeout,
+    clearTimeout: clock.clearTimeout,
+    random: () => 0.5,
+    backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0 },
+    autoConnect: false,
+    ...extra,
+  });
+  const events = collect(client);
+  return { client, clock, ws, es, events };
+}
+
+// --- tests ------------------------------------------------------------------------------
+
+test('decodeToken reads sub and rejects malformed tokens', () => {
+  assert.equal(decodeToken(ALICE).sub, 'alice');
+  assert.equal(decodeToken('abc'), null);
+  assert.equal(decodeToken('a.!!!.c'), null);
+  assert.equal(decodeToken(`x.${Buffer.from('[1]').toString('base64url')}.y`), null);
+  assert.equal(decodeToken(42), null);
+});
+
+test('websocket: snapshot replaces the view, then job and job_removed update it', async () => {
+  const { client, ws, events } = newClient();
+  client.connect();
+  await flush();
+  assert.equal(ws.sockets.length, 1);
+  const sock = ws.sockets[0];
+  assert.equal(sock.url.protocol, 'ws:');
+  assert.equal(sock.url.pathname, '/api/v1/ws');
+  assert.equal(sock.url.searchParams.get('access_token'), ALICE);
+  assert.equal(sock.url.searchParams.has('cursor'), false);
+  sock.open();
+  assert.equal(client.state, 'open');
+
+  sock.receive({ type: 'snapshot', jobs: [job('a'), job('b')], cursor: '1.2', recovered: false });
+  assert.deepEqual([...client.jobs.keys()], ['alice/a', 'alice/b']);
+  assert.equal(client.cursor, '1.2');
+
+  sock.receive({ type: 'job', job: job('a', { progress: 50 }), cursor: '1.3' });
+  assert.equal(client.jobs.get(jobKey('alice', 'a')).progress, 50);
+  sock.receive({ type: 'job_removed', userId: 'alice', jobId: 'b', cursor: '1.4' });
+  assert.equal(client.jobs.has('alice/b'), false);
+  assert.equal(client.cursor, '1.4');
+
+  // A second snapshot replaces everything.
+  sock.receive({ type: 'snapshot', jobs: [job('c')], cursor: '1.9', recovered: false });
+  assert.deepEqual([...client.jobs.keys()], ['alice/c']);
+
+  const kinds = events.filter((e) => e.type !== 'status').map((e) => e.type);
+  assert.deepEqual(kinds, ['snapshot', 'job', 'removed', 'snapshot']);
+  const jobEvent = events.find((e) => e.type === 'job');
+  assert.equal(jobEvent.previous.progress, 10);
+  assert.equal(jobEvent.job.progress, 50);
+  client.close();
+  assert.equal(sock.closed, true);
+});
+
+test('malformed messages are ignored and leave view and cursor alone', async () => {
+  const { client, ws, events } = newClient();
+  client.connect();
+  await flush();
+  const sock = ws.sockets[0];
+  sock.open();
+  sock.receive({ type: 'snapshot', jobs: [job('a')], cursor: '1.1', recovered: false });
+  const before = events.length;
+  for (const bad of [
+    'not json',
+    '[1,2]',
+    'null',
+    '{"no":"type"}',
+    { type: 'job' },
+    { type: 'job', job: { jobId: 'x', status: 'in_progress' }, cursor: '1.2' }, // no userId
+    { type: 'job', job: job('x', { status: 'exploded' }), cursor: '1.2' },
+    { type: 'job', job: job('../x'), cursor: '1.2' },
+    { type: 'job', job: job('x'), cursor: 7 },
+    { type: 'job_removed', userId: 'alice', cursor: '1.2' },
+    { type: 'snapshot', jobs: 'all', cursor: '1.2' },
+    { type: 'error', message: 'no code' },
+    { type: 'from_the_future', cursor: '1.2' },
+  ]) {
+    sock.receive(bad);
+  }
+  assert.equal(events.length, before);
+  assert.deepEqual([...client.jobs.keys()], ['alice/a']);
+  assert.equal(client.cursor, '1.1');
+
+  // Invalid entries inside a snapshot are dropped one by one, the rest is kept.
+  sock.receive({ type: 'snapshot', jobs: [job('ok'), 5, { jobId: 'y' }, job('z', { status: 1 })], cursor: '1.5' });
+  assert.deepEqual([...client.jobs.keys()], ['alice/ok']);
+  client.close();
+});
+
+test('jobs of another user never enter the view of a user stream', async () => {
+  const { client, ws } = newClient();
+  client.connect();
+  await flush();
+  const sock = ws.sockets[0];
+  sock.open();
+  sock.receive({ type: 'snapshot', jobs: [job('a'), job('b', { userId: 'bob' })], cursor: '1.1' });
+  sock.receive({ type: 'job', job: job('c', { userId: 'bob' }), cursor: '1.2' });
+  assert.deepEqual([...client.jobs.keys()], ['alice/a']);
+  client.close();
+});
+
+test('a reconnect resumes with the last cursor and a freshly fetched token', async () => {
+  let calls = 0;
+  const tokens = [makeToken({ sub: 'alice', n: 1 }), makeToken({ sub: 'alice', n: 2 })];
+  const { client, clock, ws, events } = newClient({
+    token: undefined,
+    getToken: async () => tokens[Math.min(calls++, 1)],
+  });
+  client.connect();
+  await flush();
+  const first = ws.sockets[0];
+  assert.equal(first.url.searchParams.get('access_token'), tokens[0]);
+  first.open();
+  first.receive({ type: 'snapshot', jobs: [job('a')], cursor: '7.10' });
+  first.receive({ type: 'job', job: job('a', { progress: 20 }), cursor: '7.11' });
+
+  first.drop(4001); // token expired
+  const closed = events.filter((e) => e.type === 'status' && e.state === 'closed').at(-1);
+  assert.equal(closed.code, 4001);
+  assert.ok(events.some((e) => e.type === 'error' && e.code === 'token_expired'));
+  assert.equal(await clock.next(), 100);
+  assert.equal(calls, 2);
+  const second = ws.sockets[1];
+  assert.equal(second.url.searchParams.get('access_token'), tokens[1]);
+  assert.equal(second.url.searchParams.get('cursor'), '7.11');
+
+  // The bridge still covers the cursor: resume, then the missed change.
+  second.open();
+  second.receive({ type: 'resume', cursor: '7.11', recovered: true });
+  second.receive({ type: 'job', job: job('a', { status: 'completed', progress: 100 }), cursor: '7.12' });
+  assert.equal(client.jobs.get('alice/a').status, 'completed');
+  assert.ok(events.some((e) => e.type === 'resume'));
+  assert.equal(events.filter((e) => e.type === 'snapshot').length, 1);
+  client.close();
+});
+
+test('reconnect delays grow exponentially up to the maximum and reset after a healthy stream', async () => {
+  const { client, clock, ws } = newClient({ transports: ['websocket'] });
+  client.connect();
+  await flush();
+  ws.sockets[0].open();
+  ws.sockets[0].receive({ type: 'snapshot', jobs: [], cursor: '1.1' });
+  const delays = [];
+  for (let i = 0; i < 6; i++) {
+    ws.sockets.at(-1).drop();
+    delays.push(await clock.next());
+  }
+  assert.deepEqual(delays, [100, 200, 400, 800, 1000, 1000]);
+
+  // A stream that delivers its first message is healthy again: back to the first delay.
+  const sock = ws.sockets.at(-1);
+  sock.open();
+  sock.receive({ type: 'resume', cursor: '1.1', recovered: true });
+  sock.drop(1001);
+  assert.equal(await clock.next(), 100);
+  client.close();
+  assert.deepEqual(clock.pending(), []);
+});
+
+test('backoffDelay applies jitter within bounds', () => {
+  const backoff = { initialMs: 1000, maxMs: 8000, factor: 2, jitter: 0.5 };
+  assert.equal(backoffDelay(0, backoff, () => 0), 1000);
+  assert.equal(backoffDelay(0, backoff, () => 1), 500);
+  assert.equal(backoffDelay(2, backoff, () => 0.5), 3000);
+  assert.equal(backoffDelay(10, backoff, () => 0), 8000);
+  assert.equal(backoffDelay(Infinity, backoff, () => 0), 8000);
+});
+
+test('close code 4029 waits the maximum delay', async () => {
+  const { client, clock, ws } = newClient({ transports: ['websocket'] });
+  client.connect();
+  await flush();
+  ws.sockets[0].open();
+  ws.sockets[0].receive({ type: 'snapshot', jobs: [], cursor: '1.1' });
+  ws.sockets[0].drop(4029);
+  assert.equal(await clock.next(), 1000);
+  client.close();
+});
+
+test('websocket that never opens falls back to SSE, then to polling', async () => {
+  const polls = [];
+  let listing = [job('a', { progress: 10 }), job('b')];
+  const fetch = async (url, init) => {
+    polls.push({ url: new URL(url), init });
+    return { ok: true, status: 200, json: async () => ({ jobs: listing, nextCursor: null }) };
+  };
+  const { client, clock, ws, es, events } = newClient({ fetch, pollIntervalMs: 5000 });
+  client.connect();
+  await flush();
+
+  // Three failures to open the WebSocket...
+  for (let i = 0; i < 3; i++) {
+    ws.sockets.at(-1).drop();
+    await clock.next();
+  }
+  assert.equal(ws.sockets.length, 3);
+  let fallback = events.filter((e) => e.type === 'status' && e.state === 'fallback');
+  assert.deepEqual(fallback.map((e) => [e.from, e.to]), [['websocket', 'sse']]);
+  assert.equal(es.sources.length, 1);
+  const src = es.sources[0];
+  assert.equal(src.url.pathname, '/api/v1/users/alice/stream');
+  assert.equal(src.url.searchParams.get('access_token'), ALICE);
+
+  // ...then three for the EventSource.
+  for (let i = 0; i < 3; i++) {
+    es.sources.at(-1).fail();
+    assert.equal(es.sources.at(-1).closed, true);
+    await clock.next();
+  }
+  assert.equal(es.sources.length, 3);
+  fallback = events.filter((e) => e.type === 'status' && e.state === 'fallback');
+  assert.deepEqual(fallback.at(-1).to, 'poll');
+
+  // Polling: the first list is a snapshot...
+  assert.equal(polls.length, 1);
+  assert.equal(polls[0].url.pathname, '/api/v1/users/alice/jobs');
+  assert.equal(polls[0].init.headers.Authorization, `Bearer ${ALICE}`);
+  assert.deepEqual([...client.jobs.keys()], ['alice/a', 'alice/b']);
+  assert.equal(events.filter((e) => e.type === 'snapshot').length, 1);
+
+  // ...later lists are diffed into job and removed events.
+  listing = [job('a', { progress: 60, updatedAt: 2 }), job('c')];
+  const mark = events.length;
+  const pending = clock.pending();
+  assert.ok(pending.includes(5000), `poll timer pending: ${pending}`);
+  while ((await clock.next()) !== 5000);
+  assert.equal(polls.length, 2);
+  const diff = events.slice(mark).filter((e) => e.type !== 'status');
+  assert.deepEqual(
+    diff.map((e) => [e.type, e.job.jobId]),
+    [
+      ['job', 'a'],
+      ['job', 'c'],
+      ['removed', 'b'],
+    ],
+  );
+  assert.equal(client.jobs.get('alice/a').progress, 60);
+  client.close();
+  assert.deepEqual(clock.pending(), []);
+});
+
+test('SSE delivers the same messages and resumes with the cursor', async () => {
+  const { client, clock, es } = newClient({ transports: ['sse'] });
+  client.connect();
+  await flush();
+  const src = es.sources[0];
+  src.open();
+  src.receive('snapshot', { type: 'snapshot', jobs: [job('a')], cursor: '3.1' });
+  src.receive('job', { type: 'job', job: job('a', { progress: 90 }), cursor: '3.2' });
+  src.receive('job', '{broken');
+  assert.equal(client.jobs.get('alice/a').progress, 90);
+  src.fail();
+  await clock.next();
+  assert.equal(es.sources[1].url.searchParams.get('cursor'), '3.2');
+  client.close();
+});
+
+test('SSE token_expired error ends the stream and reconnects', async () => {
+  const { client, clock, es, events } = newClient({ transports: ['sse'] });
+  client.connect();
+  await flush();
+  es.sources[0].open();
+  es.sources[0].receive('snapshot', { type: 'snapshot', jobs: [], cursor: '3.1' });
+  es.sources[0].receive('error', { type: 'error', code: 'token_expired', message: 'expired' });
+  assert.ok(events.some((e) => e.type === 'error' && e.code === 'token_expired'));
+  assert.equal(es.sources[0].closed, true);
+  await clock.next();
+  assert.equal(es.sources.length, 2);
+  client.close();
+});
+
+test('polling reports HTTP errors with the bridge error code and retries with backoff', async () => {
+  let n = 0;
+  const fetch = async () => {
+    n++;
+    if (n === 1) {
+      return { ok: false, status: 401, json: async () => ({ error: { code: 'expired', message: 'token expired' } }) };
+    }
+    return { ok: true, status: 200, json: async () => ({ jobs: [job('a')] }) };
+  };
+  const { client, clock, events } = newClient({ transports: ['poll'], fetch });
+  client.connect();
+  await flush();
+  assert.ok(events.some((e) => e.type === 'error' && e.code === 'expired'));
+  assert.equal(await clock.next(), 100);
+  assert.deepEqual([...client.jobs.keys()], ['alice/a']);
+  client.close();
+});
+
+test('subscribe sends the op over an open websocket; admins follow everyone', async () => {
+  const admin = makeToken({ sub: 'ops', role: 'admin' });
+  const { client, ws } = newClient({ token: admin });
+  client.connect();
+  await flush();
+  const sock = ws.sockets[0];
+  sock.open();
+  sock.receive({ type: 'snapshot', jobs: [], cursor: '1.1' });
+  client.subscribe({ types: ['data_import'], jobIds: ['j1', 'bad id'] });
+  assert.deepEqual(sock.sent.at(-1), { op: 'subscribe', types: ['data_import'], jobIds: ['j1'] });
+
+  // Changing the user starts a new connection which subscribes on open.
+  client.subscribe({ userId: '*' });
+  await flush();
+  const next = ws.sockets[1];
+  assert.equal(sock.closed, true);
+  next.open();
+  assert.deepEqual(next.sent, [{ op: 'subscribe', userId: '*' }]);
+  next.receive({ type: 'snapshot', jobs: [job('a'), job('b', { userId: 'bob' })], cursor: '1.5' });
+  assert.deepEqual([...client.jobs.keys()], ['alice/a', 'bob/b']);
+  assert.equal(client.ping('p1'), true);
+  assert.deepEqual(next.sent.at(-1), { op: 'ping', id: 'p1' });
+  next.receive({ type: 'pong', id: 'p1' });
+  client.close();
+});
+
+test('a throwing listener does not stop the others', async () => {
+  const { client, ws } = newClient();
+  const seen = [];
+  const original = console.error;
+  console.error = () => {};
+  try {
+    client.on('snapshot', () => {
+      throw new Error('boom');
+    });
+    client.on('snapshot', (e) => seen.push(e.jobs.size));
+    client.connect();
+    await flush();
+    ws.sockets[0].open();
+    ws.sockets[0].receive({ type: 'snapshot', jobs: [job('a')], cursor: '1.1' });
+  } finally {
+    console.error = original;
+  }
+  assert.deepEqual(seen, [1]);
+  client.close();
+});
+
+test('a connection that hangs while opening times out and counts as a failure', async () => {
+  const { client, clock, ws, events } = newClient({ connectTimeoutMs: 3000, fallbackAfter: 1 });
+  client.connect();
+  await flush();
+  assert.equal(await clock.next(), 3000);
+  assert.equal(ws.sockets[0].closed, true);
+  assert.ok(events.some((e) => e.type === 'status' && e.state === 'fallback' && e.to === 'sse'));
+  client.close();
+});
+
+test('while polling, the preferred transport is probed again and a failed probe returns at once', async () => {
+  const fetch = async () => ({ ok: true, status: 200, json: async () => ({ jobs: [job('a')] }) });
+  const { client, clock, ws, events } = newClient({
+    transports: ['websocket', 'poll'],
+    fallbackAfter: 1,
+    upgradeAfterMs: 60000,
+    pollIntervalMs: 1000,
+    fetch,
+  });
+  client.connect();
+  await flush();
+  ws.sockets[0].drop();
+  await clock.next(); // fall back to poll
+  assert.equal(client.transport, 'poll');
+  assert.ok(clock.pending().includes(60000));
+  // Run poll timers until the probe fires.
+  while ((await clock.next()) !== 60000);
+  assert.equal(client.transport, 'websocket');
+  assert.equal(ws.sockets.length, 2);
+  ws.sockets[1].drop();
+  await clock.next();
+  assert.equal(client.transport, 'poll');
+  const fallbacks = events.filter((e) => e.type === 'status' && e.state === 'fallback');
+  assert.deepEqual(fallbacks.at(-1), { type: 'status', state: 'fallback', transport: 'poll', from: 'websocket', to: 'poll' });
+  client.close();
+});
+
+test('polling follows nextCursor and removes a job of a multi-page list only after two misses', async () => {
+  let pages = [[job('a'), job('b')], [job('c')]];
+  const urls = [];
+  const fetch = async (url) => {
+    const u = new URL(url);
+    urls.push(u);
+    const index = u.searchParams.has('cursor') ? 1 : 0;
+    const nextCursor = index === 0 && pages.length > 1 ? 'page2' : null;
+    return { ok: true, status: 200, json: async () => ({ jobs: pages[index], nextCursor }) };
+  };
+  const { client, clock, events } = newClient({ transports: ['poll'], fetch, pollPageLimit: 2, pollIntervalMs: 1000 });
+  client.connect();
+  await flush();
+  assert.deepEqual(urls.map((u) => [u.searchParams.get('limit'), u.searchParams.get('cursor')]), [
+    ['2', null],
+    ['2', 'page2'],
+  ]);
+  assert.deepEqual([...client.jobs.keys()].sort(), ['alice/a', 'alice/b', 'alice/c']);
+
+  pages = [[job('a'), job('c')], []]; // b missing once
+  await clock.next();
+  assert.equal(client.jobs.has('alice/b'), true);
+  await clock.next(); // missing twice in a row: removed
+  assert.equal(client.jobs.has('alice/b'), false);
+  assert.deepEqual(events.filter((e) => e.type === 'removed').map((e) => e.jobId), ['b']);
+  client.close();
+});

@@ -1,0 +1,165 @@
+// Types for progress-client.js (an ES module without a build step).
+
+export type JobStatus = 'queued' | 'started' | 'in_progress' | 'completed' | 'failed' | 'cancelled';
+
+/** A job as the bridge serves it: the worker's protocol v1 fields plus userId, jobId, updatedAt. */
+export interface Job {
+  userId: string;
+  jobId: string;
+  status: JobStatus;
+  /** Bridge receive time of this state, ms since the Unix epoch. */
+  updatedAt?: number;
+  progress?: number;
+  phase?: number;
+  totalPhases?: number;
+  phaseTitle?: string;
+  message?: string;
+  detail?: string;
+  current?: number;
+  total?: number;
+  type?: string;
+  etaMs?: number;
+  error?: { message: string; code?: string };
+  details?: Record<string, unknown>;
+  seq?: number;
+  attempt?: number;
+  workerId?: string;
+  timestamp?: number;
+}
+
+export type Transport = 'websocket' | 'sse' | 'poll';
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'closed' | 'fallback';
+
+export interface BackoffOptions {
+  /** First reconnect delay. Default 500. */
+  initialMs?: number;
+  /** Largest delay. Default 30000. */
+  maxMs?: number;
+  /** Growth per attempt. Default 2. */
+  factor?: number;
+  /** Fraction (0–1) by which a delay is lowered at random. Default 0.3. */
+  jitter?: number;
+}
+
+export interface ProgressClientOptions {
+  /** Origin of the bridge, e.g. "https://progress.example.com". Default: location.origin. */
+  baseUrl?: string;
+  /** A fixed token. */
+  token?: string;
+  /** Called on every (re)connect; wins over `token`. */
+  getToken?: () => string | Promise<string>;
+  /** Whose jobs to follow. Default: the token's `sub`. */
+  userId?: string;
+  /** Tried in this order. Default ['websocket', 'sse', 'poll']. */
+  transports?: Transport[];
+  /** Poll period of the `poll` transport. Default 2000. */
+  pollIntervalMs?: number;
+  /** Page size asked for while polling. Default 200. */
+  pollPageLimit?: number;
+  /** Pages followed per poll. Default 20. */
+  maxPollPages?: number;
+  /** Consecutive failures to open a transport before the next one is used. Default 3. */
+  fallbackAfter?: number;
+  /** How often a fallback transport probes the preferred one again. Default 60000. */
+  upgradeAfterMs?: number;
+  /** A connection that neither opens nor fails within this time counts as failed. Default 10000. */
+  connectTimeoutMs?: number;
+  /** Most jobs kept in the view. Default 10000. */
+  maxJobs?: number;
+  backoff?: BackoffOptions;
+  /** Connect on the next microtask. Default true; otherwise call connect(). */
+  autoConnect?: boolean;
+  /** Injectable for tests and non-browser runtimes. */
+  WebSocket?: typeof WebSocket;
+  EventSource?: typeof EventSource;
+  fetch?: typeof fetch;
+  setTimeout?: (fn: () => void, ms: number) => unknown;
+  clearTimeout?: (handle: unknown) => void;
+  random?: () => number;
+}
+
+export interface SnapshotEvent {
+  jobs: Map<string, Job>;
+  /** True when the view was rebuilt after a resume the bridge could not serve from its log. */
+  recovered: boolean;
+  cursor: string | null;
+}
+export interface ResumeEvent {
+  cursor: string | null;
+  recovered: true;
+}
+export interface JobEvent {
+  job: Job;
+  previous: Job | null;
+}
+export interface RemovedEvent {
+  userId: string;
+  jobId: string;
+  /** The job as it was last seen. */
+  job: Job;
+}
+export interface StatusEvent {
+  state: ConnectionState;
+  transport: Transport | null;
+  /** connecting: reconnects so far without a healthy stream. */
+  attempt?: number;
+  /** closed: WebSocket close code (4001 token expired, 4008 slow consumer, ...). */
+  code?: number;
+  reason?: string;
+  /** closed: delay before the next attempt. */
+  reconnectInMs?: number;
+  /** closed: true after close(). */
+  final?: boolean;
+  /** fallback: the transports involved. */
+  from?: Transport;
+  to?: Transport;
+}
+export interface ErrorEvent {
+  code: string;
+  message: string;
+}
+export interface PongEvent {
+  id: string | number | null;
+}
+
+export interface ProgressClientEvents {
+  snapshot: SnapshotEvent;
+  resume: ResumeEvent;
+  job: JobEvent;
+  removed: RemovedEvent;
+  status: StatusEvent;
+  error: ErrorEvent;
+  pong: PongEvent;
+}
+
+export interface Scope {
+  jobIds?: string[];
+  types?: string[];
+  /** Admins only: another user's id, or '*' for everyone. */
+  userId?: string;
+}
+
+export class ProgressClient {
+  constructor(options?: ProgressClientOptions);
+  /** The current view, keyed by jobKey(userId, jobId). Replaced on every snapshot. */
+  readonly jobs: Map<string, Job>;
+  readonly cursor: string | null;
+  readonly state: ConnectionState;
+  readonly transport: Transport | null;
+  readonly userId: string | null;
+  /** The token's payload, unverified (sub, exp, role). */
+  readonly claims: Record<string, unknown> | null;
+  on<K extends keyof ProgressClientEvents>(type: K, fn: (event: ProgressClientEvents[K]) => void): () => void;
+  off<K extends keyof ProgressClientEvents>(type: K, fn: (event: ProgressClientEvents[K]) => void): void;
+  connect(): void;
+  subscribe(scope?: Scope): void;
+  unsubscribe(): void;
+  ping(id?: string): boolean;
+  close(): void;
+}
+
+export function jobKey(userId: string, jobId: string): string;
+export function isTerminal(status: string): boolean;
+export function isValidJob(job: unknown): job is Job;
+export function decodeToken(token: string): Record<string, unknown> | null;
+export function backoffDelay(attempt: number, backoff: Required<BackoffOptions>, random?: () => number): number;

@@ -1,0 +1,665 @@
+// ProgressClient: live job progress from a Progress Bridge, in the browser or in Node.
+//
+// One connection at a time, tried in the order of `transports`:
+//   websocket  GET /api/v1/ws                        (subscribe/unsubscribe/ping ops)
+//   sse        GET /api/v1/users/{userId}/stream     (EventSource)
+//   poll       GET /api/v1/users/{userId}/jobs       (fetch, diffed into job/removed events)
+// A transport that fails to open `fallbackAfter` times in a row hands over to the
+// next one; while polling, the client probes the first transport again now and then.
+// Every reconnect asks getToken() for a fresh token and resumes with the last cursor.
+//
+// No dependencies, no build step: an ES module that runs as is. Types: progress-client.d.ts.
+
+const API = '/api/v1';
+const ID_RE = /^[A-Za-z0-9_.-]{1,128}$/;
+const STATUSES = new Set(['queued', 'started', 'in_progress', 'completed', 'failed', 'cancelled']);
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+const EVENT_TYPES = new Set(['snapshot', 'resume', 'job', 'removed', 'status', 'error', 'pong']);
+// SSE event names the bridge sends (its `error` message shares the name of
+// EventSource's own connection-error event; the data field tells them apart).
+const SSE_EVENTS = ['snapshot', 'resume', 'job', 'job_removed', 'error'];
+
+const DEFAULTS = {
+  transports: ['websocket', 'sse', 'poll'],
+  pollIntervalMs: 2000,
+  pollPageLimit: 200,
+  // A user with more jobs than this is shown the first pages only while polling.
+  maxPollPages: 20,
+  // Consecutive failures to open a transport before falling back to the next one.
+  fallbackAfter: 3,
+  // While polling as a fallback, try the preferred transport again this often.
+  upgradeAfterMs: 60000,
+  // A connection that neither opens nor fails within this time counts as failed.
+  connectTimeoutMs: 10000,
+  // Upper bound on the jobs kept in the view; further new jobs are ignored (with one
+  // `error` event) until some are removed. The bridge bounds its store as well.
+  maxJobs: 10000,
+  backoff: { initialMs: 500, maxMs: 30000, factor: 2, jitter: 0.3 },
+};
+
+/** Key of a job in {@link ProgressClient#jobs}: jobs of different users may share a jobId. */
+export function jobKey(userId, jobId) {
+  return `${userId}/${jobId}`;
+}
+
+/** True for `completed`, `failed` and `cancelled`. */
+export function isTerminal(status) {
+  return TERMINAL.has(status);
+}
+
+/**
+ * Reads (does not verify) a JWT's payload: the bridge verifies, the client only needs
+ * `sub` and `role` to choose its default scope. Returns null for anything malformed.
+ */
+export function decodeToken(token) {
+  if (typeof token !== 'string') return null;
+  const parts = token.split('.');
+  if (parts.length !== 3 || parts[1].length === 0 || parts[1].length > 8192) return null;
+  try {
+    const b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
+    const padded = b64 + '='.repeat((4 - (b64.length % 4)) % 4);
+    const binary = atob(padded);
+    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+    const payload = JSON.parse(new TextDecoder().decode(bytes));
+    return isObject(payload) ? payload : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Delay before reconnect attempt `attempt` (0-based): initialMs * factor^attempt, capped at
+ * maxMs, then lowered by up to `jitter` (a fraction) at random so that clients cut off
+ * together do not all come back in the same instant.
+ */
+export function backoffDelay(attempt, backoff, random = Math.random) {
+  const { initialMs, maxMs, factor, jitter } = backoff;
+  const base = Math.min(maxMs, initialMs * Math.pow(factor, Math.max(0, attempt)));
+  const j = Math.min(1, Math.max(0, jitter));
+  return Math.max(0, Math.round(base * (1 - j * random())));
+}
+
+function isObject(v) {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isId(v) {
+  return typeof v === 'string' && ID_RE.test(v);
+}
+
+/** A job object as the bridge sends it: at least a valid userId, jobId and status. */
+export function isValidJob(job) {
+  return isObject(job) && isId(job.userId) && isId(job.jobId) && STATUSES.has(job.status);
+}
+
+function sameJob(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export class ProgressClient {
+  /** @param {import('./progress-client').ProgressClientOptions} options */
+  constructor(options = {}) {
+    // An option given as undefined keeps its default.
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    const o = { ...DEFAULTS, ...given, backoff: { ...DEFAULTS.backoff, ...(given.backoff || {}) } };
+    const g = globalThis;
+    this.baseUrl_ = String(o.baseUrl ?? (g.location ? g.location.origin : '')).replace(/\/+$/, '');
+    if (!this.baseUrl_) throw new TypeError('ProgressClient: baseUrl is required outside a browser');
+    if (o.getToken !== undefined && typeof o.getToken !== 'function') {
+      throw new TypeError('ProgressClient: getToken must be a function');
+    }
+    this.getToken_ = o.getToken ?? (() => o.token);
+    this.fixedUserId_ = o.userId;
+    this.transports_ = o.transports.filter((t) => t === 'websocket' || t === 'sse' || t === 'poll');
+    if (this.transports_.length === 0) throw new TypeError('ProgressClient: no usable transport');
+    this.o_ = o;
+    this.WebSocket_ = o.WebSocket ?? g.WebSocket;
+    this.EventSource_ = o.EventSource ?? g.EventSource;
+    this.fetch_ = o.fetch ?? (g.fetch ? g.fetch.bind(g) : undefined);
+    this.setTimeout_ = o.setTimeout ?? g.setTimeout.bind(g);
+    this.clearTimeout_ = o.clearTimeout ?? g.clearTimeout.bind(g);
+    this.random_ = o.random ?? Math.random;
+
+    /** The current view: job key (see jobKey) -> job object. */
+    this.jobs = new Map();
+    /** Last cursor processed; resumes the stream after a reconnect. */
+    this.cursor = null;
+    /** 'idle' | 'connecting' | 'open' | 'closed' | 'fallback' */
+    this.state = 'idle';
+    /** The transport in use or being tried. */
+    this.transport = null;
+    /** The user whose jobs are shown ('*' for an admin following everyone), once known. */
+    this.userId = null;
+    /** The token's payload (unverified), once known. */
+    this.claims = null;
+
+    this.listeners_ = new Map();
+    this.scope_ = {}; // {jobIds?, types?, userId?}
+    this.transportIndex_ = 0;
+    this.openFailures_ = 0; // consecutive failures to open the current transport
+    this.attempt_ = 0; // consecutive reconnects without a healthy stream, drives backoff
+    this.conn_ = null; // {close()} of the live connection
+    this.generation_ = 0; // bumps on every connect; stale callbacks compare and bail out
+    this.timer_ = null;
+    this.upgradeTimer_ = null;
+    this.closed_ = false;
+    this.started_ = false;
+    this.overflowReported_ = false;
+    this.pingId_ = 0;
+    this.probeReturn_ = undefined; // transport index to go back to when a probe fails
+    this.missedOnce_ = new Set(); // polling: keys missing from the last multi-page listing
+
+    // Let the caller attach listeners in the same tick before anything happens.
+    if (o.autoConnect !== false) queueMicrotask(() => this.connect());
+  }
+
+  // --- events -------------------------------------------------------------------------
+
+  /** Adds a listener; returns a function that removes it. */
+  on(type, fn) {
+    if (!EVENT_TYPES.has(type)) throw new TypeError(`ProgressClient: unknown event '${type}'`);
+    if (!this.listeners_.has(type)) this.listeners_.set(type, new Set());
+    this.listeners_.get(type).add(fn);
+    return () => this.off(type, fn);
+  }
+
+  off(type, fn) {
+    this.listeners_.get(type)?.delete(fn);
+  }
+
+  emit_(type, detail) {
+    for (const fn of [...(this.listeners_.get(type) ?? [])]) {
+      try {
+        fn(detail);
+      } catch (e) {
+        // A broken listener must not break the stream for the others.
+        console.error('ProgressClient listener failed:', e);
+      }
+    }
+  }
+
+  // --- public operations ----------------------------------------------------------------
+
+  /** Starts connecting (done automatically unless autoConnect is false). Idempotent. */
+  connect() {
+    if (this.started_ || this.closed_) return;
+    this.started_ = true;
+    this.open_();
+  }
+
+  /**
+   * Narrows (or, for admins, widens) what the stream covers; `{}` is the default scope.
+   * The view is replaced by the snapshot that follows.
+   */
+  subscribe(scope = {}) {
+    const next = {};
+    if (Array.isArray(scope.jobIds)) next.jobIds = scope.jobIds.filter(isId);
+    if (Array.isArray(scope.types)) next.types = scope.types.filter((t) => typeof t === 'string');
+    if (scope.userId === '*' || isId(scope.userId)) next.userId = scope.userId;
+    const userChanged = (next.userId ?? null) !== (this.scope_.userId ?? null);
+    this.scope_ = next;
+    if (!this.started_ || this.closed_) return;
+    if (this.transport === 'websocket' && this.conn_?.send && this.state === 'open' && !userChanged) {
+      this.conn_.send(this.subscribeOp_());
+    } else {
+      // SSE and polling carry the scope in the URL: start over with a fresh snapshot.
+      this.cursor = null;
+      this.restart_();
+    }
+  }
+
+  /** Back to the default scope: all of the token's own jobs. */
+  unsubscribe() {
+    this.subscribe({});
+  }
+
+  /** Sends a ping over WebSocket (answered by a `pong` event); false on other transports. */
+  ping(id = String(++this.pingId_)) {
+    if (this.transport !== 'websocket' || this.state !== 'open' || !this.conn_?.send) return false;
+    this.conn_.send(JSON.stringify({ op: 'ping', id }));
+    return true;
+  }
+
+  /** Stops for good: closes the connection and cancels every timer. */
+  close() {
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.generation_++;
+    this.clearTimers_();
+    this.conn_?.close();
+    this.conn_ = null;
+    this.setState_('closed', { final: true });
+  }
+
+  // --- connection lifecycle ---------------------------------------------------------
+
+  clearTimers_() {
+    if (this.timer_ !== null) this.clearTimeout_(this.timer_);
+    if (this.upgradeTimer_ !== null) this.clearTimeout_(this.upgradeTimer_);
+    this.timer_ = null;
+    this.upgradeTimer_ = null;
+  }
+
+  restart_() {
+    this.generation_++;
+    this.clearTimers_();
+    this.conn_?.close();
+    this.conn_ = null;
+    this.open_();
+  }
+
+  setState_(state, extra = {}) {
+    this.state = state;
+    this.emit_('status', { state, transport: this.transport, ...extra });
+  }
+
+  async open_() {
+    const generation = ++this.generation_;
+    this.transport = this.transports_[this.transportIndex_];
+    this.setState_('connecting', { attempt: this.attempt_ });
+    let token;
+    try {
+      token = await this.getToken_();
+    } catch (e) {
+      if (generation !== this.generation_) return;
+      this.emit_('error', { code: 'token_unavailable', message: String(e?.message ?? e) });
+      this.scheduleReconnect_(generation, { opened: true });
+      return;
+    }
+    if (generation !== this.generation_) return;
+    this.claims = decodeToken(token);
+    const own = this.fixedUserId_ ?? this.claims?.sub;
+    this.userId = this.scope_.userId ?? own ?? null;
+    if (this.transport !== 'websocket' && !this.userId) {
+      this.emit_('error', { code: 'no_user', message: 'no userId given and the token has no sub' });
+      this.scheduleReconnect_(generation, { opened: true });
+      return;
+    }
+    const ctx = { generation, token, opened: false };
+    try {
+      if (this.transport === 'websocket') this.openWebSocket_(ctx);
+      else if (this.transport === 'sse') this.openEventSource_(ctx);
+      else this.openPoll_(ctx);
+    } catch (e) {
+      // A constructor that throws (bad URL, transport missing) counts as a failure to open.
+      this.emit_('error', { code: 'transport_unavailable', message: String(e?.message ?? e) });
+      this.connectionLost_(ctx, {});
+    }
+  }
+
+  url_(path, params) {
+    const url = new URL(this.baseUrl_ + path);
+    for (const [k, v] of Object.entries(params)) {
+      if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
+    }
+    return url;
+  }
+
+  subscribeOp_() {
+    const { jobIds, types, userId } = this.scope_;
+    if (!jobIds && !types && !userId) return JSON.stringify({ op: 'unsubscribe' });
+    const op = { op: 'subscribe' };
+    if (jobIds) op.jobIds = jobIds;
+    if (types) op.types = types;
+    if (userId) op.userId = userId;
+    return JSON.stringify(op);
+  }
+
+  armConnectTimeout_(ctx, onTimeout) {
+    this.timer_ = this.setTimeout_(() => {
+      this.timer_ = null;
+      if (ctx.generation === this.generation_ && !ctx.opened) onTimeout();
+    }, this.o_.connectTimeoutMs);
+  }
+
+  markOpen_(ctx) {
+    if (ctx.opened) return;
+    ctx.opened = true;
+    if (this.timer_ !== null) this.clearTimeout_(this.timer_);
+    this.timer_ = null;
+    this.openFailures_ = 0;
+    this.setState_('open');
+    if (this.transportIndex_ > 0) this.scheduleUpgrade_(ctx.generation);
+  }
+
+  openWebSocket_(ctx) {
+    if (typeof this.WebSocket_ !== 'function') throw new Error('WebSocket is not available');
+    const url = this.url_(`${API}/ws`, { access_token: ctx.token, cursor: this.cursor });
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new this.WebSocket_(url.toString());
+    let done = false;
+    const shut = () => {
+      done = true;
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      try {
+        ws.close(1000);
+      } catch {
+        // Already closing.
+      }
+    };
+    const finish = (info) => {
+      if (done) return;
+      shut();
+      this.connectionLost_(ctx, info);
+    };
+    this.conn_ = {
+      send: (text) => {
+        try {
+          ws.send(text);
+        } catch {
+          // The close event that follows reconnects.
+        }
+      },
+      close: shut,
+    };
+    this.armConnectTimeout_(ctx, () => finish({ reason: 'timeout' }));
+    ws.onopen = () => {
+      if (ctx.generation !== this.generation_) return;
+      this.markOpen_(ctx);
+      const { jobIds, types, userId } = this.scope_;
+      if (jobIds || types || userId) this.conn_.send(this.subscribeOp_());
+    };
+    ws.onmessage = (ev) => {
+      if (ctx.generation !== this.generation_) return;
+      if (typeof ev.data === 'string') this.handleText_(ev.data, ctx);
+    };
+    ws.onclose = (ev) => finish({ code: ev?.code, reason: ev?.reason });
+    // An error is always followed by a close event; only a stuck socket needs the timeout.
+    ws.onerror = () => {};
+  }
+
+  openEventSource_(ctx) {
+    if (typeof this.EventSource_ !== 'function') throw new Error('EventSource is not available');
+    // EventSource sends Last-Event-ID by itself only on its own retries; this client closes
+    // and reopens (to refresh the token), so the cursor travels in the URL.
+    const path = `${API}/users/${encodeURIComponent(this.userId)}/stream`;
+    const es = new this.EventSource_(this.url_(path, { access_token: ctx.token, cursor: this.cursor }).toString());
+    let done = false;
+    const shut = () => {
+      done = true;
+      for (const name of SSE_EVENTS) es.removeEventListener?.(name, onEvent);
+      es.onopen = es.onerror = null;
+      es.close();
+    };
+    const finish = (info) => {
+      if (done) return;
+      shut();
+      this.connectionLost_(ctx, info);
+    };
+    this.conn_ = { close: shut };
+    const onEvent = (ev) => {
+      if (ctx.generation !== this.generation_ || done) return;
+      if (ev.type === 'error' && typeof ev.data !== 'string') {
+        finish({}); // the connection failed or ended
+        return;
+      }
+      if (typeof ev.data !== 'string') return;
+      this.markOpen_(ctx);
+      const msg = this.handleText_(ev.data, ctx);
+      // The bridge ends the stream after these; reconnect with a fresh token.
+      if (msg?.type === 'error' && msg.code === 'token_expired') finish({ code: 4001 });
+    };
+    this.armConnectTimeout_(ctx, () => finish({ reason: 'timeout' }));
+    es.onopen = () => {
+      if (ctx.generation === this.generation_ && !done) this.markOpen_(ctx);
+    };
+    for (const name of SSE_EVENTS) es.addEventListener(name, onEvent);
+  }
+
+  openPoll_(ctx) {
+    if (typeof this.fetch_ !== 'function') throw new Error('fetch is not available');
+    const abort = typeof AbortController === 'function' ? new AbortController() : null;
+    let stopped = false;
+    let pollTimer = null;
+    this.conn_ = {
+      close: () => {
+        stopped = true;
+        abort?.abort();
+        if (pollTimer !== null) this.clearTimeout_(pollTimer);
+      },
+    };
+    const poll = async () => {
+      pollTimer = null;
+      let result;
+      try {
+        result = await this.fetchAllJobs_(ctx.token, abort?.signal);
+      } catch (e) {
+        if (stopped || ctx.generation !== this.generation_) return;
+        this.emit_('error', { code: e.code ?? 'network_error', message: String(e?.message ?? e) });
+        this.conn_ = null;
+        this.connectionLost_(ctx, { code: e.status === 401 ? 4001 : undefined });
+        return;
+      }
+      if (stopped || ctx.generation !== this.generation_) return;
+      const first = !ctx.opened;
+      this.markOpen_(ctx);
+      this.attempt_ = 0;
+      this.applyPolled_(result, first);
+      // Each poll fetches with the token of this connection; a fresh token needs a reconnect,
+      // which a 401 triggers.
+      pollTimer = this.setTimeout_(poll, this.o_.pollIntervalMs);
+    };
+    poll();
+  }
+
+  async fetchAllJobs_(token, signal) {
+    const path = this.userId === '*' ? `${API}/jobs` : `${API}/users/${encodeURIComponent(this.userId)}/jobs`;
+    const jobs = [];
+    let cursor;
+    for (let page = 0; page < this.o_.maxPollPages; page++) {
+      const url = this.url_(path, { limit: this.o_.pollPageLimit, cursor });
+      const res = await this.fetch_(url.toString(), {
+        headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+        signal,
+      });
+      let body = null;
+      try {
+        body = await res.json();
+      } catch {
+        body = null;
+      }
+      if (!res.ok) {
+        const err = new Error(body?.error?.message ?? `HTTP ${res.status}`);
+        err.code = typeof body?.error?.code === 'string' ? body.error.code : `http_${res.status}`;
+        err.status = res.status;
+        throw err;
+      }
+      if (!isObject(body) || !Array.isArray(body.jobs)) {
+        const err = new Error('malformed job list');
+        err.code = 'malformed_response';
+        throw err;
+      }
+      jobs.push(...body.jobs);
+      if (typeof body.nextCursor !== 'string' || body.nextCursor === '') return { jobs, pages: page + 1 };
+      cursor = body.nextCursor;
+    }
+    return { jobs, pages: this.o_.maxPollPages };
+  }
+
+  applyPolled_({ jobs: list, pages }, first) {
+    const fresh = new Map();
+    for (const job of list) {
+      if (isValidJob(job) && this.inScope_(job)) fresh.set(jobKey(job.userId, job.jobId), job);
+    }
+    if (first) {
+      this.replaceView_(fresh, { recovered: false, cursor: null });
+      return;
+    }
+    for (const [key, job] of fresh) {
+      const previous = this.jobs.get(key);
+      if (!previous || !sameJob(previous, job)) this.putJob_(job);
+    }
+    // Pages are fetched one after the other, so a job updated meanwhile can move to a page
+    // already read and be missed once: with several pages a job is removed only when two
+    // polls in a row miss it.
+    const missing = new Set();
+    for (const [key, job] of [...this.jobs]) {
+      if (fresh.has(key)) continue;
+      if (pages <= 1 || this.missedOnce_.has(key)) this.removeJob_(job.userId, job.jobId);
+      else missing.add(key);
+    }
+    this.missedOnce_ = missing;
+  }
+
+  connectionLost_(ctx, info) {
+    if (ctx.generation !== this.generation_ || this.closed_) return;
+    this.conn_ = null;
+    this.scheduleReconnect_(ctx.generation, { opened: ctx.opened, ...info });
+  }
+
+  scheduleReconnect_(generation, { opened, code, reason }) {
+    if (generation !== this.generation_ || this.closed_) return;
+    this.clearTimers_();
+    const probing = this.probeReturn_ !== undefined;
+    if (!opened && this.transports_.length > 1) {
+      this.openFailures_++;
+      if (probing || (this.openFailures_ >= this.o_.fallbackAfter && this.transportIndex_ < this.transports_.length - 1)) {
+        const from = this.transports_[this.transportIndex_];
+        this.transportIndex_ = probing ? this.probeReturn_ : this.transportIndex_ + 1;
+        this.probeReturn_ = undefined;
+        this.openFailures_ = 0;
+        this.attempt_ = 0;
+        this.transport = this.transports_[this.transportIndex_];
+        this.setState_('fallback', { from, to: this.transport });
+        this.timer_ = this.setTimeout_(() => {
+          this.timer_ = null;
+          if (generation === this.generation_) this.open_();
+        }, 0);
+        return;
+      }
+    }
+    let delay;
+    if (code === 4029) {
+      delay = backoffDelay(Infinity, this.o_.backoff, this.random_); // told to slow down
+    } else {
+      delay = backoffDelay(this.attempt_, this.o_.backoff, this.random_);
+    }
+    this.attempt_++;
+    if (code === 1009) this.emit_('error', { code: 'frame_too_large', message: 'the bridge refused a client frame' });
+    // Tell the application, which may have to obtain a new token before getToken() is called.
+    if (code === 4001 && this.transport === 'websocket') {
+      this.emit_('error', { code: 'token_expired', message: 'the token expired; reconnecting with a fresh one' });
+    }
+    this.setState_('closed', { code, reason, reconnectInMs: delay, final: false });
+    this.timer_ = this.setTimeout_(() => {
+      this.timer_ = null;
+      if (generation === this.generation_) this.open_();
+    }, delay);
+  }
+
+  // While on a fallback transport, go back to the preferred one now and then: one failure
+  // there returns to the fallback at once.
+  scheduleUpgrade_(generation) {
+    if (this.upgradeTimer_ !== null) this.clearTimeout_(this.upgradeTimer_);
+    this.upgradeTimer_ = this.setTimeout_(() => {
+      this.upgradeTimer_ = null;
+      if (generation !== this.generation_ || this.closed_) return;
+      this.probeReturn_ = this.transportIndex_;
+      this.transportIndex_ = 0;
+      this.openFailures_ = 0;
+      this.restart_();
+    }, this.o_.upgradeAfterMs);
+  }
+
+  // --- messages ---------------------------------------------------------------------------
+
+  // Parses and applies one server message; returns it when it was well-formed.
+  handleText_(text, ctx) {
+    if (text.length > 4 * 1024 * 1024) return null;
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return null;
+    }
+    if (!isObject(msg) || typeof msg.type !== 'string') return null;
+    if (msg.cursor !== undefined && typeof msg.cursor !== 'string') return null;
+    switch (msg.type) {
+      case 'snapshot': {
+        if (!Array.isArray(msg.jobs)) return null;
+        const fresh = new Map();
+        for (const job of msg.jobs) {
+          if (isValidJob(job) && this.inScope_(job) && fresh.size < this.o_.maxJobs) {
+            fresh.set(jobKey(job.userId, job.jobId), job);
+          }
+        }
+        this.healthy_(ctx);
+        this.replaceView_(fresh, { recovered: msg.recovered === true, cursor: msg.cursor ?? null });
+        break;
+      }
+      case 'resume':
+        this.healthy_(ctx);
+        if (msg.cursor !== undefined) this.cursor = msg.cursor;
+        this.emit_('resume', { cursor: this.cursor, recovered: true });
+        break;
+      case 'job':
+        if (!isValidJob(msg.job)) return null;
+        if (msg.cursor !== undefined) this.cursor = msg.cursor;
+        if (this.inScope_(msg.job)) this.putJob_(msg.job);
+        break;
+      case 'job_removed':
+        if (!isId(msg.userId) || !isId(msg.jobId)) return null;
+        if (msg.cursor !== undefined) this.cursor = msg.cursor;
+        this.removeJob_(msg.userId, msg.jobId);
+        break;
+      case 'pong':
+        this.emit_('pong', { id: typeof msg.id === 'string' || typeof msg.id === 'number' ? msg.id : null });
+        break;
+      case 'error':
+        if (typeof msg.code !== 'string') return null;
+        this.emit_('error', { code: msg.code, message: typeof msg.message === 'string' ? msg.message : '' });
+        break;
+      default:
+        return null; // a newer bridge's message: ignore
+    }
+    return msg;
+  }
+
+  // The stream delivered its first message: the connection is good, reset the backoff and
+  // forget a pending probe of a better transport.
+  healthy_(ctx) {
+    this.markOpen_(ctx);
+    this.attempt_ = 0;
+    this.openFailures_ = 0;
+    this.probeReturn_ = undefined;
+  }
+
+  // Defence in depth and client-side filtering for SSE and polling: the bridge already
+  // restricts what a token sees, but a job outside the requested scope never enters the view.
+  inScope_(job) {
+    const { jobIds, types } = this.scope_;
+    if (this.userId && this.userId !== '*' && job.userId !== this.userId) return false;
+    if (jobIds && !jobIds.includes(job.jobId)) return false;
+    if (types && !types.includes(job.type)) return false;
+    return true;
+  }
+
+  replaceView_(fresh, { recovered, cursor }) {
+    this.jobs = fresh;
+    this.cursor = cursor;
+    this.overflowReported_ = false;
+    this.emit_('snapshot', { jobs: this.jobs, recovered, cursor });
+  }
+
+  putJob_(job) {
+    const key = jobKey(job.userId, job.jobId);
+    const previous = this.jobs.get(key);
+    if (!previous && this.jobs.size >= this.o_.maxJobs) {
+      if (!this.overflowReported_) {
+        this.overflowReported_ = true;
+        this.emit_('error', { code: 'too_many_jobs', message: `more than ${this.o_.maxJobs} jobs; new ones are ignored` });
+      }
+      return;
+    }
+    this.jobs.set(key, job);
+    this.emit_('job', { job, previous: previous ?? null });
+  }
+
+  removeJob_(userId, jobId) {
+    const key = jobKey(userId, jobId);
+    const previous = this.jobs.get(key);
+    if (!previous) return;
+    this.jobs.delete(key);
+    this.emit_('removed', { userId, jobId, job: previous });
+  }
+}
