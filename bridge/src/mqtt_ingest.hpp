@@ -73,9 +73,10 @@ struct ingest_options {
 
 class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
  public:
-  // Called on the io_context for every change of the store made by the ingest:
-  // accepted updates, removals (empty payloads, and TTL expiries with a null
-  // job) and updates that evicted other jobs (apply_result::evicted).
+  // Called on the ingest's strand for every change it made to the store:
+  // accepted updates, removals (empty payloads; TTL expiries come as one
+  // `removed` result each) and the evictions an update caused
+  // (apply_result::evicted, also when the update itself was over_capacity).
   using change_listener = std::function<void(const apply_result&)>;
 
   // Throws std::invalid_argument when options.client_id breaks the id rule.
