@@ -10,7 +10,7 @@ source "$(dirname "$0")/common.sh"
 
 ensure_packages "${PROGRESS_PACKAGES[@]}"
 say "building in $BUILD_DIR"
-build_project -DPROGRESS_BUILD_TESTS=OFF
+build_project progress-bridge progress-demo-worker
 
 RUN_DIR=$PROJECT_ROOT/.run
 mkdir -p "$RUN_DIR"

@@ -33,6 +33,7 @@
 #include "child_process.hpp"
 #include "mosquitto_broker.hpp"
 #include "mqtt_test_client.hpp"
+#include "progress/publisher/publisher.hpp"
 #include "token_issuer.hpp"
 
 namespace progress::bridge {
@@ -376,6 +377,117 @@ TEST_F(ProgressBridge, ReconnectsAfterBrokerRestartAndCatchesUp) {
   publish("alice", "after-restart", {{"status", "started"}, {"seq", 1}});
   EXPECT_TRUE(becomes_ready(bridge.port())) << bridge.log();
   EXPECT_TRUE(wait_for_job(bridge.port(), "alice", "after-restart")) << bridge.log();
+}
+
+// Series of `name` whose labels contain `label`, summed.
+double metric_with_label(const std::string& scrape, const std::string& name, const std::string& label) {
+  double total = 0;
+  std::istringstream lines{scrape};
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with(name + "{") || line.find(label) == std::string::npos) continue;
+    total += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return total;
+}
+
+TEST_F(ProgressBridge, ThousandMalformedMessagesHarmNoGoodJob) {
+  bridge_process bridge{*broker_, "malformed"};
+  ASSERT_TRUE(becomes_ready(bridge.port()));
+  const json good_a = {{"status", "in_progress"}, {"progress", 30}, {"seq", 5}, {"message", "steady"}};
+  const json good_b = {{"status", "completed"}, {"progress", 100}, {"seq", 9}};
+  publish("alice", "good-a", good_a);
+  publish("bob", "good-b", good_b);
+  ASSERT_TRUE(wait_for_job(bridge.port(), "alice", "good-a"));
+  ASSERT_TRUE(wait_for_job(bridge.port(), "bob", "good-b"));
+
+  // Every kind of bad payload, aimed at the good jobs' own topics too.
+  const std::vector<std::pair<std::string, std::string>> bad_payloads = {
+      {"invalid_json", "{not json"},
+      {"not_an_object", "[1,2,3]"},
+      {"missing_field", R"({"progress":10})"},
+      {"wrong_type", R"({"status":"in_progress","progress":"half"})"},
+      {"out_of_range", R"({"status":"in_progress","progress":250,"seq":99})"},
+      {"invalid_value", R"({"status":"exploded","seq":99})"},
+      {"id_mismatch", R"({"status":"failed","userId":"mallory","seq":99})"},
+      {"invalid_utf8", "{\"status\":\"failed\",\"message\":\"\xc3\x28\",\"seq\":99}"},
+      {"too_deep",
+       R"({"status":"failed","details":{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{"j":{"k":{"l":{"m":{"n":{"o":{"p":{"q":1}}}}}}}}}}}}}}}}}})"},
+  };
+  const std::vector<std::string> topics = {"users/alice/jobs/good-a", "users/bob/jobs/good-b",
+                                           "users/alice/jobs/bad-1", "users/carol/jobs/bad-2"};
+  constexpr int total_bad = 1000;
+  for (int i = 0; i < total_bad; ++i) {
+    const auto& payload = bad_payloads[static_cast<std::size_t>(i) % bad_payloads.size()].second;
+    const auto& topic = topics[static_cast<std::size_t>(i) % topics.size()];
+    ASSERT_EQ(worker_->publish(topic, payload, false), 0);
+  }
+  // An oversize payload (over 64 KiB, under the broker's packet limit) is refused by the bridge too.
+  const std::string oversize = R"({"status":"failed","message":")" + std::string(66 * 1024, 'x') + "\"}";
+  ASSERT_EQ(worker_->publish("users/alice/jobs/good-a", oversize, false), 0);
+
+  // A good update after the flood arrives, so everything before it was processed.
+  publish("alice", "good-c", {{"status", "queued"}, {"seq", 1}});
+  ASSERT_TRUE(wait_for_job(bridge.port(), "alice", "good-c")) << bridge.log();
+
+  auto a = get(bridge.port(), "/api/v1/users/alice/jobs/good-a", token_for("alice")).body_json();
+  auto b = get(bridge.port(), "/api/v1/users/bob/jobs/good-b", token_for("bob")).body_json();
+  for (const auto& [key, value] : good_a.items()) EXPECT_EQ(a[key], value) << key;
+  for (const auto& [key, value] : good_b.items()) EXPECT_EQ(b[key], value) << key;
+  EXPECT_EQ(get(bridge.port(), "/api/v1/users/alice/jobs/bad-1", token_for("alice")).status, 404u);
+  EXPECT_EQ(get(bridge.port(), "/api/v1/users/carol/jobs/bad-2", token_for("carol")).status, 404u);
+
+  const auto scrape = get(bridge.port(), "/metrics").body;
+  EXPECT_EQ(metric_total(scrape, "progress_bridge_mqtt_messages_rejected_total"), total_bad + 1.0) << scrape;
+  for (const auto& [reason, payload] : bad_payloads) {
+    EXPECT_GT(metric_with_label(scrape, "progress_bridge_mqtt_messages_rejected_total", "\"" + reason + "\""),
+              0.0)
+        << reason;
+  }
+  EXPECT_EQ(metric_with_label(scrape, "progress_bridge_mqtt_messages_rejected_total", "\"oversize\""), 1.0);
+  EXPECT_EQ(get(bridge.port(), "/healthz").status, 200u);
+  EXPECT_EQ(bridge.terminate(), 0) << bridge.log();
+}
+
+TEST_F(ProgressBridge, ServesJobsReportedThroughThePublisherSdk) {
+  bridge_process bridge{*broker_, "sdk"};
+  ASSERT_TRUE(becomes_ready(bridge.port()));
+  {
+    progress::publisher_options options;
+    options.url = broker_->url();
+    options.username = "worker";
+    options.password = mosquitto_broker::password("worker");
+    options.worker_id = "sdk-worker";
+    progress::publisher publisher{options};
+    auto job = publisher.job("alice", "sdk-import", progress::job_options{.type = "data_import"});
+    job.start("Queued behind 2 imports");
+    job.phase(1, 3, "Download", "Fetching the export");
+    job.counter(400, 1000, "Parsing rows");
+    job.phase(2, 3, "Validate");
+    job.fail("Row 401: invalid date", "INVALID_ROW").wait();
+  }
+  const auto failed = wait_for_job(bridge.port(), "alice", "sdk-import",
+                                   [](const json& j) { return j["status"] == "failed"; });
+  ASSERT_TRUE(failed) << bridge.log();
+  EXPECT_EQ((*failed)["error"]["message"], "Row 401: invalid date");
+  EXPECT_EQ((*failed)["error"]["code"], "INVALID_ROW");
+  EXPECT_EQ((*failed)["phase"], 2);
+  EXPECT_EQ((*failed)["totalPhases"], 3);
+  EXPECT_EQ((*failed)["phaseTitle"], "Validate");
+  EXPECT_EQ((*failed)["type"], "data_import");
+  EXPECT_EQ((*failed)["workerId"], "sdk-worker");
+
+  // Phase changes and the terminal state are never coalesced away.
+  const auto events = get(bridge.port(), "/api/v1/users/alice/jobs/sdk-import/events", token_for("alice"));
+  ASSERT_EQ(events.status, 200u);
+  std::vector<std::string> phases;
+  const auto history = events.body_json();
+  for (const auto& event : history["events"]) {
+    const auto& state = event["state"];
+    if (state.contains("phaseTitle")) phases.push_back(state["phaseTitle"].get<std::string>());
+  }
+  ASSERT_FALSE(phases.empty());
+  EXPECT_EQ(phases.front(), "Download");
+  EXPECT_EQ(phases.back(), "Validate");
 }
 
 }  // namespace
