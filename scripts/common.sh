@@ -39,3 +39,18 @@ build_project() {
   [[ $# -gt 0 ]] && targets=(--target "$@")
   cmake --build "$BUILD_DIR" -j "$(nproc)" "${targets[@]}"
 }
+
+# The browser side's tests: Node (client unit tests, playwright-core) and the system's
+# Chromium (playwright-core never downloads a browser). A Node already installed from any
+# source is kept; npm ci runs again only when package-lock.json changed.
+ensure_web_test_tools() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    ensure_packages nodejs npm
+  fi
+  ensure_packages chromium
+  local e2e=$PROJECT_ROOT/tests/e2e
+  if [[ ! -f $e2e/node_modules/.package-lock.json || $e2e/package-lock.json -nt $e2e/node_modules/.package-lock.json ]]; then
+    say "installing the end-to-end tests' npm packages"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$e2e" --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
