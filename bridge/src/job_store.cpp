@@ -24,11 +24,10 @@ apply_outcome outcome_of(update_decision decision) noexcept {
 }
 
 std::shared_ptr<const std::string> serialize(const job_state& state, std::int64_t now_ms) {
-  nlohmann::json out = state;
-  out["updatedAt"] = now_ms;
-  // Validation already guarantees UTF-8; `replace` keeps dump() from throwing regardless.
-  return std::make_shared<const std::string>(
-      out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  std::string out;
+  out.reserve(512);
+  append_json(out, state, now_ms);
+  return std::make_shared<const std::string>(std::move(out));
 }
 
 std::size_t index_of(job_status status) noexcept {
