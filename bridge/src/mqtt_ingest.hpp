@@ -78,8 +78,11 @@ struct ingest_options {
   // Receive Maximum sent in CONNECT: QoS 1 messages the broker may have
   // unacknowledged towards the bridge.
   std::uint16_t receive_maximum = 1000;
-  std::size_t max_pending_messages = 100000;
-  std::size_t max_pending_bytes = std::size_t{128} * 1024 * 1024;
+  // About a second of work at the rates one bridge sustains: a longer queue
+  // only adds latency, and the resubscription after an overload repairs
+  // every job's latest state sooner.
+  std::size_t max_pending_messages = 20000;
+  std::size_t max_pending_bytes = std::size_t{32} * 1024 * 1024;
   std::chrono::milliseconds sync_timeout{std::chrono::seconds{10}};
   // Job topics noted per replay for the removal sweep; a larger replay skips the sweep.
   std::size_t max_sweep_topics = 1'000'000;

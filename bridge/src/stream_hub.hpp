@@ -97,6 +97,10 @@ class stream_hub : public std::enable_shared_from_this<stream_hub> {
   [[nodiscard]] std::size_t open_streams() const noexcept {
     return open_streams_.load(std::memory_order_relaxed);
   }
+  // SSE streams, counted from construction (before they attach), so every
+  // change published while one is attached carries its SSE text.
+  void sse_opened() noexcept { open_sse_.fetch_add(1, std::memory_order_relaxed); }
+  void sse_closed() noexcept { open_sse_.fetch_sub(1, std::memory_order_relaxed); }
 
  private:
   using subscriber_ptr = std::shared_ptr<stream_subscriber>;
@@ -113,6 +117,7 @@ class stream_hub : public std::enable_shared_from_this<stream_hub> {
   const stream_hub_options options_;
   strand_type strand_;
   std::atomic<std::size_t> open_streams_{0};
+  std::atomic<std::size_t> open_sse_{0};
 
   // Hub strand only.
   bool stopped_ = false;
