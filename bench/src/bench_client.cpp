@@ -337,7 +337,11 @@ void bench_client::on_live_state(std::string_view text) {
     return;
   }
   if (fields->step >= 0 && fields->sent_ns > 0) {
-    stats_.record_delivery(fields->step, (monotonic_now_ns() - fields->sent_ns) / 1000);
+    const auto latency_us = (monotonic_now_ns() - fields->sent_ns) / 1000;
+    if (setup_.slow)
+      stats_.record_slow_delivery(latency_us);
+    else
+      stats_.record_delivery(fields->step, latency_us);
     ++live_deliveries_;
   } else {
     ++stats_.untimed_messages;
@@ -387,7 +391,7 @@ void bench_client::check_ready() {
 }
 
 bool bench_client::holds_final_state() const {
-  if (static_cast<int>(jobs_.size()) < setup_.jobs_expected) return false;
+  if (static_cast<int>(jobs_.size()) < setup_.final_jobs) return false;
   for (const auto& job : jobs_)
     if (!job.terminal || job.seq < setup_.final_seq) return false;
   return true;

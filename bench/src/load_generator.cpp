@@ -80,6 +80,7 @@ client_setup load_generator::setup_for(int index) const {
   setup.client_id = "bench-" + std::to_string(index);
   setup.jobs_expected = options_.jobs_expected;
   setup.final_seq = options_.final_seq;
+  setup.final_jobs = options_.final_jobs;
   // Spread the slow ones evenly: every (1/fraction)-th client.
   if (options_.slow_fraction > 0) {
     const int every = std::max(1, static_cast<int>(1.0 / options_.slow_fraction + 0.5));
@@ -200,6 +201,7 @@ nlohmann::json load_generator::report(double connect_wall_s, double storm_wall_s
       step["expected"] = expected;
       step["delivered_ratio"] = expected > 0 ? static_cast<double>(total.step(i).count()) / expected : 0.0;
       step["rate"] = sent_steps[static_cast<std::size_t>(i)].value("rate", 0.0);
+      step["achieved_rate"] = sent_steps[static_cast<std::size_t>(i)].value("achieved_rate", 0.0);
     }
     steps.push_back(std::move(step));
   }
@@ -213,6 +215,7 @@ nlohmann::json load_generator::report(double connect_wall_s, double storm_wall_s
           {"connect_wall_s", connect_wall_s},
           {"connect_to_state_ms", run_stats::summary_ms(total.ready())},
           {"steps", steps},
+          {"slow_deliveries_ms", run_stats::summary_ms(total.slow())},
           {"storm",
            {{"recovered", progress_.recovered.load()},
             {"wall_s", storm_wall_s},

@@ -27,6 +27,7 @@ struct load_options {
   std::string jwt_secret;
   std::string mqtt_password;
   int jobs_expected = 0;
+  int final_jobs = 0;
   std::int64_t final_seq = -1;
   double slow_fraction = 0.0;
   int slow_pause_ms = 10000;

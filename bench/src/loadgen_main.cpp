@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
   app.add_option("--jobs-expected", options.jobs_expected,
                  "A client is ready once it holds that many job states")
       ->capture_default_str();
+  app.add_option("--final-jobs", options.final_jobs, "Jobs each client must end with in their final state")
+      ->capture_default_str();
   app.add_option("--final-seq", options.final_seq, "Seq of each job's final (terminal) state, for the check")
       ->capture_default_str();
   app.add_option("--slow-fraction", options.slow_fraction,

@@ -18,6 +18,7 @@ void run_stats::record_delivery(int step, std::int64_t latency_us) {
 void run_stats::merge(const run_stats& other) {
   for (std::size_t i = 0; i < steps_.size(); ++i) steps_[i].merge(other.steps_[i]);
   ready_.merge(other.ready_);
+  slow_.merge(other.slow_);
   storm_.merge(other.storm_);
   for (const auto& [code, count] : other.close_codes_) close_codes_[code] += count;
   highest_step_ = std::max(highest_step_, other.highest_step_);

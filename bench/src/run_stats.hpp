@@ -19,6 +19,9 @@ class run_stats {
   run_stats();
 
   void record_delivery(int step, std::int64_t latency_us);
+  // Deliveries to clients that stopped reading on purpose: kept apart so they do not
+  // hide how the others fared.
+  void record_slow_delivery(std::int64_t latency_us) { slow_.record(latency_us); }
   void record_ready(std::int64_t micros) { ready_.record(micros); }
   void record_storm_recovery(std::int64_t micros) { storm_.record(micros); }
   void count_close_code(int code) { ++close_codes_[code]; }
@@ -33,6 +36,7 @@ class run_stats {
   void merge(const run_stats& other);
   const latency_histogram& step(int index) const { return steps_[static_cast<std::size_t>(index)]; }
   const latency_histogram& ready() const { return ready_; }
+  const latency_histogram& slow() const { return slow_; }
   const latency_histogram& storm() const { return storm_; }
   const std::map<int, std::uint64_t>& close_codes() const { return close_codes_; }
   int highest_step() const { return highest_step_; }
@@ -43,6 +47,7 @@ class run_stats {
  private:
   std::vector<latency_histogram> steps_;
   latency_histogram ready_;
+  latency_histogram slow_;
   latency_histogram storm_;
   std::map<int, std::uint64_t> close_codes_;
   int highest_step_ = -1;
