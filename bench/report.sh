@@ -25,7 +25,7 @@ fi
 results=$1 out=$2 plots=$3
 mkdir -p "$plots"
 
-names='{"A": "A progress-bridge", "B": "B Socket.IO relay", "C": "C Mosquitto websockets", "D": "D plain ws relay"}'
+names='{"A": "A progress-bridge", "B": "B Socket.IO relay", "C": "C Mosquitto websockets", "D": "D plain ws relay", "A-fresh": "A progress-bridge, no cursor"}'
 q() { jq -r --argjson names "$names" "$@" "$results"; }
 
 {
@@ -97,7 +97,7 @@ q() { jq -r --argjson names "$names" "$@" "$results"; }
     echo "| contender | clients | recovered | time until 99 % have their state | max | what \"recovered\" means |"
     echo "|---|---:|---:|---:|---:|---|"
     q '.results.S6 | sort_by(.contender)[] |
-      "| \($names[.contender]) | \(.clients) | \(.recovered) | \(.recovery.p99) ms | \(.recovery.max) ms | \(if .with_state then "current state received again" else "resubscribed; no state until the next update" end) |"'
+      "| \($names[.contender]) | \(.clients) | \(.recovered) | \(.recovery.p99) ms | \(.recovery.max) ms | \(if .contender == "A" then "resumed with its cursor: state confirmed current" elif .with_state then "current state received again" else "resubscribed; no state until the next update" end) |"'
     echo
   fi
 } >"$out"

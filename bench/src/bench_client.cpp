@@ -186,7 +186,12 @@ void bench_client::drop_and_reconnect(clock::time_point storm_start) {
   if (stopped_ || !ws_) return;
   storm_start_ = storm_start;
   in_storm_ = true;
-  jobs_.clear();  // recovered means: the state arrived again over the new connection
+  // Recovered means: the state arrived again over the new connection. A bridge client
+  // resuming with its cursor keeps its state; the bridge's `resume` confirms it current.
+  if (setup_.wire != wire_protocol::bridge || setup_.storm_without_cursor) {
+    jobs_.clear();
+    cursor_.clear();
+  }
   boost::system::error_code ignored;
   auto& socket = beast::get_lowest_layer(*ws_).socket();
   socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

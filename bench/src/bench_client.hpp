@@ -45,6 +45,7 @@ struct client_setup {
   bool slow = false;
   std::chrono::milliseconds slow_pause{0};
   int max_reconnects = 3;
+  bool storm_without_cursor = false;  // bridge: reconnect after a storm for a fresh snapshot
 };
 
 // Counters the clients of all threads share with the controlling thread.

@@ -88,6 +88,7 @@ client_setup load_generator::setup_for(int index) const {
   }
   setup.slow_pause = std::chrono::milliseconds(options_.slow_pause_ms);
   setup.max_reconnects = options_.max_reconnects;
+  setup.storm_without_cursor = options_.storm_without_cursor;
   return setup;
 }
 

@@ -38,6 +38,7 @@ struct load_options {
   int storm_timeout_s = 60;
   int max_run_s = 600;
   int max_reconnects = 3;
+  bool storm_without_cursor = false;
   std::string ready_file;
   std::string publisher_report;
   std::string report_file;

@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-run", options.max_run_s, "Upper bound of the whole run in seconds")
       ->capture_default_str();
+  app.add_flag("--storm-without-cursor", options.storm_without_cursor,
+               "Bridge clients reconnect after the storm without their cursor (a fresh snapshot each)");
   app.add_option("--max-reconnects", options.max_reconnects, "Reconnects per client after a lost connection")
       ->capture_default_str();
   app.add_option("--ready-file", options.ready_file,
