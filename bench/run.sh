@@ -6,13 +6,14 @@
 #   bench/run.sh --quick    a few seconds per scenario, small numbers; what ctest runs
 #
 # Options: --quick, --contenders A,B,C,D, --scenarios S1,S2,S3,S4,S5,S6, --build-dir DIR,
-# --no-build, --step-seconds N (full run), --keep (leave the temporary directory).
+# --no-build, --step-seconds N (full run), --keep (leave the temporary directory),
+# --profile perf|heaptrack (profile the bridge during S2; reports next to the results).
 # Everything listens on 127.0.0.1; clients connect from 127.0.0.2 ... 127.0.0.9.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/common.sh"
 BENCH_DIR=$PROJECT_ROOT/bench
 
-quick=0 build=1 keep=0 step_seconds=20
+quick=0 build=1 keep=0 step_seconds=20 profile=
 contenders=A,B,C,D scenarios=S1,S2,S3,S4,S5,S6
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -23,6 +24,7 @@ while [[ $# -gt 0 ]]; do
     --no-build) build=0; shift ;;
     --step-seconds) step_seconds=$2; shift 2 ;;
     --keep) keep=1; shift ;;
+    --profile) profile=$2; shift 2 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -45,7 +47,10 @@ PUBLISHER=$BUILD_DIR/bench/progress-bench-publisher
 LOADGEN=$BUILD_DIR/bench/progress-bench-loadgen
 missing=()
 for tool in "$BRIDGE" "$PUBLISHER" "$LOADGEN"; do [[ -x $tool ]] || missing+=("$tool"); done
-for tool in mosquitto mosquitto_passwd node jq gnuplot wrk; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+profile_tools=()
+[[ $profile == perf ]] && profile_tools=(perf)
+[[ $profile == heaptrack ]] && profile_tools=(heaptrack heaptrack_print)
+for tool in mosquitto mosquitto_passwd node jq gnuplot wrk "${profile_tools[@]}"; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 for module in socket.io mqtt ws bufferutil jsonwebtoken; do
   [[ -d $BENCH_DIR/node_modules/$module ]] || missing+=("bench/node_modules/$module (npm ci --prefix bench)")
 done
@@ -128,7 +133,7 @@ make_accounts
 "$PROJECT_ROOT/broker-config/render-config" "$WORK" --port "$MQTT_PORT" --ws-port "$MQTT_WS_PORT"
 
 # ---------------------------------------------------------------- processes
-broker_pid='' contender_pid=''
+broker_pid='' contender_pid='' heaptrack_pid=''
 start_broker() {
   rm -rf "$WORK/data" && mkdir -p "$WORK/data"
   mosquitto -c "$WORK/mosquitto.conf" >>"$WORK/mosquitto.log" 2>&1 &
@@ -159,10 +164,24 @@ probe_bridge_flags
 start_contender() {  # start_contender A|B|C|D; sets contender_pid, wire, port
   case $1 in
     A)
-      BRIDGE_MQTT_PASSWORD=$BRIDGE_PASSWORD BRIDGE_JWT_SECRET=$JWT_SECRET "$BRIDGE" \
+      local wrapper=()
+      # heaptrack runs the bridge as its child: /proc numbers of such a run are the wrapper's.
+      [[ $profile == heaptrack && ${profiling:-0} == 1 ]] && wrapper=(heaptrack -o "$WORK/heaptrack.bridge")
+      BRIDGE_MQTT_PASSWORD=$BRIDGE_PASSWORD BRIDGE_JWT_SECRET=$JWT_SECRET "${wrapper[@]}" "$BRIDGE" \
         --mqtt-url "tcp://127.0.0.1:$MQTT_PORT" --mqtt-client-id "bench-bridge-$$" \
         --http-listen "127.0.0.1:$CONTENDER_PORT" "${bridge_flags[@]}" >>"$WORK/contender-A.log" 2>&1 &
-      contender_pid=$! wire=bridge port=$CONTENDER_PORT ;;
+      contender_pid=$! wire=bridge port=$CONTENDER_PORT
+      if [[ ${#wrapper[@]} -gt 0 ]]; then  # measure and stop the bridge itself, not heaptrack's script
+        heaptrack_pid=$contender_pid
+        pids+=("$heaptrack_pid")
+        local i
+        for ((i = 0; i < 100; i++)); do
+          contender_pid=$(pgrep -P "$heaptrack_pid" -x progress-bridge || true)
+          [[ -n $contender_pid ]] && break
+          sleep 0.05
+        done
+        [[ -n $contender_pid ]] || { echo "heaptrack did not start the bridge" >&2; exit 1; }
+      fi ;;
     B | D)
       local script=socketio-relay.mjs
       [[ $1 == D ]] && script=ws-relay.mjs
@@ -276,6 +295,8 @@ scenario_s1() {
 scenario_s2() {
   local c=$1 name=s2-$1 steps=${2:-$s2_steps} tag=${3:-S2}
   say "$tag $c: $s2_clients clients, steps $steps"
+  local profiling=0
+  [[ -n $profile && $c == A ]] && profiling=1
   start_broker
   publish "$WORK/$name-seed.json" --users "$s2_clients" --seed
   start_contender "$c"
@@ -292,7 +313,23 @@ scenario_s2() {
     run_wrk "$c" "$name"
     wait "$publisher_pid"
   else
+    local perf_pid=''
+    if [[ $profile == perf && $c == A ]]; then
+      perf record -F 199 --call-graph dwarf,16384 -p "$contender_pid" -o "$WORK/perf.data" \
+        >"$WORK/perf-record.log" 2>&1 &
+      perf_pid=$!
+      pids+=("$perf_pid")
+    fi
     publish "$WORK/$name.publisher.json" --users "$s2_clients" --first-seq 2 --steps "$steps"
+    if [[ -n $perf_pid ]]; then
+      kill -INT "$perf_pid"
+      wait "$perf_pid" || true
+      # Squeezed: perf pads its symbol column to the longest template name.
+      perf report -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol --percent-limit 0.7 -g none \
+        2>/dev/null | sed -E 's/ +/ /g' | cut -c1-300 >"$WORK/profile-perf-self.txt"
+      perf report -i "$WORK/perf.data" --stdio --children --sort symbol --percent-limit 3 -g none \
+        2>/dev/null | sed -E 's/ +/ /g' | cut -c1-300 >"$WORK/profile-perf-children.txt"
+    fi
   fi
   sleep "$settle"  # let the last messages arrive
   local cpu_after broker_cpu_after hwm
@@ -302,12 +339,20 @@ scenario_s2() {
   finish_loadgen
   local extra='{}'
   [[ $tag == S5 && -f $WORK/$name.wrk.json ]] && extra=$(jq '{rest: .}' "$WORK/$name.wrk.json")
+  if [[ $profile == heaptrack && $c == A ]]; then
+    stop_pid "$contender_pid"
+    local i
+    for ((i = 0; i < 600; i++)); do kill -0 "$heaptrack_pid" 2>/dev/null || break; sleep 0.1; done
+    heaptrack_print "$WORK"/heaptrack.bridge*.zst --print-peaks 1 --print-allocators 1 --peak-limit 12 \
+      --print-leaks 0 --print-histogram 0 --print-flamegraph 0 >"$WORK/profile-heaptrack.txt" 2>&1 || true
+  fi
   record "$tag" "$c" "$(jq --argjson cpu "$(minus "$cpu_after" "$cpu_before")" \
     --argjson bcpu "$(minus "$broker_cpu_after" "$broker_cpu_before")" --argjson hwm "$hwm" \
     --argjson extra "$extra" --arg c "$c" '
     .steps as $steps | {clients, steps: $steps, contender_cpu_s: (if $c == "C" then null else $cpu end), broker_cpu_s: $bcpu,
      peak_rss_kib: $hwm, loadgen_cpu_s, run_wall_s, disconnects, close_codes,
-     max_sustainable_rate: ([$steps[] | select(.p99 < 100 and .delivered_ratio >= 0.999) | .rate] | max)} + $extra' \
+     max_sustainable_rate: ([$steps[] | select(.p99 < 100 and .delivered_ratio >= 0.999 and
+                                             .achieved_rate >= 0.97 * .rate) | .rate] | max)} + $extra' \
     "$WORK/$name.loadgen.json")"
   stop_stack
 }
@@ -457,6 +502,7 @@ if [[ $quick == 1 ]]; then
 else
   mkdir -p "$BENCH_DIR/results" "$PROJECT_ROOT/docs/benchmarks"
   cp "$WORK/results.json" "$BENCH_DIR/results/$stamp.json"
+  for f in "$WORK"/profile-*.txt; do [[ -f $f ]] && cp "$f" "$BENCH_DIR/results/$stamp-${f##*/}"; done
   cp "$WORK"/plots/*.png "$PROJECT_ROOT/docs/benchmarks/"
   "$BENCH_DIR/report.sh" --update-doc "$PROJECT_ROOT/docs/benchmarks.md" "$WORK/report.md" "$stamp"
   say "results in bench/results/$stamp.json and docs/benchmarks.md"
