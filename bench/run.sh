@@ -152,9 +152,12 @@ stop_pid() {
 }
 bridge_flags=()
 probe_bridge_flags() {
-  local help
+  local help extra
   help=$("$BRIDGE" --help)
   bridge_flags=(--rate-limit 0 --max-jobs 1000000 --jobs-per-user 1000 --log-level warn)
+  # For experiments (docs/benchmarks.md, profile): BENCH_BRIDGE_FLAGS="--threads 1".
+  read -r -a extra <<<"${BENCH_BRIDGE_FLAGS:-}"
+  bridge_flags+=("${extra[@]}")
   # Options that newer bridges have; generous values so the benchmark measures the server.
   [[ $help == *--max-connections* ]] && bridge_flags+=(--max-connections 19000)
   [[ $help == *--ws-max-connections* ]] && bridge_flags+=(--ws-max-connections 19000)
