@@ -61,8 +61,8 @@ fi
 
 # ---------------------------------------------------------------- sizes
 if [[ $quick == 1 ]]; then
-  s1_sizes=(200) s2_clients=200 s2_steps=500:1,2000:1 s3_clients=100 s3_steps=100:1
-  s4_clients=200 s4_users=20 s4_rate=2000 s4_pause_ms=1000 s5_seconds=2 s6_clients=200 settle=0.5
+  s1_sizes=(200) s2_clients=200 s2_steps=500:0.5,2000:0.5 s3_clients=100 s3_steps=100:1
+  s4_clients=200 s4_users=20 s4_rate=2000 s4_pause_ms=500 s5_seconds=1 s6_clients=200 settle=0.2
 else
   s1_sizes=(1000 5000 10000) s2_clients=5000 s3_clients=1000 s3_steps=100:$step_seconds
   s2_steps=$(printf '%s:'"$step_seconds"',' 1000 2000 5000 10000 20000 30000)
@@ -94,7 +94,7 @@ free_port() {
 }
 wait_port() {  # wait_port PORT SECONDS
   local i
-  for ((i = 0; i < $2 * 20; i++)); do port_busy "$1" && return 0; sleep 0.05; done
+  for ((i = 0; i < $2 * 50; i++)); do port_busy "$1" && return 0; sleep 0.02; done
   return 1
 }
 MQTT_PORT=$(free_port 21883)
@@ -146,7 +146,7 @@ stop_pid() {
   [[ -n $1 ]] || return 0
   kill "$1" 2>/dev/null || true
   local i
-  for ((i = 0; i < 100; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.05; done
+  for ((i = 0; i < 250; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.02; done
   kill -9 "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
 }
@@ -346,8 +346,11 @@ scenario_s2() {
     stop_pid "$contender_pid"
     local i
     for ((i = 0; i < 600; i++)); do kill -0 "$heaptrack_pid" 2>/dev/null || break; sleep 0.1; done
-    heaptrack_print "$WORK"/heaptrack.bridge*.zst --print-peaks 1 --print-allocators 1 --peak-limit 12 \
-      --print-leaks 0 --print-histogram 0 --print-flamegraph 0 >"$WORK/profile-heaptrack.txt" 2>&1 || true
+    # Totals, then the 25 busiest allocation sites with the first frames above them.
+    heaptrack_print "$WORK"/heaptrack.bridge*.zst --print-peaks 0 --print-allocators 1 --print-temporary 0 \
+      --print-leaks 0 --peak-limit 25 --sub-peak-limit 1 2>/dev/null |
+      grep -vE '^\s+(at|in) ' | sed -E 's/std::__cxx11::basic_string<[^>]*>/string/g' | cut -c1-200 \
+      >"$WORK/profile-heaptrack.txt" || true
   fi
   record "$tag" "$c" "$(jq --argjson cpu "$(minus "$cpu_after" "$cpu_before")" \
     --argjson bcpu "$(minus "$broker_cpu_after" "$broker_cpu_before")" --argjson hwm "$hwm" \
