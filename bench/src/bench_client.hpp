@@ -40,7 +40,7 @@ struct client_setup {
   std::string mqtt_password;  // MQTT logs in as user_id
   std::string client_id;
   int jobs_expected = 0;  // ready needs the state of that many jobs (0: subscribed is enough)
-  int final_jobs = 0;  // jobs whose final state the end-of-run check expects
+  int final_jobs = 0;     // jobs whose final state the end-of-run check expects
   std::int64_t final_seq = -1;
   bool slow = false;
   std::chrono::milliseconds slow_pause{0};
