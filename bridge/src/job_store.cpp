@@ -24,11 +24,10 @@ apply_outcome outcome_of(update_decision decision) noexcept {
 }
 
 std::shared_ptr<const std::string> serialize(const job_state& state, std::int64_t now_ms) {
-  nlohmann::json out = state;
-  out["updatedAt"] = now_ms;
-  // Validation already guarantees UTF-8; `replace` keeps dump() from throwing regardless.
-  return std::make_shared<const std::string>(
-      out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  std::string out;
+  out.reserve(512);
+  append_json(out, state, now_ms);
+  return std::make_shared<const std::string>(std::move(out));
 }
 
 std::size_t index_of(job_status status) noexcept {
@@ -55,6 +54,7 @@ std::string_view to_string(apply_outcome outcome) noexcept {
     case apply_outcome::after_terminal: return "after_terminal";
     case apply_outcome::not_found: return "not_found";
     case apply_outcome::over_capacity: return "over_capacity";
+    case apply_outcome::expired: return "expired";
   }
   return "unknown";
 }
@@ -67,11 +67,19 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
   incoming.user_id = key.user_id;
   incoming.job_id = key.job_id;
 
+  const bool long_finished = is_terminal(incoming.status) && incoming.timestamp &&
+                             *incoming.timestamp <= now_ms - limits_.finished_ttl.count();
+
   // Most refused updates are retained duplicates replayed on resubscribe:
   // decide under the shared lock first so they cost no serialization.
   {
     std::shared_lock lock{mutex_};
-    if (const auto* entry = find_entry(key)) {
+    const auto* entry = find_entry(key);
+    if (entry == nullptr && long_finished) {
+      result.outcome = apply_outcome::expired;
+      return result;
+    }
+    if (entry) {
       const auto decision = decide_update(&entry->current->state, incoming);
       if (!is_accepted(decision)) {
         result.outcome = outcome_of(decision);
@@ -92,21 +100,27 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
     return result;
   }
   if (it == jobs_.end()) {
+    if (long_finished) {
+      result.outcome = apply_outcome::expired;
+      return result;
+    }
     if (!make_room(key, result.evicted)) {
       result.outcome = apply_outcome::over_capacity;
       return result;
     }
     it = jobs_.emplace(key, job_entry{}).first;
-  } else {
-    unindex(*it->second.current);
   }
 
   auto& entry = it->second;
   ++revision_;
   auto job =
       std::make_shared<const stored_job>(stored_job{key, std::move(incoming), now_ms, revision_, json});
+  if (entry.current) {
+    reindex(*entry.current, job);
+  } else {
+    index(job);
+  }
   entry.current = job;
-  index(job);
 
   if (decision == update_decision::new_attempt) entry.history.clear();
   entry.history.push_back(
@@ -297,6 +311,32 @@ void job_store::index(const std::shared_ptr<const stored_job>& job) {
     finished_.insert(job->revision);
     user.finished.insert(job->revision);
   }
+  ++counts_[index_of(job->state.status)];
+}
+
+// An update moves the job to its new revision in every index. The nodes are
+// moved, not freed and allocated again, and the user's index stays.
+void job_store::reindex(const stored_job& old, const std::shared_ptr<const stored_job>& job) {
+  const auto move_node = [&](std::map<std::uint64_t, std::shared_ptr<const stored_job>>& index) {
+    auto node = index.extract(old.revision);
+    if (node.empty()) return index.emplace(job->revision, job), void();
+    node.key() = job->revision;
+    node.mapped() = job;
+    index.insert(std::move(node));
+  };
+  const auto move_finished = [&](std::set<std::uint64_t>& finished) {
+    auto node = finished.extract(old.revision);
+    if (!is_terminal(job->state.status)) return;
+    if (node.empty()) return finished.insert(job->revision), void();
+    node.value() = job->revision;
+    finished.insert(std::move(node));
+  };
+  auto& user = users_[job->key.user_id];
+  move_node(by_revision_);
+  move_node(user.by_revision);
+  move_finished(finished_);
+  move_finished(user.finished);
+  --counts_[index_of(old.state.status)];
   ++counts_[index_of(job->state.status)];
 }
 

@@ -69,12 +69,16 @@ class mqtt_ingest::action_listener final : public mqtt::iaction_listener {
 
 mqtt_ingest::mqtt_ingest(net::io_context& ioc, ingest_options options, job_store& store, metrics& metrics,
                          change_listener listener)
+    : mqtt_ingest(net::make_strand(ioc), std::move(options), store, metrics, std::move(listener)) {}
+
+mqtt_ingest::mqtt_ingest(strand_type strand, ingest_options options, job_store& store, metrics& metrics,
+                         change_listener listener)
     : options_{std::move(options)},
       sync_topic_{"bridge/sync/" + options_.client_id},
       store_{store},
       metrics_{metrics},
       listener_{std::move(listener)},
-      strand_{net::make_strand(ioc)},
+      strand_{std::move(strand)},
       connect_timer_{strand_},
       sync_timer_{strand_},
       expiry_timer_{strand_},
@@ -167,12 +171,53 @@ void mqtt_ingest::stop() {
 template <typename Handler>
 void mqtt_ingest::post_from_paho(Handler&& handler) noexcept {
   try {
-    net::post(strand_, [self = weak_from_this(), h = std::forward<Handler>(handler)]() mutable {
-      if (const auto alive = self.lock(); alive && !alive->stopped_) h();
-    });
+    enqueue(inbox_item{nullptr, 0, std::function<void()>(std::forward<Handler>(handler))});
   } catch (...) {
     // Out of memory: nothing sensible to do on a Paho thread.
   }
+}
+
+void mqtt_ingest::enqueue(inbox_item item) noexcept {
+  bool first = false;
+  try {
+    const std::lock_guard lock{inbox_mutex_};
+    first = inbox_.empty();
+    inbox_.push_back(std::move(item));
+  } catch (...) {
+    if (item.message) {
+      pending_messages_.fetch_sub(1);
+      pending_bytes_.fetch_sub(item.bytes);
+      dropped_.fetch_add(1);
+    }
+    return;
+  }
+  // One wake-up per batch: later arrivals join the inbox until the strand drains it.
+  if (!first) return;
+  try {
+    net::post(strand_, [self = weak_from_this()] {
+      if (const auto alive = self.lock()) alive->drain_inbox();
+    });
+  } catch (...) {
+    // Out of memory; the next Paho event cannot post either.
+  }
+}
+
+void mqtt_ingest::drain_inbox() {
+  {
+    const std::lock_guard lock{inbox_mutex_};
+    draining_.swap(inbox_);
+  }
+  for (auto& item : draining_) {
+    if (item.message) {
+      pending_messages_.fetch_sub(1);
+      pending_bytes_.fetch_sub(item.bytes);
+      if (!stopped_) handle(*item.message);
+    } else if (item.event && !stopped_) {
+      item.event();
+    }
+  }
+  draining_.clear();  // keeps its capacity for the next batch
+  drain_overload();
 }
 
 void mqtt_ingest::on_message_arrived(mqtt::const_message_ptr message) noexcept {
@@ -185,20 +230,7 @@ void mqtt_ingest::on_message_arrived(mqtt::const_message_ptr message) noexcept {
   }
   pending_messages_.fetch_add(1);
   pending_bytes_.fetch_add(bytes);
-  try {
-    net::post(strand_, [self = weak_from_this(), message = std::move(message), bytes] {
-      const auto alive = self.lock();
-      if (!alive) return;
-      alive->pending_messages_.fetch_sub(1);
-      alive->pending_bytes_.fetch_sub(bytes);
-      if (!alive->stopped_) alive->handle(*message);
-      alive->drain_overload();
-    });
-  } catch (...) {
-    pending_messages_.fetch_sub(1);
-    pending_bytes_.fetch_sub(bytes);
-    dropped_.fetch_add(1);
-  }
+  enqueue(inbox_item{std::move(message), bytes, {}});
 }
 
 void mqtt_ingest::connect() {
@@ -248,6 +280,7 @@ void mqtt_ingest::on_connection_lost(std::string_view cause) {
   spdlog::warn("MQTT connection lost: {}", cause.empty() ? "no reason given" : cause);
   connected_ = false;
   loaded_ = false;
+  sweep_possible_ = false;
   sync_timer_.cancel();
   metrics_.set_mqtt_connected(false);
 }
@@ -271,6 +304,9 @@ void mqtt_ingest::on_subscribed(const std::vector<mqtt::ReasonCode>& codes) {
     spdlog::error("MQTT broker refused the subscription to {} (reason {}): no job updates will arrive",
                   job_topic_filter, codes.empty() ? -1 : static_cast<int>(codes[0]));
   }
+  // A refused job subscription replays nothing: that proves no job gone.
+  sweep_possible_ = !refused(0);
+  seen_.clear();
   if (refused(1)) {
     spdlog::warn("MQTT broker refused the subscription to {}: readiness falls back to a {} ms timeout",
                  sync_topic_, options_.sync_timeout.count());
@@ -304,11 +340,15 @@ void mqtt_ingest::begin_sync() {
             "broker may have dropped retained job states (check its log and max_queued_messages)",
             self->options_.sync_timeout.count());
         self->loaded_ = true;
+        self->sweep_possible_ = false;
       });
 }
 
 void mqtt_ingest::on_sync(std::string_view payload) {
   if (payload != std::to_string(sync_generation_)) return;  // a marker of an earlier subscription
+  if (sweep_possible_ && !resync_needed_ && dropped_.load() == 0) sweep_unseen();
+  sweep_possible_ = false;
+  seen_.clear();
   // A replay that completed without new drops ends the overload backoff.
   if (!resync_needed_) resync_delay_ = first_resync_delay;
   if (loaded_) return;
@@ -316,6 +356,21 @@ void mqtt_ingest::on_sync(std::string_view payload) {
   loaded_ = true;
   metrics_.set_jobs_by_status(store_.counts_by_status());
   spdlog::info("retained job states loaded: {} jobs held", store_.size());
+}
+
+void mqtt_ingest::sweep_unseen() {
+  std::size_t removed = 0;
+  for (const auto& job : store_.snapshot().jobs) {
+    if (seen_.contains(job->key)) continue;
+    const auto result = store_.remove(job->key, now_ms());
+    if (result.outcome != apply_outcome::removed) continue;
+    ++removed;
+    notify(result);
+  }
+  if (removed > 0) {
+    metrics_.set_jobs_by_status(store_.counts_by_status());
+    spdlog::info("removed {} jobs whose retained state is gone from the broker", removed);
+  }
 }
 
 void mqtt_ingest::handle(const mqtt::message& message) {
@@ -332,6 +387,14 @@ void mqtt_ingest::handle(const mqtt::message& message) {
     metrics_.message_rejected("bad_topic");
     reject_log_.log(spdlog::level::warn, "rejected message on topic '{}': not a job topic", printable(topic));
     return;
+  }
+  if (sweep_possible_) {
+    if (seen_.size() < options_.max_sweep_topics) {
+      seen_.insert(*key);
+    } else {
+      sweep_possible_ = false;
+      seen_.clear();
+    }
   }
   if (payload.empty()) {
     const auto result = store_.remove(*key, now_ms());
@@ -360,6 +423,7 @@ void mqtt_ingest::record(const apply_result& result) {
     case apply_outcome::duplicate:
     case apply_outcome::stale:
     case apply_outcome::after_terminal:
+    case apply_outcome::expired:
     case apply_outcome::not_found: metrics_.update_ignored(to_string(result.outcome)); break;
     case apply_outcome::over_capacity:
       metrics_.message_rejected("over_capacity");
@@ -407,6 +471,7 @@ void mqtt_ingest::drain_overload() {
     reject_log_.log(spdlog::level::warn,
                     "MQTT hand-off full: dropped {} messages; resubscribing once caught up", dropped);
     resync_needed_ = true;
+    sweep_possible_ = false;
   }
   if (!resync_needed_ || resync_scheduled_ || pending_messages_.load() > 0 || !connected_) return;
   resync_scheduled_ = true;

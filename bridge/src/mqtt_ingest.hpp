@@ -5,6 +5,9 @@
 // Threads: Paho calls back on its own threads; those callbacks only hand the
 // message (a shared pointer, no copy) to a strand on the io_context and never
 // block or throw. Parsing, the store and the change listener run on the strand.
+// The hand-off is an inbox under a mutex held for a push or a swap: Paho's
+// messages and its other events (connected, SUBACK, ...) keep their order, and
+// the strand is woken once per batch rather than once per message.
 //
 // Hand-off bound: at most `max_pending_messages` messages / `max_pending_bytes`
 // payload bytes may wait on the strand. Paho acknowledges a QoS 1 message as
@@ -27,6 +30,15 @@
 // message: it drops what exceeds max_inflight_messages + max_queued_messages,
 // so the broker must allow at least as many as there are jobs.
 //
+// Removals missed while away: with a clean start the broker replays every
+// retained job state on each subscription, but a job removed meanwhile (an
+// empty retained payload) is simply absent from the replay. So the ingest
+// notes every job topic it hears between the SUBACK and the sync marker, and
+// when the marker comes back removes the jobs it holds that were not among
+// them. It does so only when that replay is known to be complete: the job
+// subscription was granted, nothing was dropped for overload, the marker came
+// back (no timeout), and at most `max_sweep_topics` topics were noted.
+//
 // Lifetime: owned by a std::shared_ptr (pending work holds it); call stop()
 // before dropping it.
 
@@ -36,6 +48,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +81,8 @@ struct ingest_options {
   std::size_t max_pending_messages = 100000;
   std::size_t max_pending_bytes = std::size_t{128} * 1024 * 1024;
   std::chrono::milliseconds sync_timeout{std::chrono::seconds{10}};
+  // Job topics noted per replay for the removal sweep; a larger replay skips the sweep.
+  std::size_t max_sweep_topics = 1'000'000;
   // How often finished jobs past their TTL are removed and the job gauges refreshed.
   std::chrono::milliseconds expire_interval{std::chrono::seconds{30}};
 };
@@ -79,8 +95,14 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   // (apply_result::evicted, also when the update itself was over_capacity).
   using change_listener = std::function<void(const apply_result&)>;
 
+  using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+
   // Throws std::invalid_argument when options.client_id breaks the id rule.
   mqtt_ingest(boost::asio::io_context& ioc, ingest_options options, job_store& store, metrics& metrics,
+              change_listener listener = {});
+  // Runs on `strand`, shared with the listener's own work (the stream hub's),
+  // so a change reaches the hub without another hand-off.
+  mqtt_ingest(strand_type strand, ingest_options options, job_store& store, metrics& metrics,
               change_listener listener = {});
   ~mqtt_ingest();
 
@@ -100,12 +122,18 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
 
  private:
   class action_listener;
-  using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
 
   // Paho threads.
   void on_message_arrived(mqtt::const_message_ptr message) noexcept;
   template <typename Handler>
   void post_from_paho(Handler&& handler) noexcept;
+  struct inbox_item {
+    mqtt::const_message_ptr message;  // a message, or
+    std::size_t bytes = 0;
+    std::function<void()> event;  // another Paho event, run on the strand
+  };
+  void enqueue(inbox_item item) noexcept;
+  void drain_inbox();
 
   // Strand.
   void connect();
@@ -117,6 +145,7 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   void on_subscribe_failed(int code);
   void begin_sync();
   void on_sync(std::string_view payload);
+  void sweep_unseen();
   void handle(const mqtt::message& message);
   void record(const apply_result& result);
   void notify(const apply_result& result);
@@ -145,13 +174,19 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   std::atomic<std::size_t> pending_bytes_{0};
   std::atomic<std::size_t> dropped_{0};  // overloaded messages not yet counted in metrics
 
+  std::mutex inbox_mutex_;
+  std::vector<inbox_item> inbox_;  // guarded by inbox_mutex_
+
   // Strand-only state.
+  std::vector<inbox_item> draining_;
   std::chrono::seconds reconnect_delay_;
   bool ever_connected_ = false;
   std::chrono::milliseconds resync_delay_;
   bool resync_needed_ = false;
   bool resync_scheduled_ = false;
   std::uint64_t sync_generation_ = 0;
+  bool sweep_possible_ = false;  // this replay may still prove which jobs are gone
+  std::set<job_key> seen_;       // job topics heard since the last SUBACK
 
   std::unique_ptr<action_listener> connect_listener_;
   std::unique_ptr<action_listener> subscribe_listener_;
