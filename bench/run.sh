@@ -349,7 +349,7 @@ scenario_s2() {
     # Totals, then the 25 busiest allocation sites with the first frames above them.
     heaptrack_print "$WORK"/heaptrack.bridge*.zst --print-peaks 0 --print-allocators 1 --print-temporary 0 \
       --print-leaks 0 --peak-limit 25 --sub-peak-limit 1 2>/dev/null |
-      grep -vE '^\s+(at|in) ' | sed -E 's/std::__cxx11::basic_string<[^>]*>/string/g' | cut -c1-200 \
+      grep -vE '^\s+(at|in) |^reading file|^Debuggee command' | sed -E 's/std::__cxx11::basic_string<[^>]*>/string/g' | cut -c1-200 \
       >"$WORK/profile-heaptrack.txt" || true
   fi
   record "$tag" "$c" "$(jq --argjson cpu "$(minus "$cpu_after" "$cpu_before")" \
