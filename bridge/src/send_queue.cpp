@@ -4,9 +4,9 @@
 
 namespace progress::bridge {
 
-push_result send_queue::push(outgoing_message message) {
+push_result send_queue::push(outgoing_message message, bool conflate) {
   bool conflated = false;
-  if (message.event) {
+  if (conflate && message.event) {
     const auto& key = message.event->key;
     const auto older =
         std::find_if(items_.begin() + static_cast<std::ptrdiff_t>(head_), items_.end(),

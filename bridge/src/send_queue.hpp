@@ -39,7 +39,9 @@ class send_queue {
  public:
   explicit send_queue(std::size_t limit) : limit_(limit == 0 ? 1 : limit) {}
 
-  push_result push(outgoing_message message);
+  // `conflate` false queues the message as it is (a resume replays every
+  // missed change: each one counts).
+  push_result push(outgoing_message message, bool conflate = true);
   // Drops every pending job change (a fresh snapshot supersedes them) and
   // keeps the session's own messages.
   void drop_events();

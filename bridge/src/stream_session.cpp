@@ -64,7 +64,7 @@ std::string stream_session::cursor(std::uint64_t revision) const {
 
 void stream_session::begin() {
   hub_->attach(self(), scope_.user_id, resume_after_);
-  const auto left = who_.expires_at - std::chrono::system_clock::now();
+  const auto left = who_.expires_at + options_.token_leeway - std::chrono::system_clock::now();
   expiry_timer_.expires_after(std::max(left, std::chrono::system_clock::duration::zero()));
   expiry_timer_.async_wait([self = self()](boost::system::error_code ec) {
     if (!ec) self->end(stream_end::token_expired);
@@ -93,7 +93,8 @@ void stream_session::start(const stream_start& start) {
     json += R"(","recovered":true})";
     if (!send_own(std::move(json), "resume", resume_cursor_)) return;
     for (const auto& change : start.changes) {
-      if (scope_.covers(change->key, change->job.get())) queue(outgoing_message{change, nullptr});
+      // Every missed change, not only the latest of each job: recovered means all of them.
+      if (scope_.covers(change->key, change->job.get())) queue(outgoing_message{change, nullptr}, false);
     }
   } else {
     const std::string at = cursor(start.revision);
@@ -124,9 +125,9 @@ void stream_session::deliver(const std::shared_ptr<const stream_event>& event) {
   pump();
 }
 
-void stream_session::queue(outgoing_message message) {
+void stream_session::queue(outgoing_message message, bool conflate) {
   if (closing_) return;
-  switch (queue_.push(std::move(message))) {
+  switch (queue_.push(std::move(message), conflate)) {
     case push_result::queued: break;
     case push_result::conflated: metrics_.stream_message_conflated(); break;
     case push_result::full:

@@ -33,6 +33,9 @@ struct stream_options {
   std::chrono::seconds stall_timeout{30};  // a write in flight this long: slow consumer
   std::chrono::seconds heartbeat{15};      // SSE comment / WebSocket ping interval
   std::size_t max_batch = 64;              // messages per write where the transport allows
+  // Tokens are accepted up to this long past `exp` (jwt_verifier_options::leeway);
+  // a stream closes for expiry at the same point, not earlier.
+  std::chrono::seconds token_leeway{30};
 };
 
 // Why a stream ended; WebSocket close codes in docs/protocol.md.
@@ -103,7 +106,7 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
  private:
   void start(const stream_start& start);
   void deliver(const std::shared_ptr<const stream_event>& event);
-  void queue(outgoing_message message);
+  void queue(outgoing_message message, bool conflate = true);
   [[nodiscard]] std::shared_ptr<stream_session> self() { return shared_from_this(); }
 
   boost::asio::any_io_executor executor_;

@@ -132,3 +132,16 @@ TEST(SendQueue, DropEventsAfterPopsKeepsOnlyPendingOwnMessages) {
 
 }  // namespace
 }  // namespace progress::bridge
+
+namespace progress::bridge {
+namespace {
+
+TEST(SendQueue, ReplayedChangesAreNotConflated) {
+  send_queue queue{8};
+  queue.push(of(change("a", 1)), false);
+  queue.push(of(change("a", 2)), false);
+  EXPECT_EQ(drain_revisions(queue), (std::vector<std::uint64_t>{1, 2}));
+}
+
+}  // namespace
+}  // namespace progress::bridge
