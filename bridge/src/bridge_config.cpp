@@ -82,6 +82,8 @@ config_result parse_config(int argc, const char* const* argv) {
   std::string password_file;
   std::string public_key_file;
   std::string finished_ttl = "24h";
+  std::string stall_timeout = "30s";
+  std::string heartbeat = "15s";
 
   app.add_option("--mqtt-url", cfg.mqtt_url, "Broker URL (tcp://host:port or ssl://host:port)")
       ->envname("BRIDGE_MQTT_URL")
@@ -138,6 +140,34 @@ config_result parse_config(int argc, const char* const* argv) {
       ->envname("BRIDGE_THREADS")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  app.add_option("--max-connections", cfg.max_connections,
+                 "Open connections at most, HTTP and live streams together")
+      ->envname("BRIDGE_MAX_CONNECTIONS")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--web-root", cfg.web_root, "Directory of static files served at / (the dashboard)")
+      ->envname("BRIDGE_WEB_ROOT")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--stream-queue-limit", cfg.stream_queue_limit,
+                 "Messages a live stream may have pending after conflation; beyond: closed (4008)")
+      ->envname("BRIDGE_STREAM_QUEUE_LIMIT")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--stream-stall-timeout", stall_timeout,
+                 "A live stream whose writes make no progress this long is closed (4008)")
+      ->envname("BRIDGE_STREAM_STALL_TIMEOUT")
+      ->check(duration_validator())
+      ->capture_default_str();
+  app.add_option("--stream-heartbeat", heartbeat,
+                 "SSE heartbeat interval; WebSocket ping when idle this long, close after twice as long")
+      ->envname("BRIDGE_STREAM_HEARTBEAT")
+      ->check(duration_validator())
+      ->capture_default_str();
+  app.add_option("--change-log-limit", cfg.change_log_limit,
+                 "Recent changes kept so reconnecting streams can resume without loss")
+      ->envname("BRIDGE_CHANGE_LOG_LIMIT")
+      ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
   app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("BRIDGE_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
@@ -169,6 +199,10 @@ config_result parse_config(int argc, const char* const* argv) {
   cfg.http_address = endpoint->first;
   cfg.http_port = endpoint->second;
   cfg.finished_ttl = *parse_duration(finished_ttl);  // checked by the validator
+  cfg.stream_stall_timeout = *parse_duration(stall_timeout);
+  cfg.stream_heartbeat = *parse_duration(heartbeat);
+  if (cfg.stream_stall_timeout.count() < 1) return failure("--stream-stall-timeout: at least 1s");
+  if (cfg.stream_heartbeat.count() < 1) return failure("--stream-heartbeat: at least 1s");
   if (!password_file.empty()) {
     auto text = read_small_file(password_file);
     if (!text) return failure("--mqtt-password-file: cannot read " + password_file);

@@ -29,6 +29,15 @@ struct bridge_config {
   double rate_limit = 20;  // requests per second per client address; 0 disables
   double rate_limit_burst = 40;
   unsigned threads = 2;
+  std::size_t max_connections = 10000;  // HTTP connections and live streams together
+  // Directory served at `/` (the dashboard); empty: no static files.
+  std::string web_root;
+
+  // Live streams (WebSocket and SSE).
+  std::size_t stream_queue_limit = 1024;  // messages pending per stream after conflation
+  std::chrono::seconds stream_stall_timeout{30};
+  std::chrono::seconds stream_heartbeat{15};
+  std::size_t change_log_limit = 10000;  // changes kept so streams can resume
 
   // Authentication: exactly one of the two keys.
   std::string jwt_secret;

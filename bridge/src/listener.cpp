@@ -71,7 +71,8 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket) {
   } else {
     std::unique_lock lock{mutex_};
     if (stopped_) return;
-    if (live_sessions() >= max_connections_) {
+    const std::size_t others = other_connections_ ? other_connections_() : 0;
+    if (live_sessions() + others >= max_connections_) {
       lock.unlock();
       spdlog::warn("connection limit ({}) reached, closing a new connection", max_connections_);
       socket.close(ec);

@@ -2,6 +2,7 @@
 // Accepts connections and starts an http_session for each, every socket on
 // its own strand so one connection's handlers never run concurrently.
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -28,6 +29,10 @@ class listener : public std::enable_shared_from_this<listener> {
 
   void run();
 
+  // Connections that left their HTTP session (live streams) still count
+  // towards max_connections: `count` tells how many there are.
+  void count_also(std::function<std::size_t()> count) { other_connections_ = std::move(count); }
+
   // Stops accepting and asks every open session to finish and close.
   // Callable from any thread.
   void stop();
@@ -42,6 +47,7 @@ class listener : public std::enable_shared_from_this<listener> {
   std::shared_ptr<http_service> service_;
   http_limits limits_;
   std::size_t max_connections_;
+  std::function<std::size_t()> other_connections_;
   std::mutex mutex_;  // guards sessions_ and stopped_
   std::vector<std::weak_ptr<http_session>> sessions_;
   bool stopped_ = false;

@@ -1,4 +1,6 @@
-// progress-bridge: MQTT ingest -> job store -> REST (docs/configuration.md).
+// progress-bridge: MQTT ingest -> job store -> REST, WebSocket and SSE
+// (docs/configuration.md).
+#include <algorithm>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -24,12 +26,15 @@
 
 #include "bridge_config.hpp"
 #include "build_info.hpp"
+#include "http_frontend.hpp"
 #include "job_store.hpp"
 #include "jwt_verifier.hpp"
 #include "listener.hpp"
 #include "metrics.hpp"
 #include "mqtt_ingest.hpp"
 #include "rest_api.hpp"
+#include "static_files.hpp"
+#include "stream_hub.hpp"
 #include "token_issuer.hpp"
 
 namespace {
@@ -73,12 +78,27 @@ int serve(const bridge_config& cfg) {
     return 2;
   }
 
-  net::io_context ioc{static_cast<int>(cfg.threads)};
+  std::shared_ptr<const static_files> files;
+  if (!cfg.web_root.empty()) {
+    try {
+      files = std::make_shared<const static_files>(cfg.web_root);
+    } catch (const std::exception& e) {
+      spdlog::critical("--web-root: {}", e.what());
+      return 2;
+    }
+  }
+
+  // Declared before the io_context: handlers it still holds when destroyed
+  // may own sessions that use them.
   job_store store{store_limits{.history_per_job = cfg.history_limit,
                                .jobs_per_user = cfg.jobs_per_user,
                                .max_jobs = cfg.max_jobs,
-                               .finished_ttl = cfg.finished_ttl}};
+                               .finished_ttl = cfg.finished_ttl,
+                               .change_log_limit = cfg.change_log_limit}};
   metrics bridge_metrics;
+  net::io_context ioc{static_cast<int>(cfg.threads)};
+  auto hub = std::make_shared<stream_hub>(
+      ioc, store, stream_hub_options{.resume_limit = std::max<std::size_t>(1, cfg.stream_queue_limit / 2)});
 
   ingest_options ingest_opts;
   ingest_opts.url = cfg.mqtt_url;
@@ -87,7 +107,8 @@ int serve(const bridge_config& cfg) {
   ingest_opts.client_id = cfg.mqtt_client_id;
   std::shared_ptr<mqtt_ingest> ingest;
   try {
-    ingest = std::make_shared<mqtt_ingest>(ioc, ingest_opts, store, bridge_metrics);
+    ingest = std::make_shared<mqtt_ingest>(ioc, ingest_opts, store, bridge_metrics,
+                                           [hub](const apply_result& result) { hub->publish(result); });
   } catch (const std::exception& e) {
     spdlog::critical("MQTT: {}", e.what());
     return 2;
@@ -98,9 +119,14 @@ int serve(const bridge_config& cfg) {
       rest_api_options{.cors_origins = cfg.cors_origins,
                        .rate_limit = cfg.rate_limit,
                        .rate_limit_burst = cfg.rate_limit_burst});
+  auto frontend = std::make_shared<http_frontend>(api, hub, files, bridge_metrics,
+                                                  stream_options{.queue_limit = cfg.stream_queue_limit,
+                                                                 .stall_timeout = cfg.stream_stall_timeout,
+                                                                 .heartbeat = cfg.stream_heartbeat},
+                                                  cfg.cors_origins);
   beast::error_code ec;
   const tcp::endpoint endpoint{net::ip::make_address(cfg.http_address, ec), cfg.http_port};
-  auto http = std::make_shared<listener>(ioc, endpoint, api, http_limits{}, ec);
+  auto http = std::make_shared<listener>(ioc, endpoint, frontend, http_limits{}, ec, cfg.max_connections);
   if (ec) {
     spdlog::critical("cannot listen on {}:{}: {}", cfg.http_address, cfg.http_port, ec.message());
     ingest->stop();
@@ -108,7 +134,9 @@ int serve(const bridge_config& cfg) {
   }
   const auto bound = http->local_endpoint();
   spdlog::info("progress-bridge {} listening on http://{}:{}", version(), url_host(bound), bound.port());
+  http->count_also([hub] { return hub->open_streams(); });
   spdlog::info("MQTT broker {} as {}", cfg.mqtt_url, cfg.mqtt_username);
+  if (files) spdlog::info("serving {} static files from {}", files->size(), cfg.web_root);
 
   std::mutex mutex;
   std::condition_variable wake;
@@ -141,8 +169,10 @@ int serve(const bridge_config& cfg) {
     std::unique_lock lock{mutex};
     wake.wait(lock, [&] { return stop_requested || running_threads == 0; });
   }
-  // Stop accepting and close idle connections; requests in progress finish.
+  // Stop accepting and close idle connections; requests in progress finish;
+  // live streams get a close frame (1001) or the end of their response.
   http->stop();
+  hub->shutdown();
   // Blocks until the broker saw the disconnect; the event loop keeps running meanwhile.
   ingest->stop();
   {

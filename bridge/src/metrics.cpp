@@ -67,7 +67,20 @@ metrics::metrics()
       auth_failures_{family(prometheus::BuildCounter(), *registry_, "progress_bridge_auth_failures_total",
                             "Refused credentials, by reason")},
       rate_limited_{
-          counter(*registry_, "progress_bridge_rate_limited_total", "Requests refused by rate limiting")} {
+          counter(*registry_, "progress_bridge_rate_limited_total", "Requests refused by rate limiting")},
+      streams_open_{family(prometheus::BuildGauge(), *registry_, "progress_bridge_streams_open",
+                           "Live streams open, by transport")},
+      websocket_streams_{streams_open_.Add({{"transport", "websocket"}})},
+      sse_streams_{streams_open_.Add({{"transport", "sse"}})},
+      streams_closed_{family(prometheus::BuildCounter(), *registry_, "progress_bridge_streams_closed_total",
+                             "Live streams ended, by transport and reason")},
+      stream_messages_sent_{counter(*registry_, "progress_bridge_stream_messages_sent_total",
+                                    "Messages written to live streams")},
+      stream_messages_conflated_{counter(*registry_, "progress_bridge_stream_messages_conflated_total",
+                                         "Pending job updates replaced by a newer one for a slow stream")},
+      stream_ops_refused_{family(prometheus::BuildCounter(), *registry_,
+                                 "progress_bridge_stream_ops_refused_total",
+                                 "WebSocket client ops answered with an error, by code")} {
   auto& jobs = family(prometheus::BuildGauge(), *registry_, "progress_bridge_jobs", "Jobs held, by status");
   for (std::size_t i = 0; i < job_status_count; ++i) {
     jobs_[i] = &jobs.Add({{"status", std::string{to_string(static_cast<job_status>(i))}}});
@@ -116,6 +129,31 @@ void metrics::auth_failure(std::string_view reason) {
 
 void metrics::rate_limited() {
   rate_limited_.Increment();
+}
+
+void metrics::stream_opened(std::string_view transport) {
+  (transport == "sse" ? sse_streams_ : websocket_streams_).Increment();
+}
+
+void metrics::stream_closed(std::string_view transport, std::string_view reason) {
+  (transport == "sse" ? sse_streams_ : websocket_streams_).Decrement();
+  std::string key{transport};
+  key.append(1, '\n').append(reason);
+  streams_closed_
+      .get({{"transport", std::string{transport}}, {"reason", std::string{reason}}}, std::move(key))
+      .Increment();
+}
+
+void metrics::stream_messages_sent(std::size_t count) {
+  stream_messages_sent_.Increment(static_cast<double>(count));
+}
+
+void metrics::stream_message_conflated() {
+  stream_messages_conflated_.Increment();
+}
+
+void metrics::stream_op_refused(std::string_view code) {
+  stream_ops_refused_.get({{"code", std::string{code}}}, std::string{code}).Increment();
 }
 
 std::string metrics::scrape() const {

@@ -50,6 +50,14 @@ class metrics {
   void auth_failure(std::string_view reason);
   void rate_limited();
 
+  // Live streams; `transport` is "websocket" or "sse", `reason` a to_string(stream_end).
+  void stream_opened(std::string_view transport);
+  void stream_closed(std::string_view transport, std::string_view reason);
+  void stream_messages_sent(std::size_t count);
+  void stream_message_conflated();
+  // `code`: the error code a client op was answered with.
+  void stream_op_refused(std::string_view code);
+
   // Prometheus text exposition format.
   [[nodiscard]] std::string scrape() const;
 
@@ -80,6 +88,13 @@ class metrics {
   labelled<prometheus::Histogram> http_duration_;
   labelled<prometheus::Counter> auth_failures_;
   prometheus::Counter& rate_limited_;
+  prometheus::Family<prometheus::Gauge>& streams_open_;
+  prometheus::Gauge& websocket_streams_;
+  prometheus::Gauge& sse_streams_;
+  labelled<prometheus::Counter> streams_closed_;
+  prometheus::Counter& stream_messages_sent_;
+  prometheus::Counter& stream_messages_conflated_;
+  labelled<prometheus::Counter> stream_ops_refused_;
 };
 
 }  // namespace progress::bridge

@@ -113,9 +113,8 @@ http_response rest_api::dispatch(const http_request& req, const request_info& in
     return res;
   }
   // Probes and scrapes are not limited: monitoring must see an overloaded bridge.
-  if (path.starts_with("/api/") && !limiter_.allow(info.remote_address)) {
-    metrics_.rate_limited();
-    return too_many_requests(req, retry_after_);
+  if (path.starts_with("/api/")) {
+    if (auto limited = rate_limit(req, info)) return std::move(*limited);
   }
   switch (match.status) {
     case route_status::not_found: return not_found(req, "no such resource");
@@ -125,6 +124,12 @@ http_response rest_api::dispatch(const http_request& req, const request_info& in
   const auto query = query_params::parse(query_text);
   if (!query) return bad_request(req, "malformed or oversized query string");
   return (this->*(*match.handler))(call{req, match.params, *query});
+}
+
+std::optional<http_response> rest_api::rate_limit(const http_request& req, const request_info& info) {
+  if (limiter_.allow(info.remote_address)) return std::nullopt;
+  metrics_.rate_limited();
+  return too_many_requests(req, retry_after_);
 }
 
 std::variant<principal, http_response> rest_api::authenticate(const http_request& req,

@@ -53,6 +53,9 @@ class rest_api : public http_service {
   // streaming endpoints so every entry point authenticates the same way.
   [[nodiscard]] std::variant<principal, http_response> authenticate(const http_request& req,
                                                                     const query_params& query) const;
+  // The 429 to answer when the client's address is over its request rate;
+  // shared with the streaming endpoints, whose opens count as requests.
+  [[nodiscard]] std::optional<http_response> rate_limit(const http_request& req, const request_info& info);
 
  private:
   struct call {

@@ -1,0 +1,97 @@
+#include "sse_session.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/write.hpp>
+#include <nlohmann/json.hpp>
+
+#include "stream_event.hpp"
+
+namespace progress::bridge {
+
+sse_session::sse_session(beast::tcp_stream&& stream, std::shared_ptr<stream_hub> hub, metrics& metrics,
+                         principal who, stream_scope scope, std::optional<std::uint64_t> resume_after,
+                         std::string resume_cursor, const stream_options& options)
+    : stream_session(stream.get_executor(), std::move(hub), metrics, "sse", std::move(who), std::move(scope),
+                     resume_after, std::move(resume_cursor), options),
+      stream_(std::move(stream)),
+      heartbeat_timer_(stream_.get_executor()) {
+  buffers_.reserve(batch_limit());
+}
+
+void sse_session::run(std::string response_head) {
+  stream_.expires_never();  // the stall timer of stream_session bounds writes
+  beast::error_code ec;
+  stream_.socket().set_option(tcp::no_delay(true), ec);
+  send_final(std::move(response_head));
+  begin();
+  arm_heartbeat();
+  do_read();
+}
+
+void sse_session::do_read() {
+  stream_.async_read_some(net::buffer(discard_), beast::bind_front_handler(&sse_session::on_read, self()));
+}
+
+void sse_session::on_read(beast::error_code ec, std::size_t /*bytes*/) {
+  if (ec) {
+    heartbeat_timer_.cancel();
+    closed_ = true;
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    return finish();
+  }
+  do_read();
+}
+
+void sse_session::arm_heartbeat() {
+  heartbeat_timer_.expires_after(options().heartbeat);
+  heartbeat_timer_.async_wait([self = self()](beast::error_code ec) {
+    if (ec || self->closing()) return;
+    // Only an idle stream needs it: any event keeps proxies from timing out too.
+    if (self->idle()) self->send_own(": heartbeat", "heartbeat");
+    self->arm_heartbeat();
+  });
+}
+
+std::string sse_session::frame(std::string json, std::string_view type, std::string_view cursor) const {
+  if (type == "heartbeat") return json + "\n\n";
+  return sse_frame(type, cursor, json);
+}
+
+void sse_session::write(std::span<const outgoing_message> batch) {
+  buffers_.clear();
+  for (const auto& message : batch) {
+    const auto text = text_of(message);
+    buffers_.emplace_back(text.data(), text.size());
+  }
+  net::async_write(stream_, buffers_, beast::bind_front_handler(&sse_session::on_write, self()));
+}
+
+void sse_session::on_write(beast::error_code ec, std::size_t /*bytes*/) {
+  on_written(ec);
+}
+
+void sse_session::close_transport(stream_end reason) {
+  if (closed_) return;
+  heartbeat_timer_.cancel();
+  if (reason == stream_end::token_expired && !end_when_drained_) {
+    // Tell the client why before the response ends, so it fetches a new token.
+    end_when_drained_ = true;
+    const nlohmann::json error = {{"type", "error"}, {"code", "token_expired"}, {"message", "token expired"}};
+    send_final(sse_frame("error", {}, error.dump()));
+    return;
+  }
+  closed_ = true;
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
+}
+
+void sse_session::on_drained() {
+  if (end_when_drained_) {
+    end_when_drained_ = false;
+    close_transport(stream_end::client);
+  }
+}
+
+}  // namespace progress::bridge
