@@ -40,7 +40,7 @@ if [[ ! -f $CREDENTIALS ]]; then
 fi
 # shellcheck source=/dev/null
 source "$CREDENTIALS"
-chmod 644 "$RUN_DIR/passwd"
+chmod 600 "$RUN_DIR/passwd"  # mosquitto runs as this user (render-config)
 "$PROJECT_ROOT/broker-config/render-config" "$RUN_DIR" --port "$MQTT_PORT" --ws-port "$MQTT_WS_PORT"
 
 pids=()
@@ -53,7 +53,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 say "starting mosquitto on 127.0.0.1:$MQTT_PORT (websockets :$MQTT_WS_PORT)"
-mosquitto -c "$RUN_DIR/mosquitto.conf" >"$RUN_DIR/mosquitto.log" 2>&1 &
+"$(command -v mosquitto || echo /usr/sbin/mosquitto)" -c "$RUN_DIR/mosquitto.conf" >"$RUN_DIR/mosquitto.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do port_busy "$MQTT_PORT" && break; sleep 0.1; done
 port_busy "$MQTT_PORT" || { cat "$RUN_DIR/mosquitto.log"; exit 1; }
@@ -63,7 +63,7 @@ BRIDGE=$BUILD_DIR/bridge/progress-bridge
 if [[ -x $BRIDGE ]]; then
   say "starting progress-bridge on http://127.0.0.1:$HTTP_PORT"
   BRIDGE_MQTT_URL=$MQTT_URL BRIDGE_MQTT_USERNAME=bridge BRIDGE_MQTT_PASSWORD=$BRIDGE_PASSWORD \
-  BRIDGE_JWT_SECRET=$JWT_SECRET BRIDGE_HTTP_LISTEN=127.0.0.1:$HTTP_PORT \
+  BRIDGE_JWT_SECRET=$JWT_SECRET BRIDGE_HTTP_LISTEN=127.0.0.1:$HTTP_PORT BRIDGE_WEB_ROOT=$PROJECT_ROOT/web \
     "$BRIDGE" >"$RUN_DIR/bridge.log" 2>&1 &
   pids+=($!)
 fi
@@ -86,11 +86,21 @@ INFO
 if [[ -x $BRIDGE ]]; then
   for _ in $(seq 50); do port_busy "$HTTP_PORT" && break; sleep 0.1; done
   TOKEN=$("$BRIDGE" token --user alice --ttl 12h --jwt-secret "$JWT_SECRET")
+  ADMIN_TOKEN=$("$BRIDGE" token --user ops --admin --ttl 12h --jwt-secret "$JWT_SECRET")
   cat <<INFO
 
-Ask the bridge for alice's jobs (token valid 12 h):
+Ask the bridge for alice's jobs (tokens valid 12 h):
 
   curl -s -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:$HTTP_PORT/api/v1/users/alice/jobs
+
+Follow them live (server-sent events):
+
+  curl -sN -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:$HTTP_PORT/api/v1/users/alice/stream
+
+Open the dashboard in a browser, as alice or as an admin who sees every user:
+
+  http://127.0.0.1:$HTTP_PORT/#token=$TOKEN
+  http://127.0.0.1:$HTTP_PORT/#token=$ADMIN_TOKEN
 INFO
 fi
 printf '\nPress Ctrl-C to stop.\n'

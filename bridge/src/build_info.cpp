@@ -2,6 +2,8 @@
 
 namespace progress::bridge {
 
-std::string_view version() noexcept { return PROGRESS_BRIDGE_VERSION; }
+std::string_view version() noexcept {
+  return PROGRESS_BRIDGE_VERSION;
+}
 
 }  // namespace progress::bridge
