@@ -4,6 +4,7 @@
 // clients reading what a browser would.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstddef>
@@ -551,6 +552,30 @@ TEST_F(LiveStreams, UpgradeWithoutAValidTokenIsAnswered401) {
   EXPECT_GE(metric_total(http_get(port, "/metrics").body, "progress_bridge_auth_failures_total"), 9.0);
 }
 
+TEST_F(LiveStreams, StreamOpensAreAdmittedLikeRequests) {
+  auto bridge = start_bridge({"--rate-limit", "0.2", "--rate-limit-burst", "6"});
+  const auto port = bridge->port();
+  const auto alice = user("alice");
+  // A plain GET of the WebSocket route, with a good token.
+  const auto plain = http_get(port, "/api/v1/ws", token_for(alice));
+  EXPECT_EQ(plain.status, 426u) << plain.body;
+  EXPECT_EQ(plain.raw[http::field::upgrade], "websocket");
+  sse_test_client bad_id{port, "/api/v1/users/al%20ice/stream", bearer(token_for(alice))};
+  EXPECT_EQ(bad_id.status(), 400u) << bad_id.body();
+  sse_test_client everyone{port, "/api/v1/users/*/stream", bearer(token_for(alice))};
+  EXPECT_EQ(everyone.status(), 403u) << everyone.body();
+  EXPECT_EQ(nlohmann::json::parse(everyone.body(), nullptr, false)["error"]["code"], "forbidden");
+  // Three requests so far; the burst of six leaves three stream opens.
+  for (int i = 0; i < 3; ++i) {
+    websocket_test_client admitted{port, websocket_target(token_for(alice))};
+    EXPECT_TRUE(admitted.upgraded()) << i << ": " << admitted.upgrade_status();
+  }
+  websocket_test_client limited{port, websocket_target(token_for(alice))};
+  EXPECT_FALSE(limited.upgraded());
+  EXPECT_EQ(limited.upgrade_status(), 429u);
+  EXPECT_FALSE(limited.upgrade_response()[http::field::retry_after].empty());
+}
+
 // --- 4. resume ----------------------------------------------------------------
 
 TEST_F(LiveStreams, WebSocketResumesWithItsCursorAndReplaysEveryMissedChange) {
@@ -668,10 +693,10 @@ TEST_F(LiveStreams, SseResumesWithLastEventId) {
   }
   EXPECT_EQ(replayed_seqs, (std::vector<int>{3, 4})) << "the missed changes, each of them, in order";
 
-  // The cursor as a query parameter works the same way.
+  // The cursor as a query parameter works the same way, and wins over the header.
   sse_test_client by_query{port,
                            "/api/v1/users/" + alice + "/stream?cursor=" + percent_encoded(last_event_id),
-                           bearer(token_for(alice))};
+                           {{"Authorization", "Bearer " + token_for(alice)}, {"Last-Event-ID", "1.1"}}};
   ASSERT_EQ(by_query.status(), 200u);
   ASSERT_TRUE(next_event_of_type(by_query, "resume"));
 
@@ -799,19 +824,10 @@ TEST_F(LiveStreams, ConsumerWhoseQueueOverflowsIsClosed4008AndResumesWithItsCurs
   ASSERT_TRUE(first) << back->end_reason();
   std::set<std::string> missing;
   for (int job = 1; job <= distinct_jobs; ++job) missing.insert("many-" + std::to_string(job));
-  if ((*first)["type"] == "snapshot") {
-    for (const auto& job : (*first)["jobs"]) missing.erase(job.value("jobId", ""));
-  } else {
-    ASSERT_EQ((*first)["type"], "resume") << shortened(*first);
-    auto replayed = messages_until(
-        *back,
-        [&](const json& m) {
-          missing.erase(m.value("job", json::object()).value("jobId", ""));
-          return missing.empty();
-        },
-        10s);
-    EXPECT_TRUE(replayed);
-  }
+  // More missed changes than half the queue limit: a snapshot instead of a replay.
+  ASSERT_EQ((*first)["type"], "snapshot") << shortened(*first);
+  EXPECT_EQ((*first)["recovered"], false);
+  for (const auto& job : (*first)["jobs"]) missing.erase(job.value("jobId", ""));
   EXPECT_TRUE(missing.empty()) << missing.size() << " jobs missing, first " << *missing.begin();
   EXPECT_FALSE(back->ended()) << "closed again: " << back->close_code().value_or(0) << " "
                               << back->end_reason();
@@ -931,6 +947,11 @@ TEST_F(LiveStreams, MalformedOpsGetErrorsAndTheStreamStaysOpen) {
       {R"({"op":"subscribe","types":[1,2]})", "bad_request"},
       {R"({"op":"dance"})", "unknown_op"},
       {R"({"noop":true})", "bad_request"},
+      {R"({"op":"subscribe","jobIds":["a/b"]})", "bad_request"},
+      {R"({"op":"subscribe","userId":"not an id"})", "bad_request"},
+      {R"({"op":"subscribe","userId":7})", "bad_request"},
+      {json{{"op", "subscribe"}, {"jobIds", std::vector<std::string>(101, "job")}}.dump(), "bad_request"},
+      {json{{"op", "subscribe"}, {"types", std::vector<std::string>(21, "type")}}.dump(), "bad_request"},
   };
   int seq = 0;
   for (const auto& [frame, code] : bad_ops) {
@@ -947,12 +968,20 @@ TEST_F(LiveStreams, MalformedOpsGetErrorsAndTheStreamStaysOpen) {
   EXPECT_EQ((*binary_error)["code"], "bad_request");
   expect_bystander_served(port, *bystander, bob, ++seq);
 
-  // Still open and still serving alice.
+  // Still open and still serving alice, in her own scope.
   publish(alice, "still-here", {{"status", "queued"}, {"seq", 1}});
   auto update = next_of_type(*ws, "job");
   ASSERT_TRUE(update);
   EXPECT_EQ((*update)["job"]["jobId"], "still-here");
   expect_nothing_more(*ws);
+  const auto scrape = http_get(port, "/metrics").body;
+  const auto bad_requests = std::count_if(bad_ops.begin(), bad_ops.end(),
+                                          [](const auto& op) { return op.second == "bad_request"; });
+  EXPECT_EQ(metric_with_label(scrape, "progress_bridge_stream_ops_refused_total", R"(code="bad_request")"),
+            static_cast<double>(bad_requests + 1))
+      << scrape;
+  EXPECT_EQ(metric_with_label(scrape, "progress_bridge_stream_ops_refused_total", R"(code="unknown_op")"),
+            1.0);
 }
 
 TEST_F(LiveStreams, OpFloodIsRateLimitedThenClosed4029) {
@@ -1065,6 +1094,49 @@ TEST_F(LiveStreams, IdleWebSocketIsPinged) {
       },
       8s));
   EXPECT_FALSE(ws->ended()) << ws->end_reason();
+}
+
+TEST_F(LiveStreams, SilentWebSocketIsDroppedAfterTwiceTheHeartbeat) {
+  auto bridge = start_bridge({"--stream-heartbeat", "1s"});
+  const auto port = bridge->port();
+  auto silent = open_websocket(port, token_for(user("alice")));
+  ASSERT_TRUE(next_of_type(*silent, "snapshot"));
+  // It neither reads nor answers pings from here on.
+  const auto open_streams = [&] {
+    return metric_total(http_get(port, "/metrics").body, "progress_bridge_streams_open");
+  };
+  EXPECT_EQ(open_streams(), 1.0);
+  EXPECT_TRUE(wait_until([&] { return open_streams() == 0.0; }, 8s)) << http_get(port, "/metrics").body;
+  EXPECT_TRUE(silent->wait_for_end(5s));
+}
+
+TEST_F(LiveStreams, CursorOlderThanTheChangeLogGetsASnapshot) {
+  auto bridge = start_bridge({"--change-log-limit", "5"});
+  const auto port = bridge->port();
+  const auto alice = user("alice");
+  publish(alice, "tracked", {{"status", "in_progress"}, {"seq", 1}});
+  ASSERT_TRUE(rest_serves(port, alice, "tracked"));
+  std::string cursor;
+  {
+    auto ws = open_websocket(port, token_for(alice));
+    auto snapshot = next_of_type(*ws, "snapshot");
+    ASSERT_TRUE(snapshot);
+    cursor = (*snapshot)["cursor"];
+  }
+  // More changes than the log keeps, the last of them the end of the job.
+  for (int i = 1; i <= 8; ++i)
+    publish(alice, "noise-" + std::to_string(i), {{"status", "queued"}, {"seq", 1}});
+  publish(alice, "tracked", {{"status", "completed"}, {"seq", 2}});
+  ASSERT_TRUE(rest_serves(port, alice, "tracked", has_seq(2)));
+
+  auto back = open_websocket(port, token_for(alice), cursor);
+  auto snapshot = next_of_type(*back, "snapshot");
+  ASSERT_TRUE(snapshot);
+  EXPECT_EQ((*snapshot)["recovered"], false);
+  EXPECT_EQ((*snapshot)["jobs"].size(), 9u);
+  const auto* tracked = find_job((*snapshot)["jobs"], alice, "tracked");
+  ASSERT_TRUE(tracked);
+  EXPECT_EQ(tracked->value("status", ""), "completed");
 }
 
 // --- shutdown and metrics -----------------------------------------------------

@@ -41,6 +41,8 @@ sse_test_client::sse_test_client(unsigned short port, const std::string& target,
         });
       });
   run_until([this] { return header_received_ || ended_; }, timeout + 1s);
+  // A refusal is an ordinary response: read its whole body now.
+  if (header_received_ && status() != 200) run_until([this] { return ended_; }, timeout);
 }
 
 sse_test_client::~sse_test_client() {

@@ -29,7 +29,8 @@ struct sse_event {
 class sse_test_client {
  public:
   // Sends `GET target` to 127.0.0.1:port with `headers` and reads the response
-  // header (at most `timeout`); see status().
+  // header, and the whole body of any answer but 200 (at most `timeout` each);
+  // see status() and body().
   sse_test_client(unsigned short port, const std::string& target, const header_list& headers = {},
                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
   ~sse_test_client();
