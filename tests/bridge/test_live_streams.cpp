@@ -1171,12 +1171,26 @@ TEST_F(LiveStreams, MetricsCountStreamConnectionsAndCloses) {
     ASSERT_TRUE(next_of_type(*ws_a, "snapshot"));
     ASSERT_TRUE(next_of_type(*ws_b, "snapshot"));
     ASSERT_TRUE(next_event_of_type(*sse, "snapshot"));
-    EXPECT_EQ(connections(), 3.0) << http_get(port, "/metrics").body;
-    EXPECT_TRUE(ws_b->close());
+    const auto open = http_get(port, "/metrics").body;
+    EXPECT_EQ(metric_with_label(open, "progress_bridge_streams_open", R"(transport="websocket")"), 2.0)
+        << open;
+    EXPECT_EQ(metric_with_label(open, "progress_bridge_streams_open", R"(transport="sse")"), 1.0) << open;
+    EXPECT_GE(metric_total(open, "progress_bridge_stream_messages_sent_total"), 3.0) << "three snapshots";
+    EXPECT_TRUE(ws_b->close());  // a close handshake; the others just drop the connection
   }
   EXPECT_TRUE(wait_until([&] { return connections() == 0.0; }, 10s)) << http_get(port, "/metrics").body;
   const auto scrape = http_get(port, "/metrics").body;
-  EXPECT_GE(metric_total(scrape, "progress_bridge_streams_closed_total"), 3.0) << scrape;
+  const auto closed = [&](const std::string& transport) {
+    return metric_with_label(scrape, "progress_bridge_streams_closed_total",
+                             R"(reason="client",transport=")" + transport + "\"");
+  };
+  EXPECT_EQ(closed("websocket"), 2.0) << scrape;
+  EXPECT_EQ(closed("sse"), 1.0) << scrape;
+  EXPECT_EQ(metric_total(scrape, "progress_bridge_streams_closed_total"), 3.0) << scrape;
+  EXPECT_GE(
+      metric_with_label(scrape, "progress_bridge_http_requests_total", R"(code="101",route="/api/v1/ws")"),
+      2.0)
+      << scrape;
 }
 
 }  // namespace
