@@ -379,6 +379,52 @@ TEST_F(LiveStreams, WebSocketStartsWithSnapshotThenFollowsEveryChangeToTheEnd) {
   expect_nothing_more(ws);
 }
 
+TEST_F(LiveStreams, StreamsOpenedDuringABurstJoinSnapshotAndLiveChangesConsistently) {
+  auto bridge = start_bridge();
+  const auto port = bridge->port();
+  const auto alice = user("alice");
+  constexpr int last_seq = 400;
+  // A second worker connection publishes as fast as the broker acknowledges, without waiting for anyone.
+  mqtt_test_client fast_worker{broker_->url(), "fast-worker-" + test_name()};
+  ASSERT_EQ(fast_worker.connect("worker", mosquitto_broker::password("worker")), 0);
+  publish(alice, "burst", {{"status", "started"}, {"seq", 0}});
+  ASSERT_TRUE(rest_serves(port, alice, "burst"));
+  auto burst = std::async(std::launch::async, [&] {
+    for (int seq = 1; seq <= last_seq; ++seq) {
+      const json state = {{"status", seq == last_seq ? "completed" : "in_progress"}, {"seq", seq}};
+      if (fast_worker.publish("users/" + alice + "/jobs/burst", state.dump()) != 0) return false;
+    }
+    return true;
+  });
+
+  // Clients join while it runs; each sees one consistent story: a snapshot, then only newer states.
+  std::vector<std::unique_ptr<websocket_test_client>> clients;
+  std::vector<int> seen;
+  while (clients.size() < 6 && rest_job(port, alice, "burst").value("seq", 0) < last_seq) {
+    clients.push_back(open_websocket(port, token_for(alice)));
+    auto snapshot = next_of_type(*clients.back(), "snapshot");
+    ASSERT_TRUE(snapshot);
+    const auto* job = find_job((*snapshot)["jobs"], alice, "burst");
+    ASSERT_TRUE(job);
+    seen.push_back(job->value("seq", -1));
+  }
+  ASSERT_TRUE(burst.get());
+  ASSERT_GE(clients.size(), 2u) << "the burst ended before two clients joined";
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    auto rest = messages_until(*clients[i], [](const json& m) {
+      return m.value("job", json::object()).value("status", "") == "completed";
+    });
+    ASSERT_TRUE(rest) << "client " << i << " joined at seq " << seen[i];
+    for (auto& message : *rest) {
+      ASSERT_EQ(message["type"], "job") << shortened(message);
+      const int seq = message["job"].value("seq", -1);
+      EXPECT_GT(seq, seen[i]) << "client " << i << ": a state older than or equal to one it already had";
+      seen[i] = seq;
+    }
+    EXPECT_EQ(seen[i], last_seq);
+  }
+}
+
 TEST_F(LiveStreams, SubscribeNarrowsTheStreamAndUnsubscribeRestoresIt) {
   auto bridge = start_bridge();
   const auto port = bridge->port();
