@@ -2,8 +2,6 @@
 // over real sockets: the real progress-bridge binary, a real Mosquitto with the
 // project's broker-config, a worker publishing over MQTT, and WebSocket and SSE
 // clients reading what a browser would.
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -44,7 +42,6 @@ using test::metric_total;
 using test::metric_with_label;
 using test::mosquitto_broker;
 using test::mqtt_test_client;
-using test::sse_event;
 using test::sse_test_client;
 using test::token_for;
 using test::wait_until;
@@ -318,7 +315,7 @@ class LiveStreams : public ::testing::Test {
 
 std::unique_ptr<mosquitto_broker> LiveStreams::broker_;
 
-// --- 1. snapshot, then live changes ------------------------------------------
+// --- snapshot, then live changes ------------------------------------------
 
 TEST_F(LiveStreams, WebSocketStartsWithSnapshotThenFollowsEveryChangeToTheEnd) {
   auto bridge = start_bridge();
@@ -343,6 +340,9 @@ TEST_F(LiveStreams, WebSocketStartsWithSnapshotThenFollowsEveryChangeToTheEnd) {
   EXPECT_EQ(job_ids((*snapshot)["jobs"]), (std::set<std::string>{"render", "archive"}));
   for (const auto& job : (*snapshot)["jobs"])
     EXPECT_EQ(job, rest_job(port, alice, job.value("jobId", ""))) << job.dump();
+  // Newest first, like the REST listing.
+  const auto listing = http_get(port, "/api/v1/users/" + alice + "/jobs", token_for(alice)).body_json();
+  EXPECT_EQ((*snapshot)["jobs"], listing["jobs"]);
 
   // Each update is published once the previous one arrived, so none is conflated away.
   std::string previous_cursor = (*snapshot)["cursor"];
@@ -465,7 +465,7 @@ TEST_F(LiveStreams, SubscribeNarrowsTheStreamAndUnsubscribeRestoresIt) {
   EXPECT_EQ((*pong)["id"], 7);
 }
 
-// --- 2. isolation -------------------------------------------------------------
+// --- isolation -------------------------------------------------------------
 
 TEST_F(LiveStreams, AliceNeverReceivesBobsJobsOnAnyStream) {
   auto bridge = start_bridge();
@@ -562,7 +562,7 @@ TEST_F(LiveStreams, AdminFollowsEveryUserWithTheWildcard) {
   EXPECT_EQ(job_ids((*only_bob)["jobs"]), std::set<std::string>{"bobs"});
 }
 
-// --- 3. authentication --------------------------------------------------------
+// --- authentication --------------------------------------------------------
 
 TEST_F(LiveStreams, UpgradeWithoutAValidTokenIsAnswered401) {
   auto bridge = start_bridge();
@@ -622,7 +622,7 @@ TEST_F(LiveStreams, StreamOpensAreAdmittedLikeRequests) {
   EXPECT_FALSE(limited.upgrade_response()[http::field::retry_after].empty());
 }
 
-// --- 4. resume ----------------------------------------------------------------
+// --- resume ----------------------------------------------------------------
 
 TEST_F(LiveStreams, WebSocketResumesWithItsCursorAndReplaysEveryMissedChange) {
   auto bridge = start_bridge();
@@ -755,7 +755,7 @@ TEST_F(LiveStreams, SseResumesWithLastEventId) {
   EXPECT_EQ(job->value("status", ""), "failed");
 }
 
-// --- 5. slow consumers --------------------------------------------------------
+// --- slow consumers --------------------------------------------------------
 
 // Scrape of the bridge's stream close counter for `reason`.
 double stream_closes(unsigned short port, const std::string& reason) {
@@ -944,7 +944,7 @@ TEST_F(LiveStreams, SlowConsumerThatCatchesUpGetsConflatedLatestStatesAndEveryTe
   EXPECT_EQ(stream_closes(port, "slow_consumer"), 0.0);
 }
 
-// --- 6. token expiry ----------------------------------------------------------
+// --- token expiry ----------------------------------------------------------
 
 TEST_F(LiveStreams, StreamsEndWhenTheirTokenExpires) {
   auto bridge = start_bridge();
@@ -972,7 +972,7 @@ TEST_F(LiveStreams, StreamsEndWhenTheirTokenExpires) {
       << http_get(port, "/metrics").body;
 }
 
-// --- 7. malformed client frames -----------------------------------------------
+// --- malformed client frames -----------------------------------------------
 
 TEST_F(LiveStreams, MalformedOpsGetErrorsAndTheStreamStaysOpen) {
   auto bridge = start_bridge();
@@ -1079,7 +1079,7 @@ TEST_F(LiveStreams, OversizeClientFrameIsClosed1009) {
   expect_bystander_served(port, *bystander, bob, 1);
 }
 
-// --- 8. SSE -------------------------------------------------------------------
+// --- SSE -------------------------------------------------------------------
 
 TEST_F(LiveStreams, SseStreamsEventsWithCursorIdsAndHeartbeats) {
   auto bridge = start_bridge({"--stream-heartbeat", "1s"});
