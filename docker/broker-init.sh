@@ -12,6 +12,7 @@ for account in worker bridge alice bob carol; do
   variable="${account^^}_PASSWORD"
   "$config/progress-user" add "$target/passwd" "$account" "${!variable:?set $variable}"
 done
-# The eclipse-mosquitto image runs as uid 1883.
-chmod 644 "$target/passwd"
+# The eclipse-mosquitto image runs as uid 1883: only it may read the passwords.
+chown 1883:1883 "$target/passwd"
+chmod 600 "$target/passwd"
 chown -R 1883:1883 "$target/data"

@@ -128,7 +128,13 @@ bool library_scan(progress::job& job, stopper& stop) {
 
 bool data_import(progress::job& job, stopper& stop) {
   job.start("Importing prices.csv");
-  if (!run_phases(job, stop, {"Download"}, 4, 300ms)) return false;
+  // Three phases from the start, and progress that only grows: the download is
+  // the small first part, then the row counter carries the bar.
+  job.phase(1, 3, "Download", "Downloading prices.csv");
+  for (int chunk = 1; chunk <= 4; ++chunk) {
+    if (!stop.pause(300ms)) return false;
+    job.progress(2.0 * chunk, std::nullopt, "chunk " + std::to_string(chunk) + " of 4");
+  }
   job.phase(2, 3, "Parse rows", "Parsing 5000 rows");
   for (std::int64_t row = 500; row <= 1500; row += 500) {
     if (!stop.pause(400ms)) return false;

@@ -55,6 +55,7 @@ std::string_view to_string(apply_outcome outcome) noexcept {
     case apply_outcome::after_terminal: return "after_terminal";
     case apply_outcome::not_found: return "not_found";
     case apply_outcome::over_capacity: return "over_capacity";
+    case apply_outcome::expired: return "expired";
   }
   return "unknown";
 }
@@ -67,11 +68,19 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
   incoming.user_id = key.user_id;
   incoming.job_id = key.job_id;
 
+  const bool long_finished = is_terminal(incoming.status) && incoming.timestamp &&
+                             *incoming.timestamp <= now_ms - limits_.finished_ttl.count();
+
   // Most refused updates are retained duplicates replayed on resubscribe:
   // decide under the shared lock first so they cost no serialization.
   {
     std::shared_lock lock{mutex_};
-    if (const auto* entry = find_entry(key)) {
+    const auto* entry = find_entry(key);
+    if (entry == nullptr && long_finished) {
+      result.outcome = apply_outcome::expired;
+      return result;
+    }
+    if (entry) {
       const auto decision = decide_update(&entry->current->state, incoming);
       if (!is_accepted(decision)) {
         result.outcome = outcome_of(decision);
@@ -92,6 +101,10 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
     return result;
   }
   if (it == jobs_.end()) {
+    if (long_finished) {
+      result.outcome = apply_outcome::expired;
+      return result;
+    }
     if (!make_room(key, result.evicted)) {
       result.outcome = apply_outcome::over_capacity;
       return result;

@@ -80,6 +80,11 @@ enum class apply_outcome {
   after_terminal,  // the stored attempt already ended: nothing changed
   not_found,       // removal of a job the store does not hold
   over_capacity,   // a new job with no room and nothing finished to evict (see top of file)
+  // A job the store does not hold, in a terminal state whose worker timestamp
+  // is older than finished_ttl: it would only be expired again. Retained
+  // messages of long-finished jobs are replayed on every (re)subscribe, so
+  // without this rule each bridge restart would serve them for another TTL.
+  expired,
 };
 
 [[nodiscard]] std::string_view to_string(apply_outcome outcome) noexcept;

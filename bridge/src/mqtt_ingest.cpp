@@ -360,6 +360,7 @@ void mqtt_ingest::record(const apply_result& result) {
     case apply_outcome::duplicate:
     case apply_outcome::stale:
     case apply_outcome::after_terminal:
+    case apply_outcome::expired:
     case apply_outcome::not_found: metrics_.update_ignored(to_string(result.outcome)); break;
     case apply_outcome::over_capacity:
       metrics_.message_rejected("over_capacity");

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <mutex>
 #include <random>
+#include <string>
 #include <unordered_map>
 #include <utility>
 
@@ -150,6 +151,7 @@ class paho_transport::impl final : public mqtt::iaction_listener {
         const std::lock_guard lock(mutex_);
         id = next_id_++;
         pending_.emplace(id, outstanding{std::move(done), message});
+        if (retain) latest_by_topic_[message->get_topic()] = id;
       }
       client_.publish(message, context_of(id), *this);
     } catch (const mqtt::exception& e) {
@@ -185,16 +187,32 @@ class paho_transport::impl final : public mqtt::iaction_listener {
   // A message lost with the connection (not refused by the broker) is handed
   // over again, and Paho buffers it until the reconnect. True when that
   // happened, or when the message is already settled.
+  //
+  // A retained state that a newer one of the same job follows is not sent
+  // again: it would reach the broker after the newer one and become the
+  // retained state. It is settled as delivered, since the state that
+  // replaces it is on its way (and reports its own outcome).
   bool republish(std::uint64_t id) noexcept {
     if (disconnected_) return false;
     mqtt::const_message_ptr message;
+    bool superseded = false;
     {
       const std::lock_guard lock(mutex_);
       const auto it = pending_.find(id);
       if (it == pending_.end()) return true;
-      if (it->second.attempts >= max_attempts) return false;
-      ++it->second.attempts;
       message = it->second.message;
+      if (message->is_retained()) {
+        const auto latest = latest_by_topic_.find(message->get_topic());
+        superseded = latest != latest_by_topic_.end() && latest->second != id;
+      }
+      if (!superseded) {
+        if (it->second.attempts >= max_attempts) return false;
+        ++it->second.attempts;
+      }
+    }
+    if (superseded) {
+      finish(id, std::nullopt);
+      return true;
     }
     try {
       client_.publish(message, context_of(id), *this);
@@ -211,6 +229,10 @@ class paho_transport::impl final : public mqtt::iaction_listener {
       const auto it = pending_.find(id);
       if (it == pending_.end()) return;  // already failed by disconnect()
       done = std::move(it->second.done);
+      if (const auto latest = latest_by_topic_.find(it->second.message->get_topic());
+          latest != latest_by_topic_.end() && latest->second == id) {
+        latest_by_topic_.erase(latest);
+      }
       pending_.erase(it);
     }
     try {
@@ -225,6 +247,7 @@ class paho_transport::impl final : public mqtt::iaction_listener {
     {
       const std::lock_guard lock(mutex_);
       left.swap(pending_);
+      latest_by_topic_.clear();
     }
     for (auto& [id, entry] : left) {
       try {
@@ -257,6 +280,8 @@ class paho_transport::impl final : public mqtt::iaction_listener {
   // client_ is destroyed.
   std::mutex mutex_;
   std::unordered_map<std::uint64_t, outstanding> pending_;  // at most max_buffered (publisher_core)
+  // The newest pending retained message per topic; entries leave with their message.
+  std::unordered_map<std::string, std::uint64_t> latest_by_topic_;
   std::uint64_t next_id_ = 1;
   std::atomic<bool> disconnected_{false};
   mqtt::async_client client_;

@@ -466,3 +466,29 @@ TEST(JobStore, ReadersSeeConsistentSnapshotsWhileAWriterApplies) {
 
 }  // namespace
 }  // namespace progress::bridge
+
+namespace progress::bridge {
+namespace {
+
+TEST(JobStore, LongFinishedJobsAreNotLoadedAgain) {
+  job_store store{store_limits{.finished_ttl = std::chrono::hours{1}}};
+  const std::int64_t now = 10 * 3600 * 1000;
+  auto old = state(job_status::completed, 5);
+  old.timestamp = now - 2 * 3600 * 1000;  // finished two hours ago, by the worker's clock
+  const auto result = store.apply(key("alice", "old"), old, now);
+  EXPECT_EQ(result.outcome, apply_outcome::expired);
+  EXPECT_FALSE(store.find(key("alice", "old")));
+  EXPECT_EQ(store.revision(), 0u);
+
+  // A recent end, a running job, and the end of a job the store holds are all kept.
+  auto recent = old;
+  recent.timestamp = now - 60 * 1000;
+  EXPECT_EQ(store.apply(key("alice", "recent"), recent, now).outcome, apply_outcome::accepted);
+  auto running = state(job_status::in_progress, 1);
+  running.timestamp = old.timestamp;
+  EXPECT_EQ(store.apply(key("alice", "held"), running, now).outcome, apply_outcome::accepted);
+  EXPECT_EQ(store.apply(key("alice", "held"), old, now).outcome, apply_outcome::accepted);
+}
+
+}  // namespace
+}  // namespace progress::bridge
