@@ -649,6 +649,7 @@ TEST_F(LiveStreams, WebSocketResumesWithItsCursorAndReplaysEveryMissedChange) {
   // While the client is away the job moves on and completes; another job goes away.
   publish(alice, "long-run", {{"status", "in_progress"}, {"progress", 40}, {"seq", 4}});
   publish(alice, "long-run", {{"status", "in_progress"}, {"progress", 50}, {"seq", 5}});
+  publish(user("bob"), "not-hers", {{"status", "queued"}, {"seq", 1}});
   publish(alice, "long-run", {{"status", "completed"}, {"progress", 100}, {"seq", 6}});
   remove_job(alice, "doomed");
   ASSERT_TRUE(rest_serves(port, alice, "long-run", has_seq(6)));
@@ -680,7 +681,16 @@ TEST_F(LiveStreams, WebSocketResumesWithItsCursorAndReplaysEveryMissedChange) {
   auto& removed = replayed->back();
   EXPECT_EQ(removed["jobId"], "doomed");
   EXPECT_EQ(removed["userId"], alice);
-  EXPECT_TRUE(removed["cursor"].is_string());
+  ASSERT_TRUE(removed["cursor"].is_string());
+
+  // Back at once with the newest cursor: nothing was missed, nothing is replayed.
+  {
+    auto again = open_websocket(port, token_for(alice), removed["cursor"]);
+    auto nothing_missed = next_of_type(*again, "resume");
+    ASSERT_TRUE(nothing_missed);
+    EXPECT_EQ((*nothing_missed)["cursor"], removed["cursor"]);
+    expect_nothing_more(*again);
+  }
 
   // A cursor of another bridge run, or no cursor at all: a snapshot with the terminal state.
   std::string foreign_cursor;
