@@ -248,6 +248,7 @@ void mqtt_ingest::on_connection_lost(std::string_view cause) {
   spdlog::warn("MQTT connection lost: {}", cause.empty() ? "no reason given" : cause);
   connected_ = false;
   loaded_ = false;
+  sweep_possible_ = false;
   sync_timer_.cancel();
   metrics_.set_mqtt_connected(false);
 }
@@ -271,6 +272,9 @@ void mqtt_ingest::on_subscribed(const std::vector<mqtt::ReasonCode>& codes) {
     spdlog::error("MQTT broker refused the subscription to {} (reason {}): no job updates will arrive",
                   job_topic_filter, codes.empty() ? -1 : static_cast<int>(codes[0]));
   }
+  // A refused job subscription replays nothing: that proves no job gone.
+  sweep_possible_ = !refused(0);
+  seen_.clear();
   if (refused(1)) {
     spdlog::warn("MQTT broker refused the subscription to {}: readiness falls back to a {} ms timeout",
                  sync_topic_, options_.sync_timeout.count());
@@ -304,11 +308,15 @@ void mqtt_ingest::begin_sync() {
             "broker may have dropped retained job states (check its log and max_queued_messages)",
             self->options_.sync_timeout.count());
         self->loaded_ = true;
+        self->sweep_possible_ = false;
       });
 }
 
 void mqtt_ingest::on_sync(std::string_view payload) {
   if (payload != std::to_string(sync_generation_)) return;  // a marker of an earlier subscription
+  if (sweep_possible_ && !resync_needed_ && dropped_.load() == 0) sweep_unseen();
+  sweep_possible_ = false;
+  seen_.clear();
   // A replay that completed without new drops ends the overload backoff.
   if (!resync_needed_) resync_delay_ = first_resync_delay;
   if (loaded_) return;
@@ -316,6 +324,21 @@ void mqtt_ingest::on_sync(std::string_view payload) {
   loaded_ = true;
   metrics_.set_jobs_by_status(store_.counts_by_status());
   spdlog::info("retained job states loaded: {} jobs held", store_.size());
+}
+
+void mqtt_ingest::sweep_unseen() {
+  std::size_t removed = 0;
+  for (const auto& job : store_.snapshot().jobs) {
+    if (seen_.contains(job->key)) continue;
+    const auto result = store_.remove(job->key, now_ms());
+    if (result.outcome != apply_outcome::removed) continue;
+    ++removed;
+    notify(result);
+  }
+  if (removed > 0) {
+    metrics_.set_jobs_by_status(store_.counts_by_status());
+    spdlog::info("removed {} jobs whose retained state is gone from the broker", removed);
+  }
 }
 
 void mqtt_ingest::handle(const mqtt::message& message) {
@@ -332,6 +355,14 @@ void mqtt_ingest::handle(const mqtt::message& message) {
     metrics_.message_rejected("bad_topic");
     reject_log_.log(spdlog::level::warn, "rejected message on topic '{}': not a job topic", printable(topic));
     return;
+  }
+  if (sweep_possible_) {
+    if (seen_.size() < options_.max_sweep_topics) {
+      seen_.insert(*key);
+    } else {
+      sweep_possible_ = false;
+      seen_.clear();
+    }
   }
   if (payload.empty()) {
     const auto result = store_.remove(*key, now_ms());
@@ -408,6 +439,7 @@ void mqtt_ingest::drain_overload() {
     reject_log_.log(spdlog::level::warn,
                     "MQTT hand-off full: dropped {} messages; resubscribing once caught up", dropped);
     resync_needed_ = true;
+    sweep_possible_ = false;
   }
   if (!resync_needed_ || resync_scheduled_ || pending_messages_.load() > 0 || !connected_) return;
   resync_scheduled_ = true;

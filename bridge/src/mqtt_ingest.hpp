@@ -27,6 +27,15 @@
 // message: it drops what exceeds max_inflight_messages + max_queued_messages,
 // so the broker must allow at least as many as there are jobs.
 //
+// Removals missed while away: with a clean start the broker replays every
+// retained job state on each subscription, but a job removed meanwhile (an
+// empty retained payload) is simply absent from the replay. So the ingest
+// notes every job topic it hears between the SUBACK and the sync marker, and
+// when the marker comes back removes the jobs it holds that were not among
+// them. It does so only when that replay is known to be complete: the job
+// subscription was granted, nothing was dropped for overload, the marker came
+// back (no timeout), and at most `max_sweep_topics` topics were noted.
+//
 // Lifetime: owned by a std::shared_ptr (pending work holds it); call stop()
 // before dropping it.
 
@@ -36,6 +45,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +77,8 @@ struct ingest_options {
   std::size_t max_pending_messages = 100000;
   std::size_t max_pending_bytes = std::size_t{128} * 1024 * 1024;
   std::chrono::milliseconds sync_timeout{std::chrono::seconds{10}};
+  // Job topics noted per replay for the removal sweep; a larger replay skips the sweep.
+  std::size_t max_sweep_topics = 1'000'000;
   // How often finished jobs past their TTL are removed and the job gauges refreshed.
   std::chrono::milliseconds expire_interval{std::chrono::seconds{30}};
 };
@@ -117,6 +129,7 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   void on_subscribe_failed(int code);
   void begin_sync();
   void on_sync(std::string_view payload);
+  void sweep_unseen();
   void handle(const mqtt::message& message);
   void record(const apply_result& result);
   void notify(const apply_result& result);
@@ -152,6 +165,8 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   bool resync_needed_ = false;
   bool resync_scheduled_ = false;
   std::uint64_t sync_generation_ = 0;
+  bool sweep_possible_ = false;  // this replay may still prove which jobs are gone
+  std::set<job_key> seen_;       // job topics heard since the last SUBACK
 
   std::unique_ptr<action_listener> connect_listener_;
   std::unique_ptr<action_listener> subscribe_listener_;

@@ -209,6 +209,36 @@ TEST_F(MqttIngest, EmptyRetainedPayloadRemovesTheJob) {
   EXPECT_FALSE(feed.changes.back().job);
 }
 
+// A job removed while the bridge was away is absent from the replay; the
+// sweep after the sync marker removes it, and it tells the listener.
+TEST_F(MqttIngest, JobRemovedWhileDisconnectedIsRemovedAfterReconnect) {
+  start_ingest([](ingest_options& options) { options.min_reconnect_delay = 3s; });
+  ASSERT_TRUE(eventually([&] { return ingest_->ready(); }));
+  const job_key gone{"fred", "gone"};
+  const job_key kept{"fred", "kept"};
+  ASSERT_EQ(publish(gone.user_id, gone.job_id, job_json("in_progress", 1, 10)), 0);
+  ASSERT_EQ(publish(kept.user_id, kept.job_id, job_json("in_progress", 1, 20)), 0);
+  ASSERT_TRUE(eventually([&] { return store_.find(gone) && store_.find(kept); }));
+
+  worker_->disconnect();
+  broker_->stop();
+  ASSERT_TRUE(eventually([&] { return !ingest_->connected(); }));
+  broker_->start();
+  // Removed while the bridge waits to reconnect (at least 3 s).
+  worker_ = std::make_unique<mqtt_test_client>(broker_->url(), "worker-remover");
+  ASSERT_EQ(worker_->connect("worker", mosquitto_broker::password("worker")), 0) << broker_->log();
+  ASSERT_EQ(publish(gone.user_id, gone.job_id, ""), 0);
+  ASSERT_FALSE(ingest_->connected()) << "the bridge reconnected too early for this test";
+
+  ASSERT_TRUE(eventually([&] { return ingest_->ready(); }, 30s)) << broker_->log();
+  ASSERT_TRUE(eventually([&] { return store_.find(gone) == nullptr; }));
+  ASSERT_TRUE(store_.find(kept));
+  ASSERT_TRUE(eventually([&] {
+    const auto seen = changes();
+    return !seen.empty() && seen.back().key == gone && seen.back().outcome == apply_outcome::removed;
+  }));
+}
+
 TEST_F(MqttIngest, ReconnectsAfterABrokerRestartAndCatchesUp) {
   start_ingest();
   ASSERT_TRUE(eventually([&] { return ingest_->ready(); }));
