@@ -1195,6 +1195,57 @@ TEST_F(LiveStreams, CursorOlderThanTheChangeLogGetsASnapshot) {
   EXPECT_EQ(tracked->value("status", ""), "completed");
 }
 
+TEST_F(LiveStreams, StreamsSurviveABrokerOutageAndLearnWhatChangedMeanwhile) {
+  auto bridge = start_bridge();
+  const auto port = bridge->port();
+  const auto alice = user("alice");
+  publish(alice, "survivor", {{"status", "in_progress"}, {"seq", 1}});
+  publish(alice, "gone", {{"status", "queued"}, {"seq", 1}});
+  ASSERT_TRUE(rest_serves(port, alice, "survivor"));
+  ASSERT_TRUE(rest_serves(port, alice, "gone"));
+  auto ws = open_websocket(port, token_for(alice));
+  auto snapshot = next_of_type(*ws, "snapshot");
+  ASSERT_TRUE(snapshot);
+  EXPECT_EQ(job_ids((*snapshot)["jobs"]), (std::set<std::string>{"survivor", "gone"}));
+
+  worker_->disconnect();
+  broker_->stop();
+  ASSERT_TRUE(wait_until([&] { return http_get(port, "/readyz").status == 503; }, 20s));
+  broker_->start();
+  // Most likely before the bridge is back (it retries after a delay): it then learns from the
+  // retained messages it is replayed.
+  ASSERT_EQ(worker_->connect("worker", mosquitto_broker::password("worker")), 0);
+  remove_job(alice, "gone");
+  publish(alice, "survivor", {{"status", "completed"}, {"seq", 2}});
+
+  bool removed = false;
+  bool completed = false;
+  auto changes = messages_until(
+      *ws,
+      [&](const json& m) {
+        removed = removed || (m.value("type", "") == "job_removed" && m.value("jobId", "") == "gone");
+        const auto job = m.value("job", json::object());
+        completed =
+            completed || (job.value("jobId", "") == "survivor" && job.value("status", "") == "completed");
+        return removed && completed;
+      },
+      20s);
+  ASSERT_TRUE(changes) << bridge->log();
+  for (auto& message : *changes) {
+    EXPECT_TRUE(message["type"] == "job" || message["type"] == "job_removed") << shortened(message);
+    if (message["type"] == "job") {
+      EXPECT_EQ(message["job"]["jobId"], "survivor") << "nothing comes back";
+    }
+  }
+  EXPECT_TRUE(rest_forgot(port, alice, "gone"));
+  expect_nothing_more(*ws);
+  // Dropping the connection ends the stream on the bridge, too (the restarted broker holds no copy of it).
+  ws.reset();
+  EXPECT_TRUE(wait_until(
+      [&] { return metric_total(http_get(port, "/metrics").body, "progress_bridge_streams_open") == 0; },
+      5s));
+}
+
 // --- shutdown and metrics -----------------------------------------------------
 
 TEST_F(LiveStreams, ShutdownClosesStreams1001) {

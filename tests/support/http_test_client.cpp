@@ -17,6 +17,7 @@ http_reply send_request(unsigned short port, http::verb method, const std::strin
   beast::flat_buffer buffer;
   http_reply r;
   bool answered = false;
+  if (open_client_socket(stream.socket())) return {};
   // Asynchronous so that the stream's deadline bounds every step.
   stream.expires_after(10s);
   stream.async_connect(

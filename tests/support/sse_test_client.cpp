@@ -16,6 +16,10 @@ sse_test_client::sse_test_client(unsigned short port, const std::string& target,
   // A stream has no length; the default limit (8 MiB) would end a long one.
   parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
 
+  if (open_client_socket(stream_.socket())) {
+    ended_ = true;
+    return;
+  }
   stream_.expires_after(timeout);
   stream_.async_connect(
       net::ip::tcp::endpoint{net::ip::make_address("127.0.0.1"), port}, [this](beast::error_code connect_ec) {
