@@ -14,11 +14,14 @@
 // full after conflation is refused (push_result::full): the session is then
 // a slow consumer and is closed (close code 4008); it resumes with its cursor.
 // Conflation scans the pending messages, so its cost is bounded by `limit`.
+//
+// Memory: an idle stream's queue holds no allocation (most streams are idle
+// most of the time); a drained queue keeps a small capacity for the next burst.
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stream_event.hpp"
 
@@ -40,16 +43,23 @@ class send_queue {
   // Drops every pending job change (a fresh snapshot supersedes them) and
   // keeps the session's own messages.
   void drop_events();
-  void clear() { queue_.clear(); }
+  void clear();
 
-  [[nodiscard]] bool empty() const noexcept { return queue_.empty(); }
-  [[nodiscard]] std::size_t size() const noexcept { return queue_.size(); }
+  [[nodiscard]] bool empty() const noexcept { return head_ == items_.size(); }
+  [[nodiscard]] std::size_t size() const noexcept { return items_.size() - head_; }
   [[nodiscard]] std::size_t limit() const noexcept { return limit_; }
+  // The oldest message; the queue must not be empty.
   [[nodiscard]] outgoing_message pop();
 
  private:
+  // Capacity a drained queue may keep.
+  static constexpr std::size_t kept_capacity = 16;
+
   const std::size_t limit_;
-  std::deque<outgoing_message> queue_;
+  // Pending messages are items_[head_ ...]; popped ones before head_ are
+  // moved-from and dropped when the queue drains or half of it is popped.
+  std::vector<outgoing_message> items_;
+  std::size_t head_ = 0;
 };
 
 }  // namespace progress::bridge

@@ -92,10 +92,10 @@ void websocket_session::on_accept(beast::error_code ec) {
 }
 
 void websocket_session::do_read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read, self()));
+  ws_.async_read_some(net::buffer(chunk_), beast::bind_front_handler(&websocket_session::on_read, self()));
 }
 
-void websocket_session::on_read(beast::error_code ec, std::size_t /*bytes*/) {
+void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
   if (ec) {
     if (ec != websocket::error::closed && ec != net::error::operation_aborted)
       spdlog::debug("websocket read from {}: {}", who().user_id, ec.message());
@@ -103,15 +103,19 @@ void websocket_session::on_read(beast::error_code ec, std::size_t /*bytes*/) {
     close_timer_.cancel();
     return finish();
   }
-  if (!closing()) {
-    if (!ws_.got_text()) {
-      refuse("bad_request", "binary messages are not supported; send JSON text");
-    } else {
-      const auto data = buffer_.cdata();
-      handle_op(std::string_view(static_cast<const char*>(data.data()), data.size()));
+  // Beast bounds the whole message by read_message_max.
+  if (!closing()) op_text_.append(chunk_.data(), bytes);
+  if (ws_.is_message_done()) {
+    if (!closing()) {
+      if (!ws_.got_text()) {
+        refuse("bad_request", "binary messages are not supported; send JSON text");
+      } else {
+        handle_op(op_text_);
+      }
     }
+    op_text_.clear();
+    if (op_text_.capacity() > chunk_.size()) op_text_.shrink_to_fit();
   }
-  buffer_.consume(buffer_.size());
   do_read();
 }
 

@@ -8,6 +8,7 @@
 // refused ops get an `error`, and after `max_refused_ops` of them the client
 // is closed with 4029. Pings go out after `heartbeat` without traffic and
 // the connection is dropped after twice that without any frame from the client.
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -70,7 +71,10 @@ class websocket_session final : public stream_session {
   }
 
   beast::websocket::stream<beast::tcp_stream> ws_;
-  beast::flat_buffer buffer_;
+  // Client ops are small and rare: frames are read in pieces of this inline
+  // chunk and assembled in op_text_, so an idle connection holds no read buffer.
+  std::array<char, 256> chunk_{};
+  std::string op_text_;
   net::steady_timer close_timer_;
   double op_tokens_ = ops_burst;
   std::chrono::steady_clock::time_point op_refill_ = std::chrono::steady_clock::now();

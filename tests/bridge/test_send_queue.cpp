@@ -1,5 +1,6 @@
 #include "send_queue.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -89,6 +90,44 @@ TEST(SendQueue, ZeroLimitStillHoldsOneMessage) {
   EXPECT_EQ(queue.limit(), 1u);
   EXPECT_EQ(queue.push(own("x")), push_result::queued);
   EXPECT_EQ(queue.push(own("y")), push_result::full);
+}
+
+}  // namespace
+}  // namespace progress::bridge
+
+namespace progress::bridge {
+namespace {
+
+TEST(SendQueue, LongRunsOfPushAndPopKeepOrderAndConflation) {
+  send_queue queue{100};
+  std::uint64_t revision = 0;
+  std::vector<std::uint64_t> sent;
+  for (int round = 0; round < 50; ++round) {
+    for (int job = 0; job < 10; ++job) queue.push(of(change("j" + std::to_string(job % 4), ++revision)));
+    for (int i = 0; i < 3 && !queue.empty(); ++i) {
+      const auto message = queue.pop();
+      if (message.event) sent.push_back(message.event->revision);
+    }
+    queue.push(own("pong"));
+  }
+  while (!queue.empty()) {
+    const auto message = queue.pop();
+    if (message.event) sent.push_back(message.event->revision);
+  }
+  EXPECT_TRUE(std::is_sorted(sent.begin(), sent.end()));
+  EXPECT_EQ(sent.back(), revision);
+}
+
+TEST(SendQueue, DropEventsAfterPopsKeepsOnlyPendingOwnMessages) {
+  send_queue queue{8};
+  queue.push(own("first"));
+  queue.push(of(change("a", 1)));
+  queue.push(own("second"));
+  EXPECT_EQ(*queue.pop().text, "first");
+  queue.drop_events();
+  ASSERT_EQ(queue.size(), 1u);
+  EXPECT_EQ(*queue.pop().text, "second");
+  EXPECT_TRUE(queue.empty());
 }
 
 }  // namespace
