@@ -13,6 +13,9 @@ PROGRESS_PACKAGES=(
   libgtest-dev libgmock-dev docker-compose
 )
 
+# What bench/run.sh needs beyond the above (docs/benchmarks.md).
+PROGRESS_BENCH_PACKAGES=(jq gnuplot-nox wrk)
+
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # Installs the packages that are not installed yet; silent when none is missing.
@@ -52,5 +55,19 @@ ensure_web_test_tools() {
   if [[ ! -f $e2e/node_modules/.package-lock.json || $e2e/package-lock.json -nt $e2e/node_modules/.package-lock.json ]]; then
     say "installing the end-to-end tests' npm packages"
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$e2e" --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
+
+# The benchmark's tools: jq, gnuplot and wrk from Debian, and the Node contenders' npm
+# packages in bench/node_modules (socket.io, mqtt, ws, bufferutil, jsonwebtoken).
+ensure_bench_tools() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    ensure_packages nodejs npm
+  fi
+  ensure_packages "${PROGRESS_BENCH_PACKAGES[@]}"
+  local bench=$PROJECT_ROOT/bench
+  if [[ ! -f $bench/node_modules/.package-lock.json || $bench/package-lock.json -nt $bench/node_modules/.package-lock.json ]]; then
+    say "installing the benchmark's npm packages"
+    npm ci --prefix "$bench" --no-audit --no-fund --loglevel=error >/dev/null
   fi
 }

@@ -24,11 +24,10 @@ apply_outcome outcome_of(update_decision decision) noexcept {
 }
 
 std::shared_ptr<const std::string> serialize(const job_state& state, std::int64_t now_ms) {
-  nlohmann::json out = state;
-  out["updatedAt"] = now_ms;
-  // Validation already guarantees UTF-8; `replace` keeps dump() from throwing regardless.
-  return std::make_shared<const std::string>(
-      out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  std::string out;
+  out.reserve(512);
+  append_json(out, state, now_ms);
+  return std::make_shared<const std::string>(std::move(out));
 }
 
 std::size_t index_of(job_status status) noexcept {
@@ -110,16 +109,18 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
       return result;
     }
     it = jobs_.emplace(key, job_entry{}).first;
-  } else {
-    unindex(*it->second.current);
   }
 
   auto& entry = it->second;
   ++revision_;
   auto job =
       std::make_shared<const stored_job>(stored_job{key, std::move(incoming), now_ms, revision_, json});
+  if (entry.current) {
+    reindex(*entry.current, job);
+  } else {
+    index(job);
+  }
   entry.current = job;
-  index(job);
 
   if (decision == update_decision::new_attempt) entry.history.clear();
   entry.history.push_back(
@@ -310,6 +311,32 @@ void job_store::index(const std::shared_ptr<const stored_job>& job) {
     finished_.insert(job->revision);
     user.finished.insert(job->revision);
   }
+  ++counts_[index_of(job->state.status)];
+}
+
+// An update moves the job to its new revision in every index. The nodes are
+// moved, not freed and allocated again, and the user's index stays.
+void job_store::reindex(const stored_job& old, const std::shared_ptr<const stored_job>& job) {
+  const auto move_node = [&](std::map<std::uint64_t, std::shared_ptr<const stored_job>>& index) {
+    auto node = index.extract(old.revision);
+    if (node.empty()) return index.emplace(job->revision, job), void();
+    node.key() = job->revision;
+    node.mapped() = job;
+    index.insert(std::move(node));
+  };
+  const auto move_finished = [&](std::set<std::uint64_t>& finished) {
+    auto node = finished.extract(old.revision);
+    if (!is_terminal(job->state.status)) return;
+    if (node.empty()) return finished.insert(job->revision), void();
+    node.value() = job->revision;
+    finished.insert(std::move(node));
+  };
+  auto& user = users_[job->key.user_id];
+  move_node(by_revision_);
+  move_node(user.by_revision);
+  move_finished(finished_);
+  move_finished(user.finished);
+  --counts_[index_of(old.state.status)];
   ++counts_[index_of(job->state.status)];
 }
 

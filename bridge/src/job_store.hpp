@@ -206,11 +206,18 @@ class job_store {
     std::set<std::uint64_t> finished;  // revisions of terminal jobs, oldest first
   };
 
-  using job_map = std::map<job_key, job_entry, std::less<>>;
+  struct job_key_hash {
+    std::size_t operator()(const job_key& key) const noexcept {
+      const std::hash<std::string_view> hash;
+      return hash(key.user_id) * 31 + hash(key.job_id);
+    }
+  };
+  using job_map = std::unordered_map<job_key, job_entry, job_key_hash>;
 
   [[nodiscard]] const job_entry* find_entry(const job_key& key) const;
   bool make_room(const job_key& key, std::vector<job_change>& evicted);
   void index(const std::shared_ptr<const stored_job>& job);
+  void reindex(const stored_job& old, const std::shared_ptr<const stored_job>& job);
   void unindex(const stored_job& job);
   job_change erase(job_map::iterator it);
   void log_change(const job_change& change);

@@ -107,7 +107,7 @@ int serve(const bridge_config& cfg) {
   ingest_opts.client_id = cfg.mqtt_client_id;
   std::shared_ptr<mqtt_ingest> ingest;
   try {
-    ingest = std::make_shared<mqtt_ingest>(ioc, ingest_opts, store, bridge_metrics,
+    ingest = std::make_shared<mqtt_ingest>(hub->strand(), ingest_opts, store, bridge_metrics,
                                            [hub](const apply_result& result) { hub->publish(result); });
   } catch (const std::exception& e) {
     spdlog::critical("MQTT: {}", e.what());

@@ -69,12 +69,16 @@ class mqtt_ingest::action_listener final : public mqtt::iaction_listener {
 
 mqtt_ingest::mqtt_ingest(net::io_context& ioc, ingest_options options, job_store& store, metrics& metrics,
                          change_listener listener)
+    : mqtt_ingest(net::make_strand(ioc), std::move(options), store, metrics, std::move(listener)) {}
+
+mqtt_ingest::mqtt_ingest(strand_type strand, ingest_options options, job_store& store, metrics& metrics,
+                         change_listener listener)
     : options_{std::move(options)},
       sync_topic_{"bridge/sync/" + options_.client_id},
       store_{store},
       metrics_{metrics},
       listener_{std::move(listener)},
-      strand_{net::make_strand(ioc)},
+      strand_{std::move(strand)},
       connect_timer_{strand_},
       sync_timer_{strand_},
       expiry_timer_{strand_},
@@ -167,12 +171,53 @@ void mqtt_ingest::stop() {
 template <typename Handler>
 void mqtt_ingest::post_from_paho(Handler&& handler) noexcept {
   try {
-    net::post(strand_, [self = weak_from_this(), h = std::forward<Handler>(handler)]() mutable {
-      if (const auto alive = self.lock(); alive && !alive->stopped_) h();
-    });
+    enqueue(inbox_item{nullptr, 0, std::function<void()>(std::forward<Handler>(handler))});
   } catch (...) {
     // Out of memory: nothing sensible to do on a Paho thread.
   }
+}
+
+void mqtt_ingest::enqueue(inbox_item item) noexcept {
+  bool first = false;
+  try {
+    const std::lock_guard lock{inbox_mutex_};
+    first = inbox_.empty();
+    inbox_.push_back(std::move(item));
+  } catch (...) {
+    if (item.message) {
+      pending_messages_.fetch_sub(1);
+      pending_bytes_.fetch_sub(item.bytes);
+      dropped_.fetch_add(1);
+    }
+    return;
+  }
+  // One wake-up per batch: later arrivals join the inbox until the strand drains it.
+  if (!first) return;
+  try {
+    net::post(strand_, [self = weak_from_this()] {
+      if (const auto alive = self.lock()) alive->drain_inbox();
+    });
+  } catch (...) {
+    // Out of memory; the next Paho event cannot post either.
+  }
+}
+
+void mqtt_ingest::drain_inbox() {
+  {
+    const std::lock_guard lock{inbox_mutex_};
+    draining_.swap(inbox_);
+  }
+  for (auto& item : draining_) {
+    if (item.message) {
+      pending_messages_.fetch_sub(1);
+      pending_bytes_.fetch_sub(item.bytes);
+      if (!stopped_) handle(*item.message);
+    } else if (item.event && !stopped_) {
+      item.event();
+    }
+  }
+  draining_.clear();  // keeps its capacity for the next batch
+  drain_overload();
 }
 
 void mqtt_ingest::on_message_arrived(mqtt::const_message_ptr message) noexcept {
@@ -185,20 +230,7 @@ void mqtt_ingest::on_message_arrived(mqtt::const_message_ptr message) noexcept {
   }
   pending_messages_.fetch_add(1);
   pending_bytes_.fetch_add(bytes);
-  try {
-    net::post(strand_, [self = weak_from_this(), message = std::move(message), bytes] {
-      const auto alive = self.lock();
-      if (!alive) return;
-      alive->pending_messages_.fetch_sub(1);
-      alive->pending_bytes_.fetch_sub(bytes);
-      if (!alive->stopped_) alive->handle(*message);
-      alive->drain_overload();
-    });
-  } catch (...) {
-    pending_messages_.fetch_sub(1);
-    pending_bytes_.fetch_sub(bytes);
-    dropped_.fetch_add(1);
-  }
+  enqueue(inbox_item{std::move(message), bytes, {}});
 }
 
 void mqtt_ingest::connect() {

@@ -5,6 +5,9 @@
 // Threads: Paho calls back on its own threads; those callbacks only hand the
 // message (a shared pointer, no copy) to a strand on the io_context and never
 // block or throw. Parsing, the store and the change listener run on the strand.
+// The hand-off is an inbox under a mutex held for a push or a swap: Paho's
+// messages and its other events (connected, SUBACK, ...) keep their order, and
+// the strand is woken once per batch rather than once per message.
 //
 // Hand-off bound: at most `max_pending_messages` messages / `max_pending_bytes`
 // payload bytes may wait on the strand. Paho acknowledges a QoS 1 message as
@@ -45,6 +48,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -74,8 +78,11 @@ struct ingest_options {
   // Receive Maximum sent in CONNECT: QoS 1 messages the broker may have
   // unacknowledged towards the bridge.
   std::uint16_t receive_maximum = 1000;
-  std::size_t max_pending_messages = 100000;
-  std::size_t max_pending_bytes = std::size_t{128} * 1024 * 1024;
+  // About a second of work at the rates one bridge sustains: a longer queue
+  // only adds latency, and the resubscription after an overload repairs
+  // every job's latest state sooner.
+  std::size_t max_pending_messages = 20000;
+  std::size_t max_pending_bytes = std::size_t{32} * 1024 * 1024;
   std::chrono::milliseconds sync_timeout{std::chrono::seconds{10}};
   // Job topics noted per replay for the removal sweep; a larger replay skips the sweep.
   std::size_t max_sweep_topics = 1'000'000;
@@ -91,8 +98,14 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   // (apply_result::evicted, also when the update itself was over_capacity).
   using change_listener = std::function<void(const apply_result&)>;
 
+  using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+
   // Throws std::invalid_argument when options.client_id breaks the id rule.
   mqtt_ingest(boost::asio::io_context& ioc, ingest_options options, job_store& store, metrics& metrics,
+              change_listener listener = {});
+  // Runs on `strand`, shared with the listener's own work (the stream hub's),
+  // so a change reaches the hub without another hand-off.
+  mqtt_ingest(strand_type strand, ingest_options options, job_store& store, metrics& metrics,
               change_listener listener = {});
   ~mqtt_ingest();
 
@@ -112,12 +125,18 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
 
  private:
   class action_listener;
-  using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
 
   // Paho threads.
   void on_message_arrived(mqtt::const_message_ptr message) noexcept;
   template <typename Handler>
   void post_from_paho(Handler&& handler) noexcept;
+  struct inbox_item {
+    mqtt::const_message_ptr message;  // a message, or
+    std::size_t bytes = 0;
+    std::function<void()> event;  // another Paho event, run on the strand
+  };
+  void enqueue(inbox_item item) noexcept;
+  void drain_inbox();
 
   // Strand.
   void connect();
@@ -158,7 +177,11 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   std::atomic<std::size_t> pending_bytes_{0};
   std::atomic<std::size_t> dropped_{0};  // overloaded messages not yet counted in metrics
 
+  std::mutex inbox_mutex_;
+  std::vector<inbox_item> inbox_;  // guarded by inbox_mutex_
+
   // Strand-only state.
+  std::vector<inbox_item> draining_;
   std::chrono::seconds reconnect_delay_;
   bool ever_connected_ = false;
   std::chrono::milliseconds resync_delay_;

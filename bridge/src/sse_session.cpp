@@ -11,11 +11,25 @@ namespace progress::bridge {
 sse_session::sse_session(beast::tcp_stream&& stream, std::shared_ptr<stream_hub> hub, metrics& metrics,
                          principal who, stream_scope scope, std::optional<std::uint64_t> resume_after,
                          std::string resume_cursor, const stream_options& options)
-    : stream_session(stream.get_executor(), std::move(hub), metrics, "sse", std::move(who), std::move(scope),
+    : stream_session(stream.get_executor(), hub, metrics, "sse", std::move(who), std::move(scope),
                      resume_after, std::move(resume_cursor), options),
       stream_(std::move(stream)),
-      heartbeat_timer_(stream_.get_executor()) {
+      heartbeat_timer_(stream_.get_executor()),
+      hub_(std::move(hub)) {
   buffers_.reserve(batch_limit());
+  hub_->sse_opened();
+}
+
+sse_session::~sse_session() {
+  hub_->sse_closed();
+}
+
+std::string_view sse_session::event_text(const stream_event& event) const {
+  if (!event.sse_text.empty()) return event.sse_text;
+  // Kept until the batch that holds it is written (write() clears them).
+  return late_frames_.emplace_back(sse_frame(event.removed() ? "job_removed" : "job",
+                                             stream_cursor(hub_->epoch(), event.revision),
+                                             event.websocket_text));
 }
 
 void sse_session::run(std::string response_head) {
@@ -60,6 +74,8 @@ std::string sse_session::frame(std::string json, std::string_view type, std::str
 
 void sse_session::write(std::span<const outgoing_message> batch) {
   buffers_.clear();
+  late_frames_.clear();
+  late_frames_.reserve(batch.size());  // no reallocation: buffers_ point into them
   for (const auto& message : batch) {
     const auto text = text_of(message);
     buffers_.emplace_back(text.data(), text.size());

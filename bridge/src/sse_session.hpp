@@ -28,6 +28,8 @@ class sse_session final : public stream_session {
               stream_scope scope, std::optional<std::uint64_t> resume_after, std::string resume_cursor,
               const stream_options& options);
 
+  ~sse_session() override;
+
   void run(std::string response_head);
 
  private:
@@ -36,9 +38,7 @@ class sse_session final : public stream_session {
   void arm_heartbeat();
   void on_write(beast::error_code ec, std::size_t bytes);
 
-  [[nodiscard]] std::string_view event_text(const stream_event& event) const override {
-    return event.sse_text;
-  }
+  [[nodiscard]] std::string_view event_text(const stream_event& event) const override;
   [[nodiscard]] std::string frame(std::string json, std::string_view type,
                                   std::string_view cursor) const override;
   [[nodiscard]] std::size_t batch_limit() const noexcept override { return 64; }
@@ -54,6 +54,9 @@ class sse_session final : public stream_session {
   net::steady_timer heartbeat_timer_;
   std::array<char, 256> discard_{};  // what a client sends after its request is ignored
   std::vector<net::const_buffer> buffers_;
+  std::shared_ptr<stream_hub> hub_;
+  // Frames of events published before this stream counted (see stream_hub::sse_opened).
+  mutable std::vector<std::string> late_frames_;
   bool end_when_drained_ = false;
   bool closed_ = false;
 };

@@ -46,7 +46,8 @@ std::string sse_frame(std::string_view type, std::string_view cursor, std::strin
   return frame;
 }
 
-std::shared_ptr<const stream_event> make_stream_event(const job_change& change, std::uint64_t epoch) {
+std::shared_ptr<const stream_event> make_stream_event(const job_change& change, std::uint64_t epoch,
+                                                      bool with_sse) {
   auto event = std::make_shared<stream_event>();
   event->revision = change.revision;
   event->key = change.key;
@@ -70,7 +71,7 @@ std::shared_ptr<const stream_event> make_stream_event(const job_change& change, 
   text += R"(,"cursor":")";
   text += cursor;
   text += "\"}";
-  event->sse_text = sse_frame(change.job ? "job" : "job_removed", cursor, text);
+  if (with_sse) event->sse_text = sse_frame(change.job ? "job" : "job_removed", cursor, text);
   return event;
 }
 

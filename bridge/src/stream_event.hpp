@@ -19,7 +19,9 @@ struct stream_event {
   // Terminal states and removals are never conflated away (docs/protocol.md).
   bool keep = false;
   std::string websocket_text;  // {"type":"job",...} or {"type":"job_removed",...}
-  std::string sse_text;        // the same message as one SSE event (event:, id:, data:)
+  // The same message as one SSE event (event:, id:, data:); empty when no SSE
+  // stream was open as the change was published (sse_session frames it then).
+  std::string sse_text;
 
   [[nodiscard]] bool removed() const noexcept { return job == nullptr; }
 };
@@ -34,7 +36,9 @@ struct stream_event {
 // `json` must be a single line, as every message the bridge builds is.
 [[nodiscard]] std::string sse_frame(std::string_view type, std::string_view cursor, std::string_view json);
 
+// `with_sse`: also build sse_text (only worth it while SSE streams are open).
 [[nodiscard]] std::shared_ptr<const stream_event> make_stream_event(const job_change& change,
-                                                                    std::uint64_t epoch);
+                                                                    std::uint64_t epoch,
+                                                                    bool with_sse = true);
 
 }  // namespace progress::bridge

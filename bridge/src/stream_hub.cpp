@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
 namespace progress::bridge {
@@ -13,8 +14,9 @@ stream_hub::stream_hub(net::io_context& ioc, const job_store& store, stream_hub_
 
 void stream_hub::publish(const apply_result& result) {
   const auto post_change = [this](const job_change& change) {
-    auto event = make_stream_event(change, store_.epoch());
-    net::post(strand_, [self = shared_from_this(), event = std::move(event)] { self->fan_out(event); });
+    auto event = make_stream_event(change, store_.epoch(), open_sse_.load(std::memory_order_relaxed) > 0);
+    // Inline on the hub strand (the ingest's); a hand-off from anywhere else.
+    net::dispatch(strand_, [self = shared_from_this(), event = std::move(event)] { self->fan_out(event); });
   };
   for (const auto& evicted : result.evicted) post_change(evicted);
   if (is_change(result.outcome)) post_change(job_change{result.revision, result.key, result.job});

@@ -2,11 +2,12 @@
 // Fans the job store's changes out to the live streams (WebSocket and SSE).
 //
 // Threads: the registry of streams lives on the hub's own strand, so neither
-// the ingest nor any session takes a lock to deliver. publish() runs on the
-// ingest's strand: it serializes each change once (stream_event) and posts
-// it to the hub strand, which posts it to the strand of every stream that
-// follows the job's user (or everyone). Sessions filter the finer scope
-// (job ids, types) and queue on their own strand.
+// the ingest nor any session takes a lock to deliver. The ingest runs on the
+// same strand (mqtt_ingest's strand constructor), so publish() serializes each
+// change once (stream_event) and fans it out at once, posting it to the strand
+// of every stream that follows the job's user (or everyone); called from
+// elsewhere it hands the change to the hub strand first. Sessions filter the
+// finer scope (job ids, types) and queue on their own strand.
 //
 // Consistency: a stream is registered and its start (snapshot, or the
 // changes after its cursor) is read from the store in one hub task. A change
@@ -70,7 +71,8 @@ class stream_hub : public std::enable_shared_from_this<stream_hub> {
   stream_hub(const stream_hub&) = delete;
   stream_hub& operator=(const stream_hub&) = delete;
 
-  // Any thread (the ingest's change listener): the changes one store update made.
+  // Any thread, best on strand() (the ingest's change listener): the changes
+  // one store update made.
   void publish(const apply_result& result);
 
   // Any thread. `user_id`: whose jobs the stream follows (nullopt: everyone's).
@@ -83,6 +85,8 @@ class stream_hub : public std::enable_shared_from_this<stream_hub> {
   // Tells every stream to close; later attaches are told at once.
   void shutdown();
 
+  using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+  [[nodiscard]] const strand_type& strand() const noexcept { return strand_; }
   [[nodiscard]] std::uint64_t epoch() const noexcept { return store_.epoch(); }
   [[nodiscard]] const job_store& store() const noexcept { return store_; }
 
@@ -93,6 +97,10 @@ class stream_hub : public std::enable_shared_from_this<stream_hub> {
   [[nodiscard]] std::size_t open_streams() const noexcept {
     return open_streams_.load(std::memory_order_relaxed);
   }
+  // SSE streams, counted from construction (before they attach), so every
+  // change published while one is attached carries its SSE text.
+  void sse_opened() noexcept { open_sse_.fetch_add(1, std::memory_order_relaxed); }
+  void sse_closed() noexcept { open_sse_.fetch_sub(1, std::memory_order_relaxed); }
 
  private:
   using subscriber_ptr = std::shared_ptr<stream_subscriber>;
@@ -107,8 +115,9 @@ class stream_hub : public std::enable_shared_from_this<stream_hub> {
 
   const job_store& store_;
   const stream_hub_options options_;
-  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  strand_type strand_;
   std::atomic<std::size_t> open_streams_{0};
+  std::atomic<std::size_t> open_sse_{0};
 
   // Hub strand only.
   bool stopped_ = false;

@@ -1,7 +1,78 @@
 #include "progress/protocol/job_state.hpp"
 
+#include <array>
+#include <charconv>
+
 namespace progress {
 namespace {
+
+void append_string(std::string& out, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t plain = 0;  // start of the run of characters that need no escape
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
+    out.append(text.data() + plain, i - plain);
+    plain = i + 1;
+    switch (byte) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        out += "\\u00";
+        out += hex[byte >> 4U];
+        out += hex[byte & 0xFU];
+    }
+  }
+  out.append(text.data() + plain, text.size() - plain);
+  out += '"';
+}
+
+void append_number(std::string& out, std::int64_t value) {
+  std::array<char, 24> digits{};
+  const auto result = std::to_chars(digits.data(), digits.data() + digits.size(), value);
+  out.append(digits.data(), result.ptr);
+}
+
+// Shortest round-trip form, with ".0" for whole numbers as nlohmann::json writes them.
+void append_number(std::string& out, double value) {
+  std::array<char, 32> digits{};
+  const auto result = std::to_chars(digits.data(), digits.data() + digits.size(), value);
+  const std::string_view text(digits.data(), static_cast<std::size_t>(result.ptr - digits.data()));
+  out += text;
+  if (text.find_first_of(".e") == std::string_view::npos) out += ".0";
+}
+
+// Writes `"name":` with the separator the previous member needs.
+class member_writer {
+ public:
+  explicit member_writer(std::string& out) : out_(out) { out_ += '{'; }
+  std::string& name(std::string_view key) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += key;  // our own keys: nothing to escape
+    out_ += "\":";
+    return out_;
+  }
+  template <typename T>
+  void number(std::string_view key, const std::optional<T>& value) {
+    if (value) append_number(name(key), *value);
+  }
+  void string(std::string_view key, const std::optional<std::string>& value) {
+    if (value) append_string(name(key), *value);
+  }
+  void close() { out_ += '}'; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
 
 template <typename T>
 void put(nlohmann::json& out, const char* name, const std::optional<T>& value) {
@@ -37,6 +108,39 @@ void to_json(nlohmann::json& out, const job_state& state) {
   put(out, "attempt", state.attempt);
   put(out, "workerId", state.worker_id);
   put(out, "timestamp", state.timestamp);
+}
+
+void append_json(std::string& out, const job_state& state, std::optional<std::int64_t> updated_at) {
+  member_writer w{out};
+  // Sorted like the keys of a nlohmann::json object.
+  w.number("attempt", state.attempt);
+  w.number("current", state.current);
+  w.string("detail", state.detail);
+  if (state.details) {
+    w.name("details") += state.details->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  if (state.error) {
+    member_writer e{w.name("error")};
+    e.string("code", state.error->code);
+    append_string(e.name("message"), state.error->message);
+    e.close();
+  }
+  w.number("etaMs", state.eta_ms);
+  w.string("jobId", state.job_id);
+  w.string("message", state.message);
+  w.number("phase", state.phase);
+  w.string("phaseTitle", state.phase_title);
+  w.number("progress", state.progress);
+  w.number("seq", state.seq);
+  append_string(w.name("status"), to_string(state.status));
+  w.number("timestamp", state.timestamp);
+  w.number("total", state.total);
+  w.number("totalPhases", state.total_phases);
+  w.string("type", state.type);
+  w.number("updatedAt", updated_at);
+  w.string("userId", state.user_id);
+  w.string("workerId", state.worker_id);
+  w.close();
 }
 
 }  // namespace progress

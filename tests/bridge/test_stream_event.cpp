@@ -76,3 +76,16 @@ TEST(StreamScope, FiltersByUserJobAndType) {
 
 }  // namespace
 }  // namespace progress::bridge
+
+namespace progress::bridge {
+namespace {
+
+TEST(StreamEvent, SseTextOnlyWhenAsked) {
+  const auto job = stored("alice", "j1", job_status::in_progress);
+  const auto event = make_stream_event(job_change{5, job->key, job}, 9, /*with_sse=*/false);
+  EXPECT_TRUE(event->sse_text.empty());
+  EXPECT_FALSE(event->websocket_text.empty());
+}
+
+}  // namespace
+}  // namespace progress::bridge

@@ -50,3 +50,53 @@ TEST(job_status, names_and_terminal_states) {
   EXPECT_TRUE(is_terminal(job_status::failed));
   EXPECT_TRUE(is_terminal(job_status::cancelled));
 }
+
+namespace progress {
+namespace {
+
+// The hand-written serializer writes exactly what nlohmann::json would.
+TEST(job_state, append_json_matches_the_json_library) {
+  job_state full;
+  full.status = job_status::failed;
+  full.progress = 42.5;
+  full.phase = 2;
+  full.total_phases = 5;
+  full.phase_title = "Deploy \"contract\"";
+  full.message = "line\nbreak\ttab\\slash \x01 control";
+  full.detail = "caf\xc3\xa9 \xe2\x9c\x93";
+  full.current = 12;
+  full.total = 30;
+  full.type = "launch_token";
+  full.eta_ms = 0;
+  full.error = job_error{"Disk full", "E_DISK"};
+  full.details = nlohmann::json{{"files", 3}, {"name", "a\"b"}, {"nested", {{"x", 1.5}}}};
+  full.seq = 9007199254740993;
+  full.attempt = 2;
+  full.worker_id = "w-1";
+  full.timestamp = 1796154346025;
+  full.user_id = "alice";
+  full.job_id = "j.1";
+
+  job_state whole_progress;
+  whole_progress.progress = 100;
+  job_state tiny;
+  tiny.progress = 1e-7;
+  job_state error_without_code;
+  error_without_code.error = job_error{"boom", std::nullopt};
+
+  job_state empty;
+  for (const job_state* state : {&full, &whole_progress, &tiny, &error_without_code, &empty}) {
+    const job_state& s = *state;
+    nlohmann::json expected = s;
+    expected["updatedAt"] = 1234;
+    std::string written;
+    append_json(written, s, 1234);
+    EXPECT_EQ(written, expected.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    std::string without;
+    append_json(without, s);
+    EXPECT_EQ(without, nlohmann::json(s).dump());
+  }
+}
+
+}  // namespace
+}  // namespace progress

@@ -46,4 +46,10 @@ struct job_state {
 void to_json(nlohmann::json& out, const job_error& error);
 void to_json(nlohmann::json& out, const job_state& state);
 
+// Appends the same JSON as to_json(state).dump() (keys in the same, sorted
+// order) without building a JSON document first: the bridge serializes every
+// accepted update, so this is on its hot path. `updated_at` adds "updatedAt".
+// Strings must be valid UTF-8 (validation guarantees it).
+void append_json(std::string& out, const job_state& state, std::optional<std::int64_t> updated_at = {});
+
 }  // namespace progress
