@@ -1,189 +1,46 @@
 // The real progress-bridge binary against the project's real broker
 // configuration, over real HTTP: what a worker publishes is what the REST API
 // serves, with the isolation, error and limit rules of docs/api.md.
-#include <signal.h>
-#include <sys/wait.h>
-
 #include <chrono>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
-// GCC 12 misreports a null dereference inside Asio's scheduler once inlined.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#endif
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "child_process.hpp"
+#include "bridge_process.hpp"
+#include "http_test_client.hpp"
 #include "mosquitto_broker.hpp"
 #include "mqtt_test_client.hpp"
 #include "progress/publisher/publisher.hpp"
-#include "token_issuer.hpp"
+#include "prometheus_scrape.hpp"
+#include "test_tokens.hpp"
 
 namespace progress::bridge {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
 using namespace std::chrono_literals;
 using nlohmann::json;
-using test::child_process;
+using test::bridge_process;
+using test::expired_token_for;
+using test::forged_token_for;
+using test::http_get;
+using test::metric_total;
+using test::metric_with_label;
 using test::mosquitto_broker;
 using test::mqtt_test_client;
+using test::send_request;
+using test::token_for;
+using test::unsigned_token_for;
 using test::wait_until;
-
-constexpr std::string_view jwt_secret = "integration-secret-0123456789-abcdefghijkl";
-
-// The bridge under test, started on a free port chosen by the OS.
-class bridge_process {
- public:
-  bridge_process(const mosquitto_broker& broker, const std::string& name,
-                 std::vector<std::string> extra_args = {})
-      : directory_(test::make_temp_dir("progress-bridge-" + name)) {
-    std::vector<std::string> argv{PROGRESS_BRIDGE_BINARY,
-                                  "--mqtt-url",
-                                  broker.url(),
-                                  "--mqtt-username",
-                                  "bridge",
-                                  "--mqtt-password",
-                                  mosquitto_broker::password("bridge"),
-                                  "--mqtt-client-id",
-                                  "bridge-" + name,
-                                  "--http-listen",
-                                  "127.0.0.1:0",
-                                  "--jwt-secret",
-                                  std::string(jwt_secret),
-                                  "--log-level",
-                                  "debug"};
-    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    process_ = std::make_unique<child_process>(std::move(argv), directory_ / "bridge.log");
-    // The bridge logs its real address, also when asked for port 0.
-    const std::regex listening{R"(listening on http://127\.0\.0\.1:(\d+))"};
-    std::smatch match;
-    std::string log;
-    const bool started = wait_until(
-        [&] {
-          log = process_->log();
-          return std::regex_search(log, match, listening) || !process_->running();
-        },
-        10s);
-    if (!started || match.empty()) throw std::runtime_error("bridge did not start:\n" + process_->log());
-    port_ = static_cast<unsigned short>(std::stoi(match[1].str()));
-  }
-
-  ~bridge_process() {
-    process_.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(directory_, ignored);
-  }
-
-  bridge_process(const bridge_process&) = delete;
-  bridge_process& operator=(const bridge_process&) = delete;
-
-  [[nodiscard]] unsigned short port() const noexcept { return port_; }
-  [[nodiscard]] std::string log() const { return process_->log(); }
-  // SIGTERM; returns the exit code (-1 when it did not exit normally).
-  int terminate() {
-    const int status = process_->stop(SIGTERM, 15s);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
- private:
-  std::filesystem::path directory_;
-  std::unique_ptr<child_process> process_;
-  unsigned short port_ = 0;
-};
-
-struct reply {
-  unsigned status = 0;  // 0: no answer
-  std::string body;
-  http::response<http::string_body> raw;
-  [[nodiscard]] json body_json() const { return json::parse(body, nullptr, false); }
-};
-
-// One request on a fresh connection.
-reply send_request(unsigned short port, http::verb method, const std::string& target,
-                   const std::string& token = {},
-                   const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-  net::io_context ioc;
-  beast::tcp_stream stream{ioc};
-  beast::error_code ec;
-  stream.expires_after(10s);
-  stream.connect(net::ip::tcp::endpoint{net::ip::make_address("127.0.0.1"), port}, ec);
-  if (ec) return {};
-  http::request<http::string_body> req{method, target, 11};
-  req.set(http::field::host, "127.0.0.1");
-  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-  for (const auto& [name, value] : headers) req.set(name, value);
-  http::write(stream, req, ec);
-  if (ec) return {};
-  beast::flat_buffer buffer;
-  reply r;
-  http::read(stream, buffer, r.raw, ec);
-  if (ec) return {};
-  r.status = r.raw.result_int();
-  r.body = r.raw.body();
-  stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-  return r;
-}
-
-reply get(unsigned short port, const std::string& target, const std::string& token = {}) {
-  return send_request(port, http::verb::get, target, token);
-}
-
-std::string token_for(const std::string& user, bool admin = false) {
-  return mint_token(jwt_secret, user, admin, 1h);
-}
-
-std::string base64url(std::string_view in) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (const unsigned char c : in) {
-    bits = (bits << 8) | c;
-    count += 8;
-    while (count >= 6) {
-      count -= 6;
-      out += alphabet[(bits >> count) & 0x3F];
-    }
-  }
-  if (count > 0) out += alphabet[(bits << (6 - count)) & 0x3F];
-  return out;
-}
-
-// Sum of every series of `name` in a Prometheus text scrape.
-double metric_total(const std::string& scrape, const std::string& name) {
-  double total = 0;
-  std::istringstream lines{scrape};
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.starts_with(name)) continue;
-    const auto rest = line.substr(name.size());
-    if (!rest.empty() && rest[0] != ' ' && rest[0] != '{') continue;
-    total += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return total;
-}
+namespace http = test::http;
 
 bool becomes_ready(unsigned short port) {
-  return wait_until([&] { return get(port, "/readyz").status == 200; }, 20s);
+  return wait_until([&] { return http_get(port, "/readyz").status == 200; }, 20s);
 }
 
 // Polls until the job answers 200 and satisfies `condition`.
@@ -192,7 +49,7 @@ std::optional<json> wait_for_job(unsigned short port, const std::string& user, c
   std::optional<json> found;
   wait_until(
       [&] {
-        const auto r = get(port, "/api/v1/users/" + user + "/jobs/" + job, token_for(user));
+        const auto r = http_get(port, "/api/v1/users/" + user + "/jobs/" + job, token_for(user));
         if (r.status != 200) return false;
         auto body = r.body_json();
         if (condition && !condition(body)) return false;
@@ -244,20 +101,20 @@ TEST_F(ProgressBridge, ServesWhatTheWorkerPublished) {
   ASSERT_TRUE(wait_for_job(bridge.port(), "alice", "serves-1",
                            [](const json& j) { return j["status"] == "completed"; }));
 
-  const auto list = get(bridge.port(), "/api/v1/users/alice/jobs?type=video", token_for("alice"));
+  const auto list = http_get(bridge.port(), "/api/v1/users/alice/jobs?type=video", token_for("alice"));
   ASSERT_EQ(list.status, 200u);
   const auto jobs = list.body_json()["jobs"];
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0]["jobId"], "serves-1");
 
-  const auto events = get(bridge.port(), "/api/v1/users/alice/jobs/serves-1/events", token_for("alice"));
+  const auto events = http_get(bridge.port(), "/api/v1/users/alice/jobs/serves-1/events", token_for("alice"));
   ASSERT_EQ(events.status, 200u);
   const auto history = events.body_json()["events"];
   ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[0]["state"]["status"], "in_progress");
   EXPECT_EQ(history[1]["state"]["status"], "completed");
 
-  const auto stats = get(bridge.port(), "/api/v1/users/alice/stats", token_for("alice"));
+  const auto stats = http_get(bridge.port(), "/api/v1/users/alice/stats", token_for("alice"));
   ASSERT_EQ(stats.status, 200u);
   EXPECT_GE(stats.body_json()["completed"].get<int>(), 1);
   EXPECT_EQ(bridge.terminate(), 0) << bridge.log();
@@ -272,36 +129,29 @@ TEST_F(ProgressBridge, EnforcesIsolationAndAuthentication) {
   ASSERT_TRUE(wait_for_job(bridge.port(), "alice", "iso-a"));
   const auto port = bridge.port();
 
-  EXPECT_EQ(get(port, "/api/v1/users/bob/jobs", token_for("alice")).status, 403u);
-  EXPECT_EQ(get(port, "/api/v1/users/bob/jobs/iso-b", token_for("alice")).status, 403u);
-  EXPECT_EQ(get(port, "/api/v1/jobs", token_for("alice")).status, 403u);
+  EXPECT_EQ(http_get(port, "/api/v1/users/bob/jobs", token_for("alice")).status, 403u);
+  EXPECT_EQ(http_get(port, "/api/v1/users/bob/jobs/iso-b", token_for("alice")).status, 403u);
+  EXPECT_EQ(http_get(port, "/api/v1/jobs", token_for("alice")).status, 403u);
 
-  const auto missing = get(port, "/api/v1/users/alice/jobs");
+  const auto missing = http_get(port, "/api/v1/users/alice/jobs");
   EXPECT_EQ(missing.status, 401u);
   EXPECT_EQ(missing.raw[http::field::www_authenticate].substr(0, 6), "Bearer");
   EXPECT_EQ(missing.body_json()["error"]["code"], "unauthorized");
-  EXPECT_EQ(get(port, "/api/v1/users/alice/jobs", "garbage").status, 401u);
-  const auto expired = mint_token(jwt_secret, "alice", false, 60s, std::chrono::system_clock::now() - 2h);
-  EXPECT_EQ(get(port, "/api/v1/users/alice/jobs", expired).status, 401u);
-  const auto forged = mint_token("another-secret-0123456789-abcdefghijklmn", "alice", false, 1h);
-  EXPECT_EQ(get(port, "/api/v1/users/alice/jobs", forged).status, 401u);
-  const auto exp = std::chrono::duration_cast<std::chrono::seconds>(
-                       (std::chrono::system_clock::now() + 1h).time_since_epoch())
-                       .count();
-  const auto alg_none = base64url(R"({"alg":"none","typ":"JWT"})") + "." +
-                        base64url(json{{"sub", "alice"}, {"exp", exp}}.dump()) + ".";
-  EXPECT_EQ(get(port, "/api/v1/users/alice/jobs", alg_none).status, 401u);
+  EXPECT_EQ(http_get(port, "/api/v1/users/alice/jobs", "garbage").status, 401u);
+  EXPECT_EQ(http_get(port, "/api/v1/users/alice/jobs", expired_token_for("alice")).status, 401u);
+  EXPECT_EQ(http_get(port, "/api/v1/users/alice/jobs", forged_token_for("alice")).status, 401u);
+  EXPECT_EQ(http_get(port, "/api/v1/users/alice/jobs", unsigned_token_for("alice")).status, 401u);
 
-  const auto all = get(port, "/api/v1/jobs?limit=500", token_for("ops", true));
+  const auto all = http_get(port, "/api/v1/jobs?limit=500", token_for("ops", true));
   ASSERT_EQ(all.status, 200u) << all.body;
   std::set<std::string> owners;
   const auto listing = all.body_json();
   for (const auto& job : listing["jobs"]) owners.insert(job["userId"].get<std::string>());
   EXPECT_TRUE(owners.contains("alice"));
   EXPECT_TRUE(owners.contains("bob")) << all.body;
-  EXPECT_EQ(get(port, "/api/v1/users/bob/jobs/iso-b", token_for("ops", true)).status, 200u);
+  EXPECT_EQ(http_get(port, "/api/v1/users/bob/jobs/iso-b", token_for("ops", true)).status, 200u);
 
-  const auto scrape = get(port, "/metrics").body;
+  const auto scrape = http_get(port, "/metrics").body;
   EXPECT_GE(metric_total(scrape, "progress_bridge_auth_failures_total"), 5.0);
 }
 
@@ -309,37 +159,39 @@ TEST_F(ProgressBridge, AnswersErrorsAsJson) {
   bridge_process bridge{*broker_, "errors"};
   const auto port = bridge.port();
   const auto alice = token_for("alice");
-  const auto unknown_job = get(port, "/api/v1/users/alice/jobs/no-such-job", alice);
+  const auto unknown_job = http_get(port, "/api/v1/users/alice/jobs/no-such-job", alice);
   EXPECT_EQ(unknown_job.status, 404u);
   EXPECT_EQ(unknown_job.body_json()["error"]["code"], "not_found");
-  EXPECT_EQ(get(port, "/api/v2/whatever", alice).status, 404u);
+  EXPECT_EQ(http_get(port, "/api/v2/whatever", alice).status, 404u);
   const auto wrong_method = send_request(port, http::verb::delete_, "/api/v1/users/alice/jobs", alice);
   EXPECT_EQ(wrong_method.status, 405u);
   EXPECT_EQ(wrong_method.raw[http::field::allow], "GET, OPTIONS");
-  EXPECT_EQ(get(port, "/api/v1/users/al%20ice/jobs", alice).status, 400u);
-  EXPECT_EQ(get(port, "/api/v1/users/alice/jobs?limit=9999", alice).status, 400u);
-  EXPECT_EQ(get(port, "/api/v1/users/alice/jobs?status=sleeping", alice).status, 400u);
+  EXPECT_EQ(http_get(port, "/api/v1/users/al%20ice/jobs", alice).status, 400u);
+  EXPECT_EQ(http_get(port, "/api/v1/users/alice/jobs?limit=9999", alice).status, 400u);
+  EXPECT_EQ(http_get(port, "/api/v1/users/alice/jobs?status=sleeping", alice).status, 400u);
 }
 
 TEST_F(ProgressBridge, LimitsRequestRatePerClient) {
   bridge_process bridge{*broker_, "ratelimit", {"--rate-limit", "0.2", "--rate-limit-burst", "3"}};
   const auto alice = token_for("alice");
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(get(bridge.port(), "/api/v1/users/alice/jobs", alice).status, 200u);
-  const auto limited = get(bridge.port(), "/api/v1/users/alice/jobs", alice);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(http_get(bridge.port(), "/api/v1/users/alice/jobs", alice).status, 200u);
+  const auto limited = http_get(bridge.port(), "/api/v1/users/alice/jobs", alice);
   EXPECT_EQ(limited.status, 429u);
   EXPECT_EQ(limited.raw[http::field::retry_after], "5");
-  EXPECT_EQ(get(bridge.port(), "/healthz").status, 200u);
-  EXPECT_GE(metric_total(get(bridge.port(), "/metrics").body, "progress_bridge_rate_limited_total"), 1.0);
+  EXPECT_EQ(http_get(bridge.port(), "/healthz").status, 200u);
+  EXPECT_GE(metric_total(http_get(bridge.port(), "/metrics").body, "progress_bridge_rate_limited_total"),
+            1.0);
 }
 
 TEST_F(ProgressBridge, ProbesAndMetrics) {
   bridge_process bridge{*broker_, "probes"};
-  const auto health = get(bridge.port(), "/healthz");
+  const auto health = http_get(bridge.port(), "/healthz");
   ASSERT_EQ(health.status, 200u);
   EXPECT_EQ(health.body_json()["status"], "ok");
   ASSERT_TRUE(becomes_ready(bridge.port()));
-  for (int i = 0; i < 3; ++i) (void)get(bridge.port(), "/api/v1/users/alice/stats", token_for("alice"));
-  const auto metrics = get(bridge.port(), "/metrics");
+  for (int i = 0; i < 3; ++i) (void)http_get(bridge.port(), "/api/v1/users/alice/stats", token_for("alice"));
+  const auto metrics = http_get(bridge.port(), "/metrics");
   ASSERT_EQ(metrics.status, 200u);
   EXPECT_EQ(metrics.raw[http::field::content_type], "text/plain; version=0.0.4");
   EXPECT_GE(metric_total(metrics.body, "progress_bridge_http_requests_total"), 4.0);
@@ -357,7 +209,7 @@ TEST_F(ProgressBridge, RestartedBridgeServesRetainedJobsAgain) {
   }
   bridge_process again{*broker_, "restart-b"};
   ASSERT_TRUE(becomes_ready(again.port()));
-  const auto after = get(again.port(), "/api/v1/users/carol/jobs/restart-1", token_for("carol"));
+  const auto after = http_get(again.port(), "/api/v1/users/carol/jobs/restart-1", token_for("carol"));
   ASSERT_EQ(after.status, 200u);
   auto state = after.body_json();
   auto expected = *before;
@@ -371,23 +223,12 @@ TEST_F(ProgressBridge, ReconnectsAfterBrokerRestartAndCatchesUp) {
   ASSERT_TRUE(becomes_ready(bridge.port()));
   worker_->disconnect();
   broker_->stop();
-  EXPECT_TRUE(wait_until([&] { return get(bridge.port(), "/readyz").status == 503; }, 20s));
+  EXPECT_TRUE(wait_until([&] { return http_get(bridge.port(), "/readyz").status == 503; }, 20s));
   broker_->start();
   ASSERT_EQ(worker_->connect("worker", mosquitto_broker::password("worker")), 0);
   publish("alice", "after-restart", {{"status", "started"}, {"seq", 1}});
   EXPECT_TRUE(becomes_ready(bridge.port())) << bridge.log();
   EXPECT_TRUE(wait_for_job(bridge.port(), "alice", "after-restart")) << bridge.log();
-}
-
-// Series of `name` whose labels contain `label`, summed.
-double metric_with_label(const std::string& scrape, const std::string& name, const std::string& label) {
-  double total = 0;
-  std::istringstream lines{scrape};
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.starts_with(name + "{") || line.find(label) == std::string::npos) continue;
-    total += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return total;
 }
 
 TEST_F(ProgressBridge, ThousandMalformedMessagesHarmNoGoodJob) {
@@ -429,14 +270,14 @@ TEST_F(ProgressBridge, ThousandMalformedMessagesHarmNoGoodJob) {
   publish("alice", "good-c", {{"status", "queued"}, {"seq", 1}});
   ASSERT_TRUE(wait_for_job(bridge.port(), "alice", "good-c")) << bridge.log();
 
-  auto a = get(bridge.port(), "/api/v1/users/alice/jobs/good-a", token_for("alice")).body_json();
-  auto b = get(bridge.port(), "/api/v1/users/bob/jobs/good-b", token_for("bob")).body_json();
+  auto a = http_get(bridge.port(), "/api/v1/users/alice/jobs/good-a", token_for("alice")).body_json();
+  auto b = http_get(bridge.port(), "/api/v1/users/bob/jobs/good-b", token_for("bob")).body_json();
   for (const auto& [key, value] : good_a.items()) EXPECT_EQ(a[key], value) << key;
   for (const auto& [key, value] : good_b.items()) EXPECT_EQ(b[key], value) << key;
-  EXPECT_EQ(get(bridge.port(), "/api/v1/users/alice/jobs/bad-1", token_for("alice")).status, 404u);
-  EXPECT_EQ(get(bridge.port(), "/api/v1/users/carol/jobs/bad-2", token_for("carol")).status, 404u);
+  EXPECT_EQ(http_get(bridge.port(), "/api/v1/users/alice/jobs/bad-1", token_for("alice")).status, 404u);
+  EXPECT_EQ(http_get(bridge.port(), "/api/v1/users/carol/jobs/bad-2", token_for("carol")).status, 404u);
 
-  const auto scrape = get(bridge.port(), "/metrics").body;
+  const auto scrape = http_get(bridge.port(), "/metrics").body;
   EXPECT_EQ(metric_total(scrape, "progress_bridge_mqtt_messages_rejected_total"), total_bad + 1.0) << scrape;
   for (const auto& [reason, payload] : bad_payloads) {
     EXPECT_GT(metric_with_label(scrape, "progress_bridge_mqtt_messages_rejected_total", "\"" + reason + "\""),
@@ -444,7 +285,7 @@ TEST_F(ProgressBridge, ThousandMalformedMessagesHarmNoGoodJob) {
         << reason;
   }
   EXPECT_EQ(metric_with_label(scrape, "progress_bridge_mqtt_messages_rejected_total", "\"oversize\""), 1.0);
-  EXPECT_EQ(get(bridge.port(), "/healthz").status, 200u);
+  EXPECT_EQ(http_get(bridge.port(), "/healthz").status, 200u);
   EXPECT_EQ(bridge.terminate(), 0) << bridge.log();
 }
 
@@ -477,7 +318,8 @@ TEST_F(ProgressBridge, ServesJobsReportedThroughThePublisherSdk) {
   EXPECT_EQ((*failed)["workerId"], "sdk-worker");
 
   // Phase changes and the terminal state are never coalesced away.
-  const auto events = get(bridge.port(), "/api/v1/users/alice/jobs/sdk-import/events", token_for("alice"));
+  const auto events =
+      http_get(bridge.port(), "/api/v1/users/alice/jobs/sdk-import/events", token_for("alice"));
   ASSERT_EQ(events.status, 200u);
   std::vector<std::string> phases;
   const auto history = events.body_json();

@@ -1,0 +1,60 @@
+#include "bridge_process.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <regex>
+#include <stdexcept>
+#include <system_error>
+
+namespace progress::test {
+
+using namespace std::chrono_literals;
+
+bridge_process::bridge_process(const mosquitto_broker& broker, const std::string& name,
+                               std::vector<std::string> extra_args)
+    : directory_(make_temp_dir("progress-bridge-" + name)) {
+  std::vector<std::string> argv{PROGRESS_BRIDGE_BINARY,
+                                "--mqtt-url",
+                                broker.url(),
+                                "--mqtt-username",
+                                "bridge",
+                                "--mqtt-password",
+                                mosquitto_broker::password("bridge"),
+                                "--mqtt-client-id",
+                                "bridge-" + name,
+                                "--http-listen",
+                                "127.0.0.1:0",
+                                "--jwt-secret",
+                                std::string(jwt_secret),
+                                "--log-level",
+                                "debug"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  process_ = std::make_unique<child_process>(std::move(argv), directory_ / "bridge.log");
+  // The bridge logs its real address, also when asked for port 0.
+  const std::regex listening{R"(listening on http://127\.0\.0\.1:(\d+))"};
+  std::smatch match;
+  std::string log;
+  const bool started = wait_until(
+      [&] {
+        log = process_->log();
+        return std::regex_search(log, match, listening) || !process_->running();
+      },
+      10s);
+  if (!started || match.empty()) throw std::runtime_error("bridge did not start:\n" + process_->log());
+  port_ = static_cast<unsigned short>(std::stoi(match[1].str()));
+}
+
+bridge_process::~bridge_process() {
+  process_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(directory_, ignored);
+}
+
+int bridge_process::terminate() {
+  const int status = process_->stop(SIGTERM, 15s);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace progress::test
