@@ -84,6 +84,7 @@ config_result parse_config(int argc, const char* const* argv) {
   std::string finished_ttl = "24h";
   std::string stall_timeout = "30s";
   std::string heartbeat = "15s";
+  std::string jwt_leeway = "30s";
 
   app.add_option("--mqtt-url", cfg.mqtt_url, "Broker URL (tcp://host:port or ssl://host:port)")
       ->envname("BRIDGE_MQTT_URL")
@@ -108,6 +109,11 @@ config_result parse_config(int argc, const char* const* argv) {
   app.add_option("--jwt-public-key", public_key_file, "PEM public key file for RS256/ES256 bearer tokens")
       ->envname("BRIDGE_JWT_PUBLIC_KEY")
       ->check(CLI::ExistingFile);
+  app.add_option("--jwt-leeway", jwt_leeway,
+                 "Clock skew allowed on a token's exp, nbf and iat (live streams close at exp plus this)")
+      ->envname("BRIDGE_JWT_LEEWAY")
+      ->check(duration_validator())
+      ->capture_default_str();
   app.add_option("--cors-origin", cfg.cors_origins,
                  "Browser origin allowed to call the API (repeatable; * = any, without credentials)")
       ->envname("BRIDGE_CORS_ORIGINS")
@@ -201,6 +207,8 @@ config_result parse_config(int argc, const char* const* argv) {
   cfg.finished_ttl = *parse_duration(finished_ttl);  // checked by the validator
   cfg.stream_stall_timeout = *parse_duration(stall_timeout);
   cfg.stream_heartbeat = *parse_duration(heartbeat);
+  cfg.jwt_leeway = *parse_duration(jwt_leeway);
+  if (cfg.jwt_leeway > std::chrono::hours{1}) return failure("--jwt-leeway: at most 1h");
   if (cfg.stream_stall_timeout.count() < 1) return failure("--stream-stall-timeout: at least 1s");
   if (cfg.stream_heartbeat.count() < 1) return failure("--stream-heartbeat: at least 1s");
   if (!password_file.empty()) {

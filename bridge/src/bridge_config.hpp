@@ -41,7 +41,8 @@ struct bridge_config {
 
   // Authentication: exactly one of the two keys.
   std::string jwt_secret;
-  std::string jwt_public_key_pem;  // contents of --jwt-public-key
+  std::string jwt_public_key_pem;       // contents of --jwt-public-key
+  std::chrono::seconds jwt_leeway{30};  // clock skew allowed on exp / nbf / iat
 
   // Job store.
   std::size_t history_limit = 100;

@@ -71,8 +71,8 @@ int print_token(const bridge_config& cfg) {
 int serve(const bridge_config& cfg) {
   std::unique_ptr<jwt_verifier> verifier;
   try {
-    verifier = std::make_unique<jwt_verifier>(
-        jwt_verifier_options{.hs256_secret = cfg.jwt_secret, .public_key_pem = cfg.jwt_public_key_pem});
+    verifier = std::make_unique<jwt_verifier>(jwt_verifier_options{
+        .hs256_secret = cfg.jwt_secret, .public_key_pem = cfg.jwt_public_key_pem, .leeway = cfg.jwt_leeway});
   } catch (const std::exception& e) {
     spdlog::critical("JWT key: {}", e.what());
     return 2;
@@ -119,13 +119,12 @@ int serve(const bridge_config& cfg) {
       rest_api_options{.cors_origins = cfg.cors_origins,
                        .rate_limit = cfg.rate_limit,
                        .rate_limit_burst = cfg.rate_limit_burst});
-  auto frontend =
-      std::make_shared<http_frontend>(api, hub, files, bridge_metrics,
-                                      stream_options{.queue_limit = cfg.stream_queue_limit,
-                                                     .stall_timeout = cfg.stream_stall_timeout,
-                                                     .heartbeat = cfg.stream_heartbeat,
-                                                     .token_leeway = jwt_verifier_options{}.leeway},
-                                      cfg.cors_origins);
+  auto frontend = std::make_shared<http_frontend>(api, hub, files, bridge_metrics,
+                                                  stream_options{.queue_limit = cfg.stream_queue_limit,
+                                                                 .stall_timeout = cfg.stream_stall_timeout,
+                                                                 .heartbeat = cfg.stream_heartbeat,
+                                                                 .token_leeway = cfg.jwt_leeway},
+                                                  cfg.cors_origins);
   beast::error_code ec;
   const tcp::endpoint endpoint{net::ip::make_address(cfg.http_address, ec), cfg.http_port};
   auto http = std::make_shared<listener>(ioc, endpoint, frontend, http_limits{}, ec, cfg.max_connections);

@@ -957,11 +957,10 @@ TEST_F(LiveStreams, SlowConsumerThatCatchesUpGetsConflatedLatestStatesAndEveryTe
 // --- token expiry ----------------------------------------------------------
 
 TEST_F(LiveStreams, StreamsEndWhenTheirTokenExpires) {
-  auto bridge = start_bridge();
+  // A stream ends at the token's exp plus the clock-skew leeway a new request would still get.
+  auto bridge = start_bridge({"--jwt-leeway", "1s"});
   const auto port = bridge->port();
   const auto alice = user("alice");
-  // The stream ends at the token's exp. (The verifier would accept it for another 30 s of clock-skew
-  // leeway, but an open stream does not get that grace.)
   const auto short_lived = [&] { return mint_token(bridge_process::jwt_secret, alice, false, 2s); };
   auto ws = open_websocket(port, short_lived());
   ASSERT_TRUE(ws->upgraded()) << ws->upgrade_status();
