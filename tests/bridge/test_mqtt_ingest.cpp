@@ -6,7 +6,6 @@
 #include <latch>
 #include <memory>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,11 +17,13 @@
 
 #include "mosquitto_broker.hpp"
 #include "mqtt_test_client.hpp"
+#include "prometheus_scrape.hpp"
 
 namespace progress::bridge {
 namespace {
 
 using namespace std::chrono_literals;
+using test::metric_total;
 using test::mosquitto_broker;
 using test::mqtt_test_client;
 
@@ -34,19 +35,6 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
     std::this_thread::sleep_for(10ms);
   }
   return true;
-}
-
-// Sum of every series of `name` in a Prometheus text scrape.
-double metric_total(const std::string& scrape, const std::string& name) {
-  double total = 0;
-  std::istringstream lines{scrape};
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.starts_with(name)) continue;
-    const auto rest = line.substr(name.size());
-    if (!rest.empty() && rest[0] != ' ' && rest[0] != '{') continue;
-    total += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return total;
 }
 
 std::string job_json(const std::string& status, int seq, double progress = 0) {
