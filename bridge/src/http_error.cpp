@@ -28,8 +28,9 @@ http_response bad_request(const http_request& req, std::string_view message) {
   return error_response(req, http::status::bad_request, "bad_request", message);
 }
 
-http_response unauthorized(const http_request& req, std::string_view message, bool invalid_token) {
-  auto res = error_response(req, http::status::unauthorized, "unauthorized", message);
+http_response unauthorized(const http_request& req, std::string_view code, std::string_view message,
+                           bool invalid_token) {
+  auto res = error_response(req, http::status::unauthorized, code, message);
   res.set(http::field::www_authenticate, invalid_token
                                              ? R"(Bearer realm="progress-bridge", error="invalid_token")"
                                              : R"(Bearer realm="progress-bridge")");

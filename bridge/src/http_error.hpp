@@ -18,10 +18,11 @@ namespace progress::bridge {
                                            std::string_view code, std::string_view message);
 
 [[nodiscard]] http_response bad_request(const http_request& req, std::string_view message);
-// 401 with `WWW-Authenticate: Bearer`; `invalid_token` adds error="invalid_token"
-// (RFC 6750: a token was sent but is bad, rather than missing).
-[[nodiscard]] http_response unauthorized(const http_request& req, std::string_view message,
-                                         bool invalid_token);
+// 401 with `WWW-Authenticate: Bearer` and the specific `code` ("token_expired", ...);
+// `invalid_token` adds error="invalid_token" (RFC 6750: a token was sent but is
+// bad, rather than missing).
+[[nodiscard]] http_response unauthorized(const http_request& req, std::string_view code,
+                                         std::string_view message, bool invalid_token);
 [[nodiscard]] http_response forbidden(const http_request& req, std::string_view message);
 [[nodiscard]] http_response not_found(const http_request& req, std::string_view message);
 [[nodiscard]] http_response method_not_allowed(const http_request& req, std::string_view allow);

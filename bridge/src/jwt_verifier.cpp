@@ -153,6 +153,20 @@ std::string_view to_string(auth_failure f) noexcept {
   return "unknown";
 }
 
+std::string_view error_code(auth_failure f) noexcept {
+  switch (f) {
+    case auth_failure::missing_token: return "token_missing";
+    case auth_failure::malformed: return "token_malformed";
+    case auth_failure::unsupported_algorithm: return "token_unsupported_algorithm";
+    case auth_failure::bad_signature: return "token_bad_signature";
+    case auth_failure::expired: return "token_expired";
+    case auth_failure::not_yet_valid: return "token_not_yet_valid";
+    case auth_failure::missing_claim: return "token_missing_claim";
+    case auth_failure::invalid_subject: return "token_invalid_subject";
+  }
+  return "token_invalid";
+}
+
 jwt_verifier::jwt_verifier(jwt_verifier_options options) : leeway_{options.leeway} {
   const bool has_secret = !options.hs256_secret.empty();
   const bool has_pem = !options.public_key_pem.empty();

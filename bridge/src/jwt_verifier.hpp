@@ -23,8 +23,12 @@ enum class auth_failure {
   invalid_subject,        // sub is not a valid user id (progress::is_valid_id)
 };
 
-// snake_case name of `f`, e.g. "bad_signature".
+// snake_case name of `f`, e.g. "bad_signature": the metric label.
 [[nodiscard]] std::string_view to_string(auth_failure f) noexcept;
+
+// The error code a 401 answer carries for `f`, e.g. "token_expired" (docs/api.md),
+// so a client can tell a refused token from a missing one and stop retrying.
+[[nodiscard]] std::string_view error_code(auth_failure f) noexcept;
 
 // Either a principal, or the failure and a human-readable message (safe to
 // log: it never echoes the token).

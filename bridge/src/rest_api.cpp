@@ -76,6 +76,7 @@ rest_api::rest_api(const job_store& store, metrics& metrics, const jwt_verifier&
   routes_.add(verb::get, "/api/v1/users/{userId}/jobs/{jobId}/events", &rest_api::get_job_events);
   routes_.add(verb::get, "/api/v1/users/{userId}/stats", &rest_api::get_user_stats);
   routes_.add(verb::get, "/api/v1/jobs", &rest_api::list_all_jobs);
+  routes_.add(verb::get, "/api/v1/session", &rest_api::get_session);
   routes_.add(verb::get, "/healthz", &rest_api::healthz);
   routes_.add(verb::get, "/readyz", &rest_api::readyz);
   routes_.add(verb::get, "/metrics", &rest_api::scrape_metrics);
@@ -139,19 +140,20 @@ std::variant<principal, http_response> rest_api::authenticate(const http_request
     token = bearer_token(header->value());
     if (token.empty()) {
       metrics_.auth_failure(to_string(auth_failure::malformed));
-      return unauthorized(req, "Authorization header is not a Bearer token", true);
+      return unauthorized(req, error_code(auth_failure::malformed), "Authorization header is not a Bearer token",
+                          true);
     }
   } else if (const auto param = query.get("access_token")) {
     token = *param;
   }
   if (token.empty()) {
     metrics_.auth_failure(to_string(auth_failure::missing_token));
-    return unauthorized(req, "missing bearer token", false);
+    return unauthorized(req, error_code(auth_failure::missing_token), "missing bearer token", false);
   }
   auto result = verifier_.verify(token);
   if (!result) {
     metrics_.auth_failure(to_string(result.failure));
-    return unauthorized(req, result.message, true);
+    return unauthorized(req, error_code(result.failure), result.message, true);
   }
   return std::move(*result.who);
 }
@@ -285,6 +287,16 @@ http_response rest_api::get_user_stats(const call& c) const {
                          {"cancelled", stats.cancelled},
                          {"averageProgress", nullptr}};
   if (stats.average_progress) body["averageProgress"] = *stats.average_progress;
+  return json_response(c.req, http::status::ok, body.dump());
+}
+
+http_response rest_api::get_session(const call& c) const {
+  auto who = authenticate(c.req, c.query);
+  if (auto* denied = std::get_if<http_response>(&who)) return std::move(*denied);
+  const auto& principal = std::get<struct principal>(who);
+  const auto expires_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(principal.expires_at.time_since_epoch()).count();
+  const nlohmann::json body = {{"userId", principal.user_id}, {"admin", principal.admin}, {"expiresAt", expires_ms}};
   return json_response(c.req, http::status::ok, body.dump());
 }
 

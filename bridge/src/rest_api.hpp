@@ -72,6 +72,7 @@ class rest_api : public http_service {
   http_response get_job_events(const call& c) const;
   http_response get_user_stats(const call& c) const;
   http_response list_all_jobs(const call& c) const;
+  http_response get_session(const call& c) const;
   http_response healthz(const call& c) const;
   http_response readyz(const call& c) const;
   http_response scrape_metrics(const call& c) const;

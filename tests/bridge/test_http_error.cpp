@@ -39,13 +39,14 @@ TEST(HttpError, EscapesMessage) {
 }
 
 TEST(HttpError, UnauthorizedCarriesBearerChallenge) {
-  const auto missing = unauthorized(get_request(), "missing token", false);
+  const auto missing = unauthorized(get_request(), "token_missing", "missing token", false);
   EXPECT_EQ(missing.result(), http::status::unauthorized);
   EXPECT_EQ(missing[http::field::www_authenticate], R"(Bearer realm="progress-bridge")");
-  const auto invalid = unauthorized(get_request(), "token expired", true);
+  const auto invalid = unauthorized(get_request(), "token_expired", "token expired", true);
   EXPECT_EQ(invalid[http::field::www_authenticate],
             R"(Bearer realm="progress-bridge", error="invalid_token")");
-  EXPECT_EQ(body_of(invalid)["error"]["code"], "unauthorized");
+  EXPECT_EQ(body_of(invalid)["error"]["code"], "token_expired");
+  EXPECT_EQ(body_of(missing)["error"]["code"], "token_missing");
 }
 
 TEST(HttpError, StatusesAndCodes) {

@@ -136,11 +136,25 @@ TEST_F(ProgressBridge, EnforcesIsolationAndAuthentication) {
   const auto missing = http_get(port, "/api/v1/users/alice/jobs");
   EXPECT_EQ(missing.status, 401u);
   EXPECT_EQ(missing.raw[http::field::www_authenticate].substr(0, 6), "Bearer");
-  EXPECT_EQ(missing.body_json()["error"]["code"], "unauthorized");
-  EXPECT_EQ(http_get(port, "/api/v1/users/alice/jobs", "garbage").status, 401u);
-  EXPECT_EQ(http_get(port, "/api/v1/users/alice/jobs", expired_token_for("alice")).status, 401u);
-  EXPECT_EQ(http_get(port, "/api/v1/users/alice/jobs", forged_token_for("alice")).status, 401u);
-  EXPECT_EQ(http_get(port, "/api/v1/users/alice/jobs", unsigned_token_for("alice")).status, 401u);
+  EXPECT_EQ(missing.body_json()["error"]["code"], "token_missing");
+  const auto refused = [&](const std::string& token) {
+    const auto res = http_get(port, "/api/v1/users/alice/jobs", token);
+    EXPECT_EQ(res.status, 401u);
+    return res.body_json()["error"]["code"].get<std::string>();
+  };
+  EXPECT_EQ(refused("garbage"), "token_malformed");
+  EXPECT_EQ(refused(expired_token_for("alice")), "token_expired");
+  EXPECT_EQ(refused(forged_token_for("alice")), "token_bad_signature");
+  EXPECT_EQ(refused(unsigned_token_for("alice")), "token_unsupported_algorithm");
+
+  // The verdict on a token, for clients that cannot read a stream's 401.
+  const auto session = http_get(port, "/api/v1/session", token_for("alice"));
+  ASSERT_EQ(session.status, 200u) << session.body;
+  EXPECT_EQ(session.body_json()["userId"], "alice");
+  EXPECT_EQ(session.body_json()["admin"], false);
+  EXPECT_GT(session.body_json()["expiresAt"].get<std::int64_t>(), 0);
+  EXPECT_EQ(http_get(port, "/api/v1/session", expired_token_for("alice")).body_json()["error"]["code"],
+            "token_expired");
 
   const auto all = http_get(port, "/api/v1/jobs?limit=500", token_for("ops", true));
   ASSERT_EQ(all.status, 200u) << all.body;

@@ -171,7 +171,20 @@ TEST_F(RestApiTest, MissingTokenIs401WithChallenge) {
   const auto res = get("/api/v1/users/alice/jobs");
   EXPECT_EQ(res.result(), http::status::unauthorized);
   EXPECT_EQ(res[http::field::www_authenticate], R"(Bearer realm="progress-bridge")");
-  EXPECT_EQ(error_code(res), "unauthorized");
+  EXPECT_EQ(error_code(res), "token_missing");
+}
+
+TEST_F(RestApiTest, SessionTellsWhoATokenSpeaksFor) {
+  const auto res = get("/api/v1/session", token("ops", true));
+  ASSERT_EQ(res.result(), http::status::ok);
+  const auto body = json::parse(res.body());
+  EXPECT_EQ(body["userId"], "ops");
+  EXPECT_EQ(body["admin"], true);
+  const auto expired = mint_token(secret, "alice", false, std::chrono::seconds{60},
+                                  std::chrono::system_clock::now() - std::chrono::hours{2});
+  const auto refused = get("/api/v1/session", expired);
+  EXPECT_EQ(refused.result(), http::status::unauthorized);
+  EXPECT_EQ(error_code(refused), "token_expired");
 }
 
 TEST_F(RestApiTest, InvalidTokensAre401) {
