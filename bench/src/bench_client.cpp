@@ -2,12 +2,8 @@
 
 #include <netinet/in.h>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/http/field.hpp>
-#include <boost/beast/websocket/error.hpp>
 #include <nlohmann/json.hpp>
+#include "asio.hpp"
 
 #include "payload_fields.hpp"
 

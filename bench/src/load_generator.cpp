@@ -6,8 +6,7 @@
 #include <fstream>
 #include <iostream>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
+#include "asio.hpp"
 
 #include "token_issuer.hpp"
 

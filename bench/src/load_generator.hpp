@@ -7,8 +7,9 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
+
+#include "asio.hpp"
 
 #include "bench_client.hpp"
 #include "connect_gate.hpp"

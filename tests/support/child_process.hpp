@@ -9,6 +9,8 @@
 
 #include <sys/types.h>
 
+#include "wait_until.hpp"
+
 namespace progress::test {
 
 class child_process {
@@ -39,17 +41,6 @@ class child_process {
   pid_t pid_ = -1;
   std::filesystem::path log_file_;
 };
-
-// Polls `condition` until it holds or `timeout` passes.
-template <typename Condition>
-bool wait_until(Condition condition, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
 
 // A loopback TCP port nobody listens on right now.
 [[nodiscard]] unsigned short free_loopback_port();

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "beast_headers.hpp"
+#include "client_socket.hpp"
 
 namespace progress::test {
 

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "beast_headers.hpp"
+#include "client_socket.hpp"
 #include "http_test_client.hpp"
 
 namespace progress::test {

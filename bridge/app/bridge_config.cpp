@@ -1,0 +1,232 @@
+#include "bridge_config.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include "asio.hpp"
+
+#include "build_info.hpp"
+#include "progress/protocol/topic.hpp"
+#include "token_issuer.hpp"
+
+namespace progress::bridge {
+
+namespace {
+
+// Key files are small; a bigger file is a mistake, not a key.
+constexpr std::size_t max_secret_file_bytes = 64 * 1024;
+
+std::optional<std::string> read_small_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string text(max_secret_file_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  const auto got = static_cast<std::size_t>(in.gcount());
+  if (got > max_secret_file_bytes || in.bad()) return std::nullopt;
+  text.resize(got);
+  return text;
+}
+
+// A CLI11 validator for durations like "90s", "15m", "24h", "7d".
+CLI::Validator duration_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (!parse_duration(text)) return "not a duration (like 90s, 15m, 24h, 7d): " + text;
+        return {};
+      },
+      "DURATION");
+}
+
+config_result failure(std::string message) {
+  return config_result{std::nullopt, 2, std::move(message) + "\n"};
+}
+
+}  // namespace
+
+std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port_text = text.substr(colon + 1);
+  std::uint16_t port = 0;
+  const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc{} || ptr != port_text.data() + port_text.size())
+    return std::nullopt;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "127.0.0.1";  // never all interfaces by accident
+  boost::system::error_code bad;
+  const auto address = boost::asio::ip::make_address(std::string(host), bad);
+  if (bad) return std::nullopt;
+  return std::pair{address.to_string(), port};
+}
+
+config_result parse_config(int argc, const char* const* argv) {
+  bridge_config cfg;
+  CLI::App app{"progress-bridge: serves live job progress from MQTT over REST, WebSocket and SSE",
+               "progress-bridge"};
+  app.set_version_flag("--version", std::string(version()));
+  app.get_formatter()->column_width(44);
+  app.fallthrough();  // `token --jwt-secret ...` works like `--jwt-secret ... token`
+
+  std::string listen = "127.0.0.1:8080";
+  std::string password_file;
+  std::string public_key_file;
+  std::string finished_ttl = "24h";
+  std::string stall_timeout = "30s";
+  std::string heartbeat = "15s";
+  std::string jwt_leeway = "30s";
+
+  app.add_option("--mqtt-url", cfg.mqtt_url, "Broker URL (tcp://host:port or ssl://host:port)")
+      ->envname("BRIDGE_MQTT_URL")
+      ->capture_default_str();
+  app.add_option("--mqtt-username", cfg.mqtt_username, "Broker user name")
+      ->envname("BRIDGE_MQTT_USERNAME")
+      ->capture_default_str();
+  auto* password = app.add_option("--mqtt-password", cfg.mqtt_password, "Broker password")
+                       ->envname("BRIDGE_MQTT_PASSWORD");
+  app.add_option("--mqtt-password-file", password_file, "File whose first line is the broker password")
+      ->envname("BRIDGE_MQTT_PASSWORD_FILE")
+      ->check(CLI::ExistingFile)
+      ->excludes(password);
+  app.add_option("--mqtt-client-id", cfg.mqtt_client_id, "MQTT client id ([A-Za-z0-9_.-], unique per bridge)")
+      ->envname("BRIDGE_MQTT_CLIENT_ID")
+      ->capture_default_str();
+  app.add_option("--http-listen", listen, "HTTP address:port to listen on (port 0: any free port)")
+      ->envname("BRIDGE_HTTP_LISTEN")
+      ->capture_default_str();
+  app.add_option("--jwt-secret", cfg.jwt_secret, "HS256 secret for bearer tokens (>= 32 bytes)")
+      ->envname("BRIDGE_JWT_SECRET");
+  app.add_option("--jwt-public-key", public_key_file, "PEM public key file for RS256/ES256 bearer tokens")
+      ->envname("BRIDGE_JWT_PUBLIC_KEY")
+      ->check(CLI::ExistingFile);
+  app.add_option("--jwt-leeway", jwt_leeway,
+                 "Clock skew allowed on a token's exp, nbf and iat (live streams close at exp plus this)")
+      ->envname("BRIDGE_JWT_LEEWAY")
+      ->check(duration_validator())
+      ->capture_default_str();
+  app.add_option("--cors-origin", cfg.cors_origins,
+                 "Browser origin allowed to call the API (repeatable; * = any, without credentials)")
+      ->envname("BRIDGE_CORS_ORIGINS")
+      ->delimiter(',');
+  app.add_option("--history-limit", cfg.history_limit, "Events kept per job")
+      ->envname("BRIDGE_HISTORY_LIMIT")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--jobs-per-user", cfg.jobs_per_user, "Jobs kept per user")
+      ->envname("BRIDGE_JOBS_PER_USER")
+      ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
+  app.add_option("--max-jobs", cfg.max_jobs, "Jobs kept in total")
+      ->envname("BRIDGE_MAX_JOBS")
+      ->check(CLI::Range(1, 100000000))
+      ->capture_default_str();
+  app.add_option("--finished-ttl", finished_ttl, "How long finished jobs are kept (90s, 15m, 24h, 7d)")
+      ->envname("BRIDGE_FINISHED_TTL")
+      ->check(duration_validator())
+      ->capture_default_str();
+  app.add_option("--rate-limit", cfg.rate_limit, "REST requests per second per client address (0: off)")
+      ->envname("BRIDGE_RATE_LIMIT")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  app.add_option("--rate-limit-burst", cfg.rate_limit_burst, "REST requests a client may make at once")
+      ->envname("BRIDGE_RATE_LIMIT_BURST")
+      ->check(CLI::Range(1.0, 1e6))
+      ->capture_default_str();
+  app.add_option("--threads", cfg.threads, "Threads running the network event loop")
+      ->envname("BRIDGE_THREADS")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--max-connections", cfg.max_connections,
+                 "Open connections at most, HTTP and live streams together")
+      ->envname("BRIDGE_MAX_CONNECTIONS")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--web-root", cfg.web_root, "Directory of static files served at / (the dashboard)")
+      ->envname("BRIDGE_WEB_ROOT")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--stream-queue-limit", cfg.stream_queue_limit,
+                 "Messages a live stream may have pending after conflation; beyond: closed (4008)")
+      ->envname("BRIDGE_STREAM_QUEUE_LIMIT")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--stream-stall-timeout", stall_timeout,
+                 "A live stream whose writes make no progress this long is closed (4008)")
+      ->envname("BRIDGE_STREAM_STALL_TIMEOUT")
+      ->check(duration_validator())
+      ->capture_default_str();
+  app.add_option("--stream-heartbeat", heartbeat,
+                 "SSE heartbeat interval; WebSocket ping when idle this long, close after twice as long")
+      ->envname("BRIDGE_STREAM_HEARTBEAT")
+      ->check(duration_validator())
+      ->capture_default_str();
+  app.add_option("--change-log-limit", cfg.change_log_limit,
+                 "Recent changes kept so reconnecting streams can resume without loss")
+      ->envname("BRIDGE_CHANGE_LOG_LIMIT")
+      ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
+  app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error, critical or off")
+      ->envname("BRIDGE_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+
+  std::string token_ttl = "1h";
+  auto* token = app.add_subcommand("token", "Print a development token signed with the HS256 secret");
+  token->add_option("--user", cfg.token_user, "User id the token speaks for (sub)")->required();
+  token->add_flag("--admin", cfg.token_admin, "Grant the admin role (read every user's jobs)");
+  token->add_option("--ttl", token_ttl, "Lifetime (90s, 15m, 1h, 7d)")
+      ->check(duration_validator())
+      ->capture_default_str();
+  app.footer(
+      "Each option also reads the environment variable shown next to it.\n"
+      "Exactly one of --jwt-secret and --jwt-public-key is required.");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream out;
+    std::ostringstream err;
+    // CLI11's own codes are internal; the shell sees 0 (help, version) or 2 (usage).
+    const int code = app.exit(e, out, err) == 0 ? 0 : 2;
+    return config_result{std::nullopt, code, out.str() + err.str()};
+  }
+
+  const auto endpoint = parse_listen_address(listen);
+  if (!endpoint) return failure("--http-listen: not an address:port: " + listen);
+  cfg.http_address = endpoint->first;
+  cfg.http_port = endpoint->second;
+  cfg.finished_ttl = *parse_duration(finished_ttl);  // checked by the validator
+  cfg.stream_stall_timeout = *parse_duration(stall_timeout);
+  cfg.stream_heartbeat = *parse_duration(heartbeat);
+  cfg.jwt_leeway = *parse_duration(jwt_leeway);
+  if (cfg.jwt_leeway > std::chrono::hours{1}) return failure("--jwt-leeway: at most 1h");
+  if (cfg.stream_stall_timeout.count() < 1) return failure("--stream-stall-timeout: at least 1s");
+  if (cfg.stream_heartbeat.count() < 1) return failure("--stream-heartbeat: at least 1s");
+  if (!password_file.empty()) {
+    auto text = read_small_file(password_file);
+    if (!text) return failure("--mqtt-password-file: cannot read " + password_file);
+    cfg.mqtt_password = text->substr(0, text->find_first_of("\r\n"));
+  }
+  if (!public_key_file.empty()) {
+    auto text = read_small_file(public_key_file);
+    if (!text) return failure("--jwt-public-key: cannot read " + public_key_file);
+    cfg.jwt_public_key_pem = std::move(*text);
+  }
+  if (!is_valid_id(cfg.mqtt_client_id)) return failure("--mqtt-client-id: must match [A-Za-z0-9_.-]{1,128}");
+
+  if (token->parsed()) {
+    cfg.mode = bridge_config::command::token;
+    cfg.token_ttl = *parse_duration(token_ttl);
+    if (cfg.jwt_secret.empty()) return failure("token: needs --jwt-secret (or BRIDGE_JWT_SECRET)");
+    if (!is_valid_id(cfg.token_user)) return failure("token: --user must match [A-Za-z0-9_.-]{1,128}");
+    if (cfg.token_ttl.count() <= 0) return failure("token: --ttl must be positive");
+    return config_result{std::move(cfg), 0, {}};
+  }
+  if (cfg.jwt_secret.empty() == cfg.jwt_public_key_pem.empty()) {
+    return failure("exactly one of --jwt-secret and --jwt-public-key is required");
+  }
+  return config_result{std::move(cfg), 0, {}};
+}
+
+}  // namespace progress::bridge

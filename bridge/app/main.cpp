@@ -1,0 +1,202 @@
+// progress-bridge: MQTT ingest -> job store -> REST, WebSocket and SSE
+// (docs/configuration.md).
+#include <algorithm>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "access_policy.hpp"
+#include "api_service.hpp"
+#include "asio.hpp"
+#include "bridge_config.hpp"
+#include "build_info.hpp"
+#include "job_store.hpp"
+#include "jwt_verifier.hpp"
+#include "listener.hpp"
+#include "metrics.hpp"
+#include "mqtt_ingest.hpp"
+#include "static_files.hpp"
+#include "store_upkeep.hpp"
+#include "stream_hub.hpp"
+#include "token_issuer.hpp"
+
+namespace {
+
+using namespace progress::bridge;
+
+// After a stop signal, open connections get this long to finish before the
+// event loop is stopped regardless.
+constexpr auto shutdown_grace = std::chrono::seconds{10};
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("bridge");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::flush_on(spdlog::level::info);
+}
+
+std::string url_host(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address().to_string();
+  return endpoint.address().is_v6() ? "[" + address + "]" : address;
+}
+
+int print_token(const bridge_config& cfg) {
+  try {
+    std::cout << mint_token(cfg.jwt_secret, cfg.token_user, cfg.token_admin, cfg.token_ttl) << '\n';
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "token: " << e.what() << '\n';
+    return 2;
+  }
+}
+
+int serve(const bridge_config& cfg) {
+  std::unique_ptr<jwt_verifier> verifier;
+  try {
+    verifier = std::make_unique<jwt_verifier>(jwt_verifier_options{
+        .hs256_secret = cfg.jwt_secret, .public_key_pem = cfg.jwt_public_key_pem, .leeway = cfg.jwt_leeway});
+  } catch (const std::exception& e) {
+    spdlog::critical("JWT key: {}", e.what());
+    return 2;
+  }
+
+  std::shared_ptr<const static_files> files;
+  if (!cfg.web_root.empty()) {
+    try {
+      files = std::make_shared<const static_files>(cfg.web_root);
+    } catch (const std::exception& e) {
+      spdlog::critical("--web-root: {}", e.what());
+      return 2;
+    }
+  }
+
+  // Declared before the io_context: handlers it still holds when destroyed
+  // may own sessions that use them.
+  job_store store{store_limits{.history_per_job = cfg.history_limit,
+                               .jobs_per_user = cfg.jobs_per_user,
+                               .max_jobs = cfg.max_jobs,
+                               .finished_ttl = cfg.finished_ttl,
+                               .change_log_limit = cfg.change_log_limit}};
+  metrics bridge_metrics;
+  net::io_context ioc{static_cast<int>(cfg.threads)};
+  auto hub = std::make_shared<stream_hub>(
+      ioc, store, stream_hub_options{.resume_limit = std::max<std::size_t>(1, cfg.stream_queue_limit / 2)});
+
+  ingest_options ingest_opts;
+  ingest_opts.url = cfg.mqtt_url;
+  ingest_opts.username = cfg.mqtt_username;
+  ingest_opts.password = cfg.mqtt_password;
+  ingest_opts.client_id = cfg.mqtt_client_id;
+  std::shared_ptr<mqtt_ingest> ingest;
+  try {
+    ingest = std::make_shared<mqtt_ingest>(hub->strand(), ingest_opts, store, bridge_metrics,
+                                           [hub](const apply_result& result) { hub->publish(result); });
+  } catch (const std::exception& e) {
+    spdlog::critical("MQTT: {}", e.what());
+    return 2;
+  }
+
+  auto upkeep = std::make_shared<store_upkeep>(hub->strand(), store, bridge_metrics,
+                                               [hub](const apply_result& result) { hub->publish(result); });
+  access_policy access{*verifier, bridge_metrics,
+                       access_limits{.rate_limit = cfg.rate_limit, .rate_limit_burst = cfg.rate_limit_burst}};
+  auto api = std::make_shared<api_service>(
+      store, hub, bridge_metrics, access, files, [ingest] { return ingest->ready(); },
+      api_options{.cors_origins = cfg.cors_origins,
+                  .streams = stream_options{.queue_limit = cfg.stream_queue_limit,
+                                            .stall_timeout = cfg.stream_stall_timeout,
+                                            .heartbeat = cfg.stream_heartbeat,
+                                            .token_leeway = cfg.jwt_leeway}});
+  beast::error_code ec;
+  const tcp::endpoint endpoint{net::ip::make_address(cfg.http_address, ec), cfg.http_port};
+  auto http = std::make_shared<listener>(ioc, endpoint, api, http_limits{}, ec, cfg.max_connections);
+  if (ec) {
+    spdlog::critical("cannot listen on {}:{}: {}", cfg.http_address, cfg.http_port, ec.message());
+    ingest->stop();
+    return 1;
+  }
+  const auto bound = http->local_endpoint();
+  spdlog::info("progress-bridge {} listening on http://{}:{}", version(), url_host(bound), bound.port());
+  http->count_also([hub] { return hub->open_streams(); });
+  spdlog::info("MQTT broker {} as {}", cfg.mqtt_url, cfg.mqtt_username);
+  if (files) spdlog::info("serving {} static files from {}", files->size(), cfg.web_root);
+
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool stop_requested = false;
+  std::size_t running_threads = cfg.threads;
+
+  net::signal_set signals{ioc, SIGINT, SIGTERM};
+  signals.async_wait([&](const beast::error_code& error, int signal) {
+    if (error) return;
+    spdlog::info("signal {}: shutting down", signal);
+    std::lock_guard lock{mutex};
+    stop_requested = true;
+    wake.notify_all();
+  });
+
+  ingest->start();
+  upkeep->start();
+  http->run();
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < cfg.threads; ++i) {
+    threads.emplace_back([&] {
+      ioc.run();
+      std::lock_guard lock{mutex};
+      --running_threads;
+      wake.notify_all();
+    });
+  }
+
+  {
+    std::unique_lock lock{mutex};
+    wake.wait(lock, [&] { return stop_requested || running_threads == 0; });
+  }
+  // Stop accepting and close idle connections; requests in progress finish;
+  // live streams get a close frame (1001) or the end of their response.
+  http->stop();
+  hub->shutdown();
+  upkeep->stop();
+  // Blocks until the broker saw the disconnect; the event loop keeps running meanwhile.
+  ingest->stop();
+  {
+    std::unique_lock lock{mutex};
+    if (!wake.wait_for(lock, shutdown_grace, [&] { return running_threads == 0; })) {
+      spdlog::warn("connections still open after {}s: closing them", shutdown_grace.count());
+      ioc.stop();
+    }
+  }
+  for (auto& t : threads) t.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto parsed = parse_config(argc, argv);
+  if (!parsed.config) {
+    std::fputs(parsed.output.c_str(), parsed.exit_code == 0 ? stdout : stderr);
+    return parsed.exit_code;
+  }
+  const auto& cfg = *parsed.config;
+  if (cfg.mode == bridge_config::command::token) return print_token(cfg);
+  try {
+    setup_logging(cfg.log_level);
+    return serve(cfg);
+  } catch (const std::exception& e) {
+    spdlog::critical("fatal: {}", e.what());
+    return 1;
+  }
+}

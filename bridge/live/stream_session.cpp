@@ -1,0 +1,193 @@
+#include "stream_session.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "store_cursor.hpp"
+
+namespace progress::bridge {
+
+std::string_view to_string(stream_end reason) noexcept {
+  switch (reason) {
+    case stream_end::client: return "client";
+    case stream_end::shutdown: return "shutdown";
+    case stream_end::token_expired: return "token_expired";
+    case stream_end::slow_consumer: return "slow_consumer";
+    case stream_end::op_flood: return "op_flood";
+    case stream_end::error: return "error";
+  }
+  return "error";
+}
+
+stream_session::stream_session(net::any_io_executor executor, std::shared_ptr<stream_hub> hub,
+                               metrics& metrics, stream_framing framing, principal who, stream_scope scope,
+                               std::optional<std::uint64_t> resume_after, std::string resume_cursor,
+                               const stream_options& options)
+    : executor_(std::move(executor)),
+      hub_(std::move(hub)),
+      metrics_(metrics),
+      framing_(framing),
+      who_(std::move(who)),
+      scope_(std::move(scope)),
+      resume_after_(resume_after),
+      resume_cursor_(std::move(resume_cursor)),
+      options_(options),
+      queue_(options.queue_limit),
+      expiry_timer_(executor_),
+      stall_timer_(executor_) {
+  hub_->stream_opened();
+  metrics_.stream_opened(to_string(framing_));
+}
+
+stream_session::~stream_session() {
+  hub_->stream_closed();
+  metrics_.stream_closed(to_string(framing_), to_string(end_reason_));
+}
+
+void stream_session::on_start(std::shared_ptr<const stream_start> start) {
+  net::post(executor_, [self = self(), start = std::move(start)] { self->start(*start); });
+}
+
+void stream_session::on_event(const std::shared_ptr<const stream_event>& event) {
+  net::post(executor_, [self = self(), event] { self->deliver(event); });
+}
+
+void stream_session::on_shutdown() {
+  net::post(executor_, [self = self()] { self->end(stream_end::shutdown); });
+}
+
+std::string stream_session::cursor(std::uint64_t revision) const {
+  return store_cursor{hub_->epoch(), revision}.to_string();
+}
+
+void stream_session::begin() {
+  hub_->attach(self(), scope_.user_id, resume_after_);
+  const auto left = who_.expires_at + options_.token_leeway - std::chrono::system_clock::now();
+  expiry_timer_.expires_after(std::max(left, std::chrono::system_clock::duration::zero()));
+  expiry_timer_.async_wait([self = self()](boost::system::error_code ec) {
+    if (!ec) self->end(stream_end::token_expired);
+  });
+}
+
+void stream_session::finish() {
+  if (finished_) return;
+  finished_ = true;
+  closing_ = true;
+  expiry_timer_.cancel();
+  stall_timer_.cancel();
+  queue_.clear();
+  hub_->detach(self());
+}
+
+void stream_session::start(const stream_start& start) {
+  if (closing_) return;
+  started_ = true;
+  start_revision_ = start.revision;
+  // The client replaces its view with a snapshot: older pending changes are moot.
+  queue_.drop_events();
+  if (start.resumed) {
+    if (!send_own(wire::resume_message(resume_cursor_), "resume", resume_cursor_)) return;
+    for (const auto& change : start.changes) {
+      // Every missed change, not only the latest of each job: recovered means all of them.
+      if (scope_.covers(change->key, change->job.get())) queue(outgoing_message{change, nullptr}, false);
+    }
+  } else {
+    const std::string at = cursor(start.revision);
+    if (!send_own(wire::snapshot_message(start.jobs, scope_, at, start.truncated), "snapshot", at)) return;
+  }
+  // Later starts (a subscribe op) are snapshots of the new scope.
+  resume_after_.reset();
+  pump();
+}
+
+void stream_session::deliver(const std::shared_ptr<const stream_event>& event) {
+  if (closing_ || !started_ || event->revision <= start_revision_) return;
+  if (!scope_.covers(event->key, event->job.get())) return;
+  queue(outgoing_message{event, nullptr});
+  pump();
+}
+
+void stream_session::queue(outgoing_message message, bool conflate) {
+  if (closing_) return;
+  switch (queue_.push(std::move(message), conflate)) {
+    case push_result::queued: break;
+    case push_result::conflated: metrics_.stream_message_conflated(); break;
+    case push_result::full:
+      spdlog::debug("{} stream of {}: {} messages pending, closing a slow consumer", to_string(framing_),
+                    who_.user_id, queue_.size());
+      end(stream_end::slow_consumer);
+      break;
+  }
+}
+
+bool stream_session::send_own(std::string json, std::string_view type, std::string_view cursor) {
+  return send_framed(wire::frame(framing_, type, cursor, std::move(json)));
+}
+
+bool stream_session::send_framed(std::string text) {
+  if (closing_) return false;
+  queue(outgoing_message{nullptr, std::make_shared<const std::string>(std::move(text))});
+  pump();
+  return !closing_;
+}
+
+void stream_session::send_final(std::string text) {
+  // Past the limit on purpose: it is the last message, and the queue was cleared.
+  queue_.clear();
+  outgoing_message message{nullptr, std::make_shared<const std::string>(std::move(text))};
+  if (queue_.push(std::move(message)) == push_result::full) return;
+  pump();
+}
+
+void stream_session::change_scope(stream_scope scope) {
+  if (closing_) return;
+  scope_ = std::move(scope);
+  // Until the fresh snapshot arrives, events are filtered by the new scope.
+  hub_->rescope(self(), scope_.user_id);
+}
+
+void stream_session::pump() {
+  if (writing_ || finished_ || queue_.empty()) return;
+  const std::size_t count = std::min({queue_.size(), batch_limit(), options_.max_batch});
+  batch_.clear();
+  for (std::size_t i = 0; i < count; ++i) batch_.push_back(queue_.pop());
+  writing_ = true;
+  stall_timer_.expires_after(options_.stall_timeout);
+  stall_timer_.async_wait([self = self()](boost::system::error_code ec) {
+    if (!ec && self->writing_) self->end(stream_end::slow_consumer);
+  });
+  write(batch_);
+}
+
+void stream_session::on_written(boost::system::error_code ec) {
+  writing_ = false;
+  stall_timer_.cancel();
+  const std::size_t sent = batch_.size();
+  batch_.clear();
+  if (ec) {
+    spdlog::debug("{} stream of {}: write: {}", to_string(framing_), who_.user_id, ec.message());
+    if (!closing_) end(stream_end::error);
+    return;
+  }
+  metrics_.stream_messages_sent(sent);
+  if (queue_.empty()) {
+    on_drained();
+    return;
+  }
+  pump();
+}
+
+void stream_session::end(stream_end reason) {
+  if (finished_) return;
+  if (!closing_) {
+    closing_ = true;
+    end_reason_ = reason;
+    if (reason != stream_end::client && reason != stream_end::shutdown)
+      spdlog::debug("{} stream of {} ends: {}", to_string(framing_), who_.user_id, to_string(reason));
+    queue_.clear();
+  }
+  close_transport(reason);
+}
+
+}  // namespace progress::bridge

@@ -1,0 +1,136 @@
+#pragma once
+// What WebSocket and SSE streams share: the hub subscription, the scope, the
+// bounded conflating send queue, the write pump with one write in flight,
+// and the timers that end a stream (token expiry, stalled writes).
+//
+// Everything here runs on the connection's strand; the hub only posts to it.
+// The hub holds the session until detach(), which finish() calls once, when
+// the transport has ended.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "asio.hpp"
+#include "metrics.hpp"
+#include "principal.hpp"
+#include "send_queue.hpp"
+#include "stream_hub.hpp"
+#include "stream_scope.hpp"
+#include "wire_format.hpp"
+
+namespace progress::bridge {
+
+struct stream_options {
+  std::size_t queue_limit = 1024;          // send_queue capacity
+  std::chrono::seconds stall_timeout{30};  // a write in flight this long: slow consumer
+  std::chrono::seconds heartbeat{15};      // SSE comment / WebSocket ping interval
+  std::size_t max_batch = 64;              // messages per write where the transport allows
+  // Tokens are accepted up to this long past `exp` (jwt_verifier_options::leeway);
+  // a stream closes for expiry at the same point, not earlier.
+  std::chrono::seconds token_leeway{30};
+};
+
+// Why a stream ended; WebSocket close codes in docs/protocol.md.
+enum class stream_end { client, shutdown, token_expired, slow_consumer, op_flood, error };
+
+[[nodiscard]] std::string_view to_string(stream_end reason) noexcept;
+
+class stream_session : public stream_subscriber, public std::enable_shared_from_this<stream_session> {
+ public:
+  // stream_subscriber: hub strand, post to ours.
+  void on_start(std::shared_ptr<const stream_start> start) final;
+  void on_event(const std::shared_ptr<const stream_event>& event) final;
+  void on_shutdown() final;
+
+ protected:
+  // `resume_after` / `resume_cursor`: the client's cursor when it was valid here.
+  stream_session(net::any_io_executor executor, std::shared_ptr<stream_hub> hub, metrics& metrics,
+                 stream_framing framing, principal who, stream_scope scope,
+                 std::optional<std::uint64_t> resume_after, std::string resume_cursor,
+                 const stream_options& options);
+  ~stream_session() override;
+
+  // The transport is open: subscribe to the hub and arm the expiry timer.
+  void begin();
+  // The transport has ended (read failed or socket closed): unsubscribe,
+  // stop the timers, count the close. Idempotent.
+  void finish();
+
+  // Queues one of the session's own messages (JSON, one line, built by
+  // wire_format), framed for the transport. False when the queue is full and
+  // the session was closed as a slow consumer.
+  bool send_own(std::string json, std::string_view type, std::string_view cursor = {});
+  // Queues text already framed for the wire (an SSE heartbeat).
+  bool send_framed(std::string text);
+  // Queues framed text even when closing (a final SSE event).
+  void send_final(std::string text);
+  // Switches the scope and asks the hub for a fresh snapshot of it.
+  void change_scope(stream_scope scope);
+  void pump();
+  // Called by the transport when the write of the current batch completed.
+  void on_written(boost::system::error_code ec);
+  // Ends the stream for `reason` (transport-specific); records the reason.
+  void end(stream_end reason);
+
+  [[nodiscard]] const principal& who() const noexcept { return who_; }
+  [[nodiscard]] const stream_scope& scope() const noexcept { return scope_; }
+  [[nodiscard]] bool closing() const noexcept { return closing_; }
+  [[nodiscard]] bool writing() const noexcept { return writing_; }
+  [[nodiscard]] bool idle() const noexcept { return !writing_ && queue_.empty(); }
+  [[nodiscard]] const stream_options& options() const noexcept { return options_; }
+  [[nodiscard]] stream_framing framing() const noexcept { return framing_; }
+  [[nodiscard]] metrics& stats() noexcept { return metrics_; }
+  [[nodiscard]] std::string cursor(std::uint64_t revision) const;
+
+  // Transport hooks: what a WebSocket, an SSE response or a test's fake
+  // transport implements.
+  // The wire text of a job change, framed for this transport.
+  [[nodiscard]] virtual std::string_view event_text(const stream_event& event) const = 0;
+  // Messages written at once, at most.
+  [[nodiscard]] virtual std::size_t batch_limit() const noexcept = 0;
+  // Starts writing `batch` (kept alive until on_written).
+  virtual void write(std::span<const outgoing_message> batch) = 0;
+  // Closes the transport for `reason`; the read side then fails and calls finish().
+  virtual void close_transport(stream_end reason) = 0;
+  // A batch was written and the queue is empty (SSE ends after its final event).
+  virtual void on_drained() {}
+
+  [[nodiscard]] std::string_view text_of(const outgoing_message& message) const {
+    return message.event ? event_text(*message.event) : std::string_view{*message.text};
+  }
+
+ private:
+  void start(const stream_start& start);
+  void deliver(const std::shared_ptr<const stream_event>& event);
+  void queue(outgoing_message message, bool conflate = true);
+  [[nodiscard]] std::shared_ptr<stream_session> self() { return shared_from_this(); }
+
+  net::any_io_executor executor_;
+  std::shared_ptr<stream_hub> hub_;
+  metrics& metrics_;
+  const stream_framing framing_;
+  const principal who_;
+  stream_scope scope_;
+  std::optional<std::uint64_t> resume_after_;
+  std::string resume_cursor_;
+  const stream_options options_;
+
+  send_queue queue_;
+  std::vector<outgoing_message> batch_;
+  net::steady_timer expiry_timer_;
+  net::steady_timer stall_timer_;
+  std::uint64_t start_revision_ = 0;  // events at or below it are in the start already
+  bool started_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+  stream_end end_reason_ = stream_end::client;
+};
+
+}  // namespace progress::bridge

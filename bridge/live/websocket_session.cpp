@@ -1,0 +1,204 @@
+#include "websocket_session.hpp"
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "build_info.hpp"
+#include "progress/protocol/topic.hpp"
+#include "progress/protocol/validation.hpp"
+
+namespace progress::bridge {
+
+namespace {
+
+websocket::close_reason close_reason_for(stream_end reason) {
+  switch (reason) {
+    case stream_end::shutdown: return {websocket::close_code::going_away, "bridge shutting down"};
+    case stream_end::token_expired: return {websocket::close_code{4001}, "token expired"};
+    case stream_end::slow_consumer: return {websocket::close_code{4008}, "slow consumer"};
+    case stream_end::op_flood: return {websocket::close_code{4029}, "too many client ops"};
+    case stream_end::client: return {websocket::close_code::normal};
+    case stream_end::error: break;
+  }
+  return {websocket::close_code::internal_error};
+}
+
+// The string array `field` of an op, each entry accepted by `valid`; nothing
+// (and `error` set) when it is malformed.
+template <typename Valid>
+std::optional<std::vector<std::string>> string_array(const nlohmann::json& op, const char* field,
+                                                     std::size_t max, Valid valid, std::string& error) {
+  std::vector<std::string> values;
+  const auto it = op.find(field);
+  if (it == op.end() || it->is_null()) return values;
+  if (!it->is_array() || it->size() > max) {
+    error = std::string(field) + " must be an array of at most " + std::to_string(max) + " strings";
+    return std::nullopt;
+  }
+  for (const auto& value : *it) {
+    if (!value.is_string() || !valid(value.get_ref<const std::string&>())) {
+      error = std::string("invalid entry in ") + field;
+      return std::nullopt;
+    }
+    values.push_back(value.get<std::string>());
+  }
+  return values;
+}
+
+bool valid_type(const std::string& type) {
+  return !type.empty() && type.size() <= max_type_length;
+}
+
+}  // namespace
+
+websocket_session::websocket_session(beast::tcp_stream&& stream, std::shared_ptr<stream_hub> hub,
+                                     metrics& metrics, const access_policy& access, principal who,
+                                     std::optional<std::uint64_t> resume_after, std::string resume_cursor,
+                                     const stream_options& options)
+    : stream_session(stream.get_executor(), std::move(hub), metrics, stream_framing::websocket, who,
+                     stream_scope{who.user_id, {}, {}}, resume_after, std::move(resume_cursor), options),
+      ws_(std::move(stream)),
+      access_(access),
+      close_timer_(ws_.get_executor()) {}
+
+void websocket_session::run(http_request req) {
+  beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = std::chrono::seconds{10};
+  timeouts.idle_timeout = 2 * options().heartbeat;
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+    res.set(http::field::server, "progress-bridge/" + std::string(version()));
+  }));
+  ws_.read_message_max(max_client_message);
+  ws_.auto_fragment(false);
+  ws_.async_accept(req, beast::bind_front_handler(&websocket_session::on_accept, self()));
+}
+
+void websocket_session::on_accept(beast::error_code ec) {
+  if (ec) {
+    spdlog::debug("websocket accept: {}", ec.message());
+    return finish();
+  }
+  open_ = true;
+  if (closing()) {
+    // Shutdown arrived during the handshake.
+    close_transport(stream_end::shutdown);
+  } else {
+    begin();
+  }
+  do_read();
+}
+
+void websocket_session::do_read() {
+  ws_.async_read_some(net::buffer(chunk_), beast::bind_front_handler(&websocket_session::on_read, self()));
+}
+
+void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
+  if (ec) {
+    if (ec != websocket::error::closed && ec != net::error::operation_aborted)
+      spdlog::debug("websocket read from {}: {}", who().user_id, ec.message());
+    if (ec == websocket::error::message_too_big) stats().stream_op_refused("too_big");
+    close_timer_.cancel();
+    return finish();
+  }
+  // Beast bounds the whole message by read_message_max.
+  if (!closing()) op_text_.append(chunk_.data(), bytes);
+  if (ws_.is_message_done()) {
+    if (!closing()) {
+      if (!ws_.got_text()) {
+        refuse("bad_request", "binary messages are not supported; send JSON text");
+      } else {
+        handle_op(op_text_);
+      }
+    }
+    op_text_.clear();
+    if (op_text_.capacity() > chunk_.size()) op_text_.shrink_to_fit();
+  }
+  do_read();
+}
+
+bool websocket_session::take_op_token() {
+  const auto now = std::chrono::steady_clock::now();
+  const std::chrono::duration<double> elapsed = now - op_refill_;
+  op_refill_ = now;
+  op_tokens_ = std::min(ops_burst, op_tokens_ + elapsed.count() * ops_per_second);
+  if (op_tokens_ < 1) return false;
+  op_tokens_ -= 1;
+  return true;
+}
+
+void websocket_session::refuse(std::string_view code, std::string_view message) {
+  stats().stream_op_refused(code);
+  send_own(wire::error_message(code, message), "error");
+}
+
+void websocket_session::handle_op(std::string_view text) {
+  if (!take_op_token()) {
+    if (++refused_ops_ > max_refused_ops) return end(stream_end::op_flood);
+    return refuse("rate_limited", "too many ops; slow down");
+  }
+  const auto op = nlohmann::json::parse(text, nullptr, false);
+  if (op.is_discarded() || !op.is_object()) return refuse("bad_request", "an op is a JSON object");
+  const auto name = op.find("op");
+  if (name == op.end() || !name->is_string()) return refuse("bad_request", "missing \"op\"");
+  const auto& verb = name->get_ref<const std::string&>();
+
+  if (verb == "ping") {
+    std::string id = "null";
+    if (const auto given = op.find("id"); given != op.end() && (given->is_string() || given->is_number()))
+      id = given->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    send_own(wire::pong_message(id), "pong");
+    return;
+  }
+  if (verb == "unsubscribe") return change_scope(stream_scope{who().user_id, {}, {}});
+  if (verb != "subscribe") return refuse("unknown_op", "unknown op; expected subscribe, unsubscribe or ping");
+
+  stream_scope next{who().user_id, {}, {}};
+  if (const auto user = op.find("userId"); user != op.end() && !user->is_null()) {
+    if (!user->is_string()) return refuse("bad_request", "userId must be a string");
+    auto granted = access_.authorize_scope(who(), user->get_ref<const std::string&>());
+    if (const auto* denied = std::get_if<access_denial>(&granted))
+      return refuse(denied->code, denied->message);
+    next.user_id = std::move(std::get<read_grant>(granted).user_id);
+  }
+  std::string error;
+  auto job_ids = string_array(
+      op, "jobIds", stream_scope::max_job_ids, [](const std::string& id) { return is_valid_id(id); }, error);
+  if (!job_ids) return refuse("bad_request", error);
+  auto types = string_array(op, "types", stream_scope::max_types, valid_type, error);
+  if (!types) return refuse("bad_request", error);
+  next.job_ids = std::move(*job_ids);
+  next.types = std::move(*types);
+  change_scope(std::move(next));
+}
+
+void websocket_session::write(std::span<const outgoing_message> batch) {
+  const auto text = text_of(batch.front());
+  ws_.text(true);
+  ws_.async_write(net::buffer(text.data(), text.size()),
+                  beast::bind_front_handler(&websocket_session::on_write, self()));
+}
+
+void websocket_session::on_write(beast::error_code ec, std::size_t /*bytes*/) {
+  on_written(ec);
+}
+
+void websocket_session::close_transport(stream_end reason) {
+  if (close_sent_ || !open_) return;  // before the upgrade, on_accept closes
+  close_sent_ = true;
+  ws_.async_close(close_reason_for(reason), beast::bind_front_handler(&websocket_session::on_close, self()));
+  // A client that does not read never sees the close frame: drop it after a grace period.
+  close_timer_.expires_after(close_grace);
+  close_timer_.async_wait([self = self()](beast::error_code ec) {
+    if (!ec) beast::get_lowest_layer(self->ws_).close();
+  });
+}
+
+void websocket_session::on_close(beast::error_code ec) {
+  if (ec && ec != net::error::operation_aborted) spdlog::debug("websocket close: {}", ec.message());
+  // The read loop ends with the close handshake (or the error) and calls finish().
+}
+
+}  // namespace progress::bridge

@@ -1,0 +1,77 @@
+#pragma once
+// A live stream over WebSocket (GET /api/v1/ws, docs/protocol.md): JSON text
+// messages out, JSON ops in. One async_write in flight (Beast allows one
+// write and one close at a time; the close waits for the write).
+//
+// Limits: client messages up to `max_client_message` bytes (bigger: Beast
+// closes with 1009); ops at `ops_per_second` with a burst of `ops_burst`,
+// refused ops get an `error`, and after `max_refused_ops` of them the client
+// is closed with 4029. Pings go out after `heartbeat` without traffic and
+// the connection is dropped after twice that without any frame from the client.
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "access_policy.hpp"
+#include "http_types.hpp"
+#include "stream_session.hpp"
+
+namespace progress::bridge {
+
+class websocket_session final : public stream_session {
+ public:
+  static constexpr std::size_t max_client_message = 4096;
+  static constexpr double ops_per_second = 20;
+  static constexpr double ops_burst = 40;
+  static constexpr unsigned max_refused_ops = 100;
+  // After a close frame is sent, the client gets this long to answer before
+  // the socket is dropped (a stalled client never reads the close frame).
+  static constexpr std::chrono::seconds close_grace{5};
+
+  // `access` decides what a `subscribe` op may follow; it must outlive the session.
+  websocket_session(beast::tcp_stream&& stream, std::shared_ptr<stream_hub> hub, metrics& metrics,
+                    const access_policy& access, principal who, std::optional<std::uint64_t> resume_after,
+                    std::string resume_cursor, const stream_options& options);
+
+  // Completes the upgrade `req` asked for, then streams.
+  void run(http_request req);
+
+ private:
+  void on_accept(beast::error_code ec);
+  void do_read();
+  void on_read(beast::error_code ec, std::size_t bytes);
+  void handle_op(std::string_view text);
+  void refuse(std::string_view code, std::string_view message);
+  [[nodiscard]] bool take_op_token();
+  void on_write(beast::error_code ec, std::size_t bytes);
+  void on_close(beast::error_code ec);
+
+  [[nodiscard]] std::string_view event_text(const stream_event& event) const override {
+    return event.websocket_text;
+  }
+  [[nodiscard]] std::size_t batch_limit() const noexcept override { return 1; }
+  void write(std::span<const outgoing_message> batch) override;
+  void close_transport(stream_end reason) override;
+
+  [[nodiscard]] std::shared_ptr<websocket_session> self() {
+    return std::static_pointer_cast<websocket_session>(shared_from_this());
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  const access_policy& access_;
+  // Client ops are small and rare: frames are read in pieces of this inline
+  // chunk and assembled in op_text_, so an idle connection holds no read buffer.
+  std::array<char, 256> chunk_{};
+  std::string op_text_;
+  net::steady_timer close_timer_;
+  double op_tokens_ = ops_burst;
+  std::chrono::steady_clock::time_point op_refill_ = std::chrono::steady_clock::now();
+  unsigned refused_ops_ = 0;
+  bool open_ = false;        // the upgrade completed
+  bool close_sent_ = false;  // async_close started
+};
+
+}  // namespace progress::bridge

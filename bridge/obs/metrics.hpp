@@ -1,0 +1,108 @@
+#pragma once
+// The bridge's Prometheus metrics behind typed methods, so no caller touches
+// metric families or label names. Every method is thread-safe.
+//
+// Labels that callers pass (reasons, decisions, routes) must come from small
+// fixed sets: route templates like "/api/v1/jobs/{jobId}", never raw paths.
+// As a guard, each labelled family keeps at most `max_label_sets` series; values
+// seen after that are counted in one more series labelled "other".
+
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "progress/protocol/job_status.hpp"
+
+namespace progress::bridge {
+
+class metrics {
+ public:
+  static constexpr std::size_t max_label_sets = 64;
+
+  metrics();
+
+  metrics(const metrics&) = delete;
+  metrics& operator=(const metrics&) = delete;
+
+  // MQTT ingest.
+  void message_received();
+  void message_accepted();
+  // `reason`: to_string(reject_reason), "bad_topic", "overloaded" or "over_capacity".
+  void message_rejected(std::string_view reason);
+  // `decision`: why a valid update changed nothing ("duplicate", "stale", ...).
+  void update_ignored(std::string_view decision);
+  // The job gauge of one status.
+  void set_jobs(job_status status, std::size_t count);
+  void set_mqtt_connected(bool connected);
+  void mqtt_reconnect();
+
+  // HTTP side.
+  void http_request(std::string_view route, unsigned status, double seconds);
+  void auth_failure(std::string_view reason);
+  void rate_limited();
+
+  // Live streams; `transport` is "websocket" or "sse", `reason` a to_string(stream_end).
+  void stream_opened(std::string_view transport);
+  void stream_closed(std::string_view transport, std::string_view reason);
+  void stream_messages_sent(std::size_t count);
+  void stream_message_conflated();
+  // `code`: the error code a client op was answered with.
+  void stream_op_refused(std::string_view code);
+
+  // Runs `refresh` before every scrape, so gauges that mirror other state
+  // (job counts) cost nothing between scrapes. Register before serving.
+  void on_scrape(std::function<void(metrics&)> refresh);
+
+  // Prometheus text exposition format.
+  [[nodiscard]] std::string scrape();
+
+ private:
+  // A family whose series are created on first use, at most max_label_sets of them.
+  template <typename Metric>
+  class labelled {
+   public:
+    explicit labelled(prometheus::Family<Metric>& family) : family_{family} {}
+    template <typename... Args>
+    Metric& get(const prometheus::Labels& labels, std::string key, Args&&... args);
+
+   private:
+    prometheus::Family<Metric>& family_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, Metric*> series_;
+  };
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Counter& received_;
+  prometheus::Counter& accepted_;
+  labelled<prometheus::Counter> rejected_;
+  labelled<prometheus::Counter> ignored_;
+  std::array<prometheus::Gauge*, job_status_count> jobs_{};
+  std::vector<std::function<void(metrics&)>> scrape_hooks_;
+  prometheus::Gauge& mqtt_connected_;
+  prometheus::Counter& mqtt_reconnects_;
+  labelled<prometheus::Counter> http_requests_;
+  labelled<prometheus::Histogram> http_duration_;
+  labelled<prometheus::Counter> auth_failures_;
+  prometheus::Counter& rate_limited_;
+  prometheus::Family<prometheus::Gauge>& streams_open_;
+  prometheus::Gauge& websocket_streams_;
+  prometheus::Gauge& sse_streams_;
+  labelled<prometheus::Counter> streams_closed_;
+  prometheus::Counter& stream_messages_sent_;
+  prometheus::Counter& stream_messages_conflated_;
+  labelled<prometheus::Counter> stream_ops_refused_;
+};
+
+}  // namespace progress::bridge

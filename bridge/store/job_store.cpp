@@ -1,0 +1,370 @@
+#include "job_store.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <random>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "progress/protocol/update_order.hpp"
+
+namespace progress::bridge {
+namespace {
+
+apply_outcome outcome_of(update_decision decision) noexcept {
+  switch (decision) {
+    case update_decision::accept: return apply_outcome::accepted;
+    case update_decision::new_attempt: return apply_outcome::new_attempt;
+    case update_decision::duplicate: return apply_outcome::duplicate;
+    case update_decision::stale: return apply_outcome::stale;
+    case update_decision::after_terminal: return apply_outcome::after_terminal;
+  }
+  return apply_outcome::stale;
+}
+
+std::shared_ptr<const std::string> serialize(const job_state& state, std::int64_t now_ms) {
+  std::string out;
+  out.reserve(512);
+  append_json(out, state, now_ms);
+  return std::make_shared<const std::string>(std::move(out));
+}
+
+std::size_t index_of(job_status status) noexcept {
+  return static_cast<std::size_t>(status);
+}
+
+std::uint64_t random_epoch() {
+  std::random_device device;
+  const auto high = static_cast<std::uint64_t>(device()) << 32U;
+  // The clock guards against a random_device that repeats itself.
+  const auto now = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  return (high | device()) ^ now;
+}
+
+}  // namespace
+
+std::string_view to_string(apply_outcome outcome) noexcept {
+  switch (outcome) {
+    case apply_outcome::accepted: return "accepted";
+    case apply_outcome::new_attempt: return "new_attempt";
+    case apply_outcome::removed: return "removed";
+    case apply_outcome::duplicate: return "duplicate";
+    case apply_outcome::stale: return "stale";
+    case apply_outcome::after_terminal: return "after_terminal";
+    case apply_outcome::not_found: return "not_found";
+    case apply_outcome::over_capacity: return "over_capacity";
+    case apply_outcome::expired: return "expired";
+  }
+  return "unknown";
+}
+
+job_store::job_store(store_limits limits) : limits_{limits}, epoch_{random_epoch()} {}
+
+apply_result job_store::apply(const job_key& key, job_state incoming, std::int64_t now_ms) {
+  apply_result result;
+  result.key = key;
+  incoming.user_id = key.user_id;
+  incoming.job_id = key.job_id;
+
+  const bool long_finished = is_terminal(incoming.status) && incoming.timestamp &&
+                             *incoming.timestamp <= now_ms - limits_.finished_ttl.count();
+
+  // Most refused updates are retained duplicates replayed on resubscribe:
+  // decide under the shared lock first so they cost no serialization.
+  {
+    std::shared_lock lock{mutex_};
+    const auto* entry = find_entry(key);
+    if (entry == nullptr && long_finished) {
+      result.outcome = apply_outcome::expired;
+      return result;
+    }
+    if (entry) {
+      const auto decision = decide_update(&entry->current->state, incoming);
+      if (!is_accepted(decision)) {
+        result.outcome = outcome_of(decision);
+        result.job = entry->current;
+        return result;
+      }
+    }
+  }
+  auto json = serialize(incoming, now_ms);
+
+  std::unique_lock lock{mutex_};
+  auto it = jobs_.find(key);
+  // Decide again: another writer may have moved the job on in between.
+  const auto decision = decide_update(it == jobs_.end() ? nullptr : &it->second.current->state, incoming);
+  result.outcome = outcome_of(decision);
+  if (!is_accepted(decision)) {
+    result.job = it->second.current;
+    return result;
+  }
+  if (it == jobs_.end()) {
+    if (long_finished) {
+      result.outcome = apply_outcome::expired;
+      return result;
+    }
+    if (!make_room(key, result.evicted)) {
+      result.outcome = apply_outcome::over_capacity;
+      return result;
+    }
+    it = jobs_.emplace(key, job_entry{}).first;
+  }
+
+  auto& entry = it->second;
+  ++revision_;
+  auto job =
+      std::make_shared<const stored_job>(stored_job{key, std::move(incoming), now_ms, revision_, json});
+  if (entry.current) {
+    reindex(*entry.current, job);
+  } else {
+    index(job);
+  }
+  entry.current = job;
+
+  if (decision == update_decision::new_attempt) entry.history.clear();
+  entry.history.push_back(
+      std::make_shared<const job_event>(job_event{entry.next_seq++, revision_, now_ms, std::move(json)}));
+  while (entry.history.size() > limits_.history_per_job) entry.history.pop_front();
+
+  log_change(job_change{revision_, key, job});
+  result.job = std::move(job);
+  result.revision = revision_;
+  return result;
+}
+
+apply_result job_store::remove(const job_key& key) {
+  apply_result result;
+  result.key = key;
+  std::unique_lock lock{mutex_};
+  const auto it = jobs_.find(key);
+  if (it == jobs_.end()) return result;  // not_found
+  result.revision = erase(it).revision;
+  result.outcome = apply_outcome::removed;
+  return result;
+}
+
+std::vector<job_change> job_store::expire(std::int64_t now_ms) {
+  std::vector<job_change> removed;
+  const auto ttl = limits_.finished_ttl.count();
+  std::unique_lock lock{mutex_};
+  // In update order; stops at the first job still fresh, so a backwards clock
+  // step delays some expiries instead of forcing a scan of every finished job.
+  while (!finished_.empty()) {
+    const auto& job = *by_revision_.at(*finished_.begin());
+    if (now_ms - job.updated_at_ms < ttl) break;
+    removed.push_back(erase(jobs_.find(job.key)));
+  }
+  return removed;
+}
+
+std::shared_ptr<const stored_job> job_store::find(const job_key& key) const {
+  std::shared_lock lock{mutex_};
+  const auto* entry = find_entry(key);
+  return entry == nullptr ? nullptr : entry->current;
+}
+
+job_page job_store::list(const job_query& query) const {
+  job_page page;
+  const auto limit = std::clamp<std::size_t>(query.limit, 1, max_list_limit);
+  const auto matches = [&](const stored_job& job) {
+    return query.status.matches(job.state.status) && (!query.type || job.state.type == query.type);
+  };
+
+  std::shared_lock lock{mutex_};
+  const auto* index = &by_revision_;
+  if (query.user_id) {
+    const auto user = users_.find(*query.user_id);
+    if (user == users_.end()) return page;
+    index = &user->second.by_revision;
+  }
+  const auto end = query.before_revision ? index->lower_bound(*query.before_revision) : index->end();
+  for (auto it = std::make_reverse_iterator(end); it != index->rend(); ++it) {
+    if (!matches(*it->second)) continue;
+    if (page.jobs.size() == limit) {
+      page.next_cursor = page.jobs.back()->revision;
+      break;
+    }
+    page.jobs.push_back(it->second);
+  }
+  return page;
+}
+
+std::optional<std::vector<std::shared_ptr<const job_event>>> job_store::history(
+    const job_key& key, std::optional<std::int64_t> since_seq) const {
+  std::shared_lock lock{mutex_};
+  const auto* entry = find_entry(key);
+  if (entry == nullptr) return std::nullopt;
+  std::vector<std::shared_ptr<const job_event>> events;
+  events.reserve(entry->history.size());
+  for (const auto& event : entry->history) {
+    if (!since_seq || event->seq > *since_seq) events.push_back(event);
+  }
+  return events;
+}
+
+job_stats job_store::stats(std::string_view user_id) const {
+  job_stats stats;
+  double progress_sum = 0;
+  std::size_t with_progress = 0;
+
+  std::shared_lock lock{mutex_};
+  const auto user = users_.find(std::string{user_id});
+  if (user == users_.end()) return stats;
+  for (const auto& [revision, job] : user->second.by_revision) {
+    ++stats.total;
+    switch (job->state.status) {
+      case job_status::queued: ++stats.queued; break;
+      case job_status::started:
+      case job_status::in_progress:
+        ++stats.active;
+        if (job->state.progress) {
+          progress_sum += *job->state.progress;
+          ++with_progress;
+        }
+        break;
+      case job_status::completed: ++stats.completed; break;
+      case job_status::failed: ++stats.failed; break;
+      case job_status::cancelled: ++stats.cancelled; break;
+    }
+  }
+  if (with_progress > 0) stats.average_progress = progress_sum / static_cast<double>(with_progress);
+  return stats;
+}
+
+status_counts job_store::counts_by_status() const {
+  std::shared_lock lock{mutex_};
+  return counts_;
+}
+
+job_snapshot job_store::snapshot(const std::optional<std::string>& user_id) const {
+  job_snapshot snapshot;
+  std::shared_lock lock{mutex_};
+  snapshot.revision = revision_;
+  const auto* index = &by_revision_;
+  if (user_id) {
+    const auto user = users_.find(*user_id);
+    if (user == users_.end()) return snapshot;
+    index = &user->second.by_revision;
+  }
+  snapshot.jobs.reserve(index->size());
+  for (auto it = index->rbegin(); it != index->rend(); ++it) snapshot.jobs.push_back(it->second);
+  return snapshot;
+}
+
+change_feed job_store::changes_since(std::uint64_t revision,
+                                     const std::optional<std::string>& user_id) const {
+  change_feed feed;
+  std::shared_lock lock{mutex_};
+  feed.head_revision = revision_;
+  feed.covered = revision >= log_floor_ && revision <= revision_;
+  if (!feed.covered) return feed;
+  auto it =
+      std::upper_bound(change_log_.begin(), change_log_.end(), revision,
+                       [](std::uint64_t rev, const job_change& change) { return rev < change.revision; });
+  for (; it != change_log_.end(); ++it) {
+    if (!user_id || it->key.user_id == *user_id) feed.changes.push_back(*it);
+  }
+  return feed;
+}
+
+std::uint64_t job_store::revision() const {
+  std::shared_lock lock{mutex_};
+  return revision_;
+}
+
+std::size_t job_store::size() const {
+  std::shared_lock lock{mutex_};
+  return jobs_.size();
+}
+
+const job_store::job_entry* job_store::find_entry(const job_key& key) const {
+  const auto it = jobs_.find(key);
+  return it == jobs_.end() ? nullptr : &it->second;
+}
+
+bool job_store::make_room(const job_key& key, std::vector<job_change>& evicted) {
+  const auto evict_oldest = [&](const std::set<std::uint64_t>& finished) {
+    const auto& victim = by_revision_.at(*finished.begin())->key;
+    evicted.push_back(erase(jobs_.find(victim)));
+  };
+  // Check the user's cap first: its eviction also frees a global slot.
+  if (const auto user = users_.find(key.user_id);
+      user != users_.end() && user->second.by_revision.size() >= limits_.jobs_per_user) {
+    if (user->second.finished.empty()) return false;
+    evict_oldest(user->second.finished);
+  } else if (limits_.jobs_per_user == 0) {
+    return false;
+  }
+  if (jobs_.size() >= limits_.max_jobs) {
+    if (finished_.empty()) return false;
+    evict_oldest(finished_);
+  }
+  return true;
+}
+
+void job_store::index(const std::shared_ptr<const stored_job>& job) {
+  auto& user = users_[job->key.user_id];
+  by_revision_.emplace(job->revision, job);
+  user.by_revision.emplace(job->revision, job);
+  if (is_terminal(job->state.status)) {
+    finished_.insert(job->revision);
+    user.finished.insert(job->revision);
+  }
+  ++counts_[index_of(job->state.status)];
+}
+
+// An update moves the job to its new revision in every index. The nodes are
+// moved, not freed and allocated again, and the user's index stays.
+void job_store::reindex(const stored_job& old, const std::shared_ptr<const stored_job>& job) {
+  const auto move_node = [&](std::map<std::uint64_t, std::shared_ptr<const stored_job>>& index) {
+    auto node = index.extract(old.revision);
+    if (node.empty()) return index.emplace(job->revision, job), void();
+    node.key() = job->revision;
+    node.mapped() = job;
+    index.insert(std::move(node));
+  };
+  const auto move_finished = [&](std::set<std::uint64_t>& finished) {
+    auto node = finished.extract(old.revision);
+    if (!is_terminal(job->state.status)) return;
+    if (node.empty()) return finished.insert(job->revision), void();
+    node.value() = job->revision;
+    finished.insert(std::move(node));
+  };
+  auto& user = users_[job->key.user_id];
+  move_node(by_revision_);
+  move_node(user.by_revision);
+  move_finished(finished_);
+  move_finished(user.finished);
+  --counts_[index_of(old.state.status)];
+  ++counts_[index_of(job->state.status)];
+}
+
+void job_store::unindex(const stored_job& job) {
+  by_revision_.erase(job.revision);
+  finished_.erase(job.revision);
+  if (const auto user = users_.find(job.key.user_id); user != users_.end()) {
+    user->second.by_revision.erase(job.revision);
+    user->second.finished.erase(job.revision);
+    if (user->second.by_revision.empty()) users_.erase(user);
+  }
+  --counts_[index_of(job.state.status)];
+}
+
+job_change job_store::erase(job_map::iterator it) {
+  unindex(*it->second.current);
+  job_change change{++revision_, it->first, nullptr};
+  jobs_.erase(it);
+  log_change(change);
+  return change;
+}
+
+void job_store::log_change(const job_change& change) {
+  change_log_.push_back(change);
+  while (change_log_.size() > limits_.change_log_limit) {
+    log_floor_ = change_log_.front().revision;
+    change_log_.pop_front();
+  }
+}
+
+}  // namespace progress::bridge

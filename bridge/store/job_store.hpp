@@ -1,0 +1,235 @@
+#pragma once
+// The bridge's view of every job: latest state, bounded history per job and a
+// bounded log of recent changes. Readers get immutable snapshots
+// (shared_ptr<const ...>) that stay valid after the store moves on, so the JSON
+// of a state is built once and shared by every REST response and stream.
+//
+// Capacity rule (store_limits): when a NEW job would exceed `jobs_per_user`,
+// the user's least recently updated finished (terminal) job is evicted to make
+// room; when it would exceed `max_jobs`, the least recently updated finished
+// job of any user is evicted. With no finished job to evict the new job is
+// rejected (apply_outcome::over_capacity): running jobs are never dropped for
+// newer ones. Updates of jobs already stored are never refused for capacity.
+// Evictions and TTL expiries are removals like any other: they get a revision
+// and a tombstone in the change log.
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "progress/protocol/job_state.hpp"
+#include "progress/protocol/job_status.hpp"
+#include "progress/protocol/topic.hpp"
+#include "status_filter.hpp"
+
+namespace progress::bridge {
+
+struct store_limits {
+  std::size_t history_per_job = 100;  // events kept per job; the oldest goes first
+  std::size_t jobs_per_user = 1000;
+  std::size_t max_jobs = 200000;
+  std::chrono::milliseconds finished_ttl = std::chrono::hours{24};  // terminal jobs are removed after this
+  std::size_t change_log_limit = 10000;  // recent changes kept for resuming streams; the oldest goes first
+};
+
+// One accepted state of a job, as served.
+struct stored_job {
+  job_key key;
+  job_state state;                 // user_id and job_id filled from the topic
+  std::int64_t updated_at_ms = 0;  // when the bridge received it (ms since the Unix epoch)
+  std::uint64_t revision = 0;      // the store-wide revision of this change
+  // to_json(state) + "updatedAt", serialized once when accepted.
+  std::shared_ptr<const std::string> json;
+};
+
+// One entry of a job's history.
+struct job_event {
+  // Per-job event number assigned by the bridge, from 1, increasing for the
+  // whole life of the job in this store (a new attempt resets the history but
+  // not the numbering), so `since_seq` cursors keep working. Not the worker's seq.
+  std::int64_t seq = 0;
+  std::uint64_t revision = 0;
+  std::int64_t updated_at_ms = 0;
+  std::shared_ptr<const std::string> json;  // shared with the stored_job it came from
+};
+
+// One entry of the change log.
+struct job_change {
+  std::uint64_t revision = 0;
+  job_key key;
+  std::shared_ptr<const stored_job> job;  // null: the job was removed (tombstone)
+};
+
+enum class apply_outcome {
+  accepted,        // newer state stored
+  new_attempt,     // a higher attempt stored; the job's history restarted
+  removed,         // the job is gone
+  duplicate,       // same attempt and seq as the stored state: nothing changed
+  stale,           // older than the stored state: nothing changed
+  after_terminal,  // the stored attempt already ended: nothing changed
+  not_found,       // removal of a job the store does not hold
+  over_capacity,   // a new job with no room and nothing finished to evict (see top of file)
+  // A job the store does not hold, in a terminal state whose worker timestamp
+  // is older than finished_ttl: it would only be expired again. Retained
+  // messages of long-finished jobs are replayed on every (re)subscribe, so
+  // without this rule each bridge restart would serve them for another TTL.
+  expired,
+};
+
+[[nodiscard]] std::string_view to_string(apply_outcome outcome) noexcept;
+
+// True for the outcomes that changed the store.
+[[nodiscard]] constexpr bool is_change(apply_outcome outcome) noexcept {
+  return outcome == apply_outcome::accepted || outcome == apply_outcome::new_attempt ||
+         outcome == apply_outcome::removed;
+}
+
+struct apply_result {
+  apply_outcome outcome = apply_outcome::not_found;
+  job_key key;
+  // accepted/new_attempt: the new state. duplicate/stale/after_terminal: the
+  // state kept. removed/not_found/over_capacity: null.
+  std::shared_ptr<const stored_job> job;
+  std::uint64_t revision = 0;  // revision of this change; 0 when nothing changed
+  // Jobs removed to make room for this one (capacity rule), oldest revision first.
+  std::vector<job_change> evicted;
+};
+
+inline constexpr std::size_t default_list_limit = 50;
+inline constexpr std::size_t max_list_limit = 500;
+
+struct job_query {
+  std::optional<std::string> user_id;  // nullopt: all users
+  status_filter status;
+  std::optional<std::string> type;
+  std::size_t limit = default_list_limit;  // clamped to 1..max_list_limit
+  // Only jobs whose current revision is below this (the previous page's
+  // next_cursor). Jobs updated after the first page move to the front, so
+  // paging on never returns a job twice.
+  std::optional<std::uint64_t> before_revision;
+};
+
+struct job_page {
+  std::vector<std::shared_ptr<const stored_job>> jobs;  // newest first (revision descending)
+  std::optional<std::uint64_t> next_cursor;             // set when more jobs match
+};
+
+struct job_stats {
+  std::size_t total = 0;
+  std::size_t queued = 0;
+  std::size_t active = 0;  // started + in_progress
+  std::size_t completed = 0;
+  std::size_t failed = 0;
+  std::size_t cancelled = 0;
+  // Mean progress of the active (started, in_progress) jobs that report one;
+  // nothing when none does. Finished and queued jobs would only skew it.
+  std::optional<double> average_progress;
+};
+
+struct change_feed {
+  // False when the log no longer holds every change after the requested
+  // revision (or the revision is ahead of the store): the reader must resync
+  // from a full listing.
+  bool covered = false;
+  std::uint64_t head_revision = 0;  // the store's revision when read
+  std::vector<job_change> changes;  // after the requested revision, oldest first
+};
+
+// Every current job of a scope and the revision it is consistent with: a
+// stream sends it, then the changes after `revision`.
+struct job_snapshot {
+  std::vector<std::shared_ptr<const stored_job>> jobs;  // newest first (revision descending)
+  std::uint64_t revision = 0;
+};
+
+using status_counts = std::array<std::size_t, job_status_count>;  // indexed by job_status
+
+class job_store {
+ public:
+  explicit job_store(store_limits limits = {});
+
+  job_store(const job_store&) = delete;
+  job_store& operator=(const job_store&) = delete;
+
+  // Applies a validated update received at `now_ms`, ordered by decide_update.
+  apply_result apply(const job_key& key, job_state incoming, std::int64_t now_ms);
+  // Removes a job (an empty retained payload); a removal keeps no time, only its revision.
+  apply_result remove(const job_key& key);
+  // Removes finished jobs last updated at least finished_ttl before `now_ms`,
+  // oldest first, and returns the removals.
+  std::vector<job_change> expire(std::int64_t now_ms);
+
+  [[nodiscard]] std::shared_ptr<const stored_job> find(const job_key& key) const;
+  // Walks one user's index (or the global one) newest first; status and type
+  // filters skip entries, so a rare match may cost a walk of the whole index.
+  [[nodiscard]] job_page list(const job_query& query) const;
+  // Events with seq > since_seq, oldest first; nothing when the job is unknown.
+  [[nodiscard]] std::optional<std::vector<std::shared_ptr<const job_event>>> history(
+      const job_key& key, std::optional<std::int64_t> since_seq = std::nullopt) const;
+  [[nodiscard]] job_stats stats(std::string_view user_id) const;
+  [[nodiscard]] status_counts counts_by_status() const;
+  // Every job of one user (or of all users), taken atomically with the revision.
+  [[nodiscard]] job_snapshot snapshot(const std::optional<std::string>& user_id = std::nullopt) const;
+  // Changes after `revision`, optionally of one user only.
+  [[nodiscard]] change_feed changes_since(std::uint64_t revision,
+                                          const std::optional<std::string>& user_id = std::nullopt) const;
+
+  [[nodiscard]] std::uint64_t revision() const;
+  // Random per store instance: revisions of another instance (an earlier run,
+  // another replica) are meaningless here, so cursors carry the epoch too.
+  [[nodiscard]] std::uint64_t epoch() const noexcept { return epoch_; }
+  [[nodiscard]] std::size_t size() const;
+
+ private:
+  struct job_entry {
+    std::shared_ptr<const stored_job> current;
+    std::deque<std::shared_ptr<const job_event>> history;
+    std::int64_t next_seq = 1;
+  };
+  // Jobs of one user by current revision, so one user's listing never scans others.
+  struct user_index {
+    std::map<std::uint64_t, std::shared_ptr<const stored_job>> by_revision;
+    std::set<std::uint64_t> finished;  // revisions of terminal jobs, oldest first
+  };
+
+  struct job_key_hash {
+    std::size_t operator()(const job_key& key) const noexcept {
+      const std::hash<std::string_view> hash;
+      return hash(key.user_id) * 31 + hash(key.job_id);
+    }
+  };
+  using job_map = std::unordered_map<job_key, job_entry, job_key_hash>;
+
+  [[nodiscard]] const job_entry* find_entry(const job_key& key) const;
+  bool make_room(const job_key& key, std::vector<job_change>& evicted);
+  void index(const std::shared_ptr<const stored_job>& job);
+  void reindex(const stored_job& old, const std::shared_ptr<const stored_job>& job);
+  void unindex(const stored_job& job);
+  job_change erase(job_map::iterator it);
+  void log_change(const job_change& change);
+
+  const store_limits limits_;
+  const std::uint64_t epoch_;
+  mutable std::shared_mutex mutex_;
+  std::uint64_t revision_ = 0;
+  job_map jobs_;
+  std::unordered_map<std::string, user_index> users_;
+  std::map<std::uint64_t, std::shared_ptr<const stored_job>> by_revision_;  // all jobs
+  std::set<std::uint64_t> finished_;  // revisions of all terminal jobs, oldest first
+  status_counts counts_{};
+  std::deque<job_change> change_log_;
+  std::uint64_t log_floor_ = 0;  // every change after this revision is in change_log_
+};
+
+}  // namespace progress::bridge

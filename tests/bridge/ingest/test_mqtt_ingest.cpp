@@ -1,0 +1,310 @@
+// The ingest against the project's real broker configuration.
+#include "mqtt_ingest.hpp"
+
+#include <chrono>
+#include <functional>
+#include <latch>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "asio.hpp"
+#include "mosquitto_broker.hpp"
+#include "mqtt_test_client.hpp"
+#include "prometheus_scrape.hpp"
+#include "wait_until.hpp"
+
+namespace progress::bridge {
+namespace {
+
+using namespace std::chrono_literals;
+using test::metric_total;
+using test::mosquitto_broker;
+using test::mqtt_test_client;
+using test::wait_until;
+
+std::string job_json(const std::string& status, int seq, double progress = 0) {
+  return nlohmann::json{{"status", status}, {"seq", seq}, {"progress", progress}}.dump();
+}
+
+class MqttIngest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { broker_ = std::make_unique<mosquitto_broker>(); }
+  static void TearDownTestSuite() { broker_.reset(); }
+
+  void SetUp() override {
+    worker_ = std::make_unique<mqtt_test_client>(broker_->url(), "worker-" + test_name());
+    ASSERT_EQ(worker_->connect("worker", mosquitto_broker::password("worker")), 0) << broker_->log();
+  }
+
+  void TearDown() override {
+    if (ingest_) ingest_->stop();
+    ingest_.reset();
+    work_.reset();
+    if (io_thread_.joinable()) io_thread_.join();
+  }
+
+  static std::string test_name() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
+
+  void start_ingest(const std::function<void(ingest_options&)>& adjust = {}) {
+    ingest_options options;
+    options.url = broker_->url();
+    options.username = "bridge";
+    options.password = mosquitto_broker::password("bridge");
+    options.client_id = "bridge-" + test_name();
+    options.min_reconnect_delay = 1s;
+    options.max_reconnect_delay = 2s;
+    if (adjust) adjust(options);
+    ingest_ =
+        std::make_shared<mqtt_ingest>(ioc_, options, store_, metrics_, [this](const apply_result& result) {
+          {
+            std::lock_guard lock{mutex_};
+            changes_.push_back(result);
+          }
+          if (on_change_) on_change_(result);
+        });
+    ingest_->start();
+    io_thread_ = std::thread{[this] { ioc_.run(); }};
+  }
+
+  std::vector<apply_result> changes() const {
+    std::lock_guard lock{mutex_};
+    return changes_;
+  }
+
+  int publish(const std::string& user, const std::string& job, const std::string& payload,
+              bool retained = true) {
+    return worker_->publish(job_topic(user, job), payload, retained);
+  }
+
+  static std::unique_ptr<mosquitto_broker> broker_;
+  std::unique_ptr<mqtt_test_client> worker_;
+  boost::asio::io_context ioc_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
+      ioc_.get_executor()};
+  job_store store_;
+  metrics metrics_;
+  std::shared_ptr<mqtt_ingest> ingest_;
+  std::thread io_thread_;
+  mutable std::mutex mutex_;
+  std::vector<apply_result> changes_;
+  std::function<void(const apply_result&)> on_change_;  // runs on the ingest's strand
+};
+
+std::unique_ptr<mosquitto_broker> MqttIngest::broker_;
+
+TEST_F(MqttIngest, RetainedStatesAreLoadedWhenReady) {
+  constexpr int jobs = 300;
+  for (int i = 0; i < jobs; ++i) {
+    ASSERT_EQ(publish("loader" + std::to_string(i % 7), "job" + std::to_string(i),
+                      job_json("in_progress", 1, i % 100)),
+              0);
+  }
+  start_ingest();
+  ASSERT_TRUE(wait_until([&] { return ingest_->ready(); })) << broker_->log();
+  EXPECT_TRUE(ingest_->connected());
+  // Ready means loaded: nothing is still on its way.
+  std::size_t loaded = 0;
+  for (int i = 0; i < jobs; ++i) {
+    const auto job = store_.find(job_key{"loader" + std::to_string(i % 7), "job" + std::to_string(i)});
+    if (job) {
+      ++loaded;
+      EXPECT_EQ(job->state.progress, i % 100);
+    }
+  }
+  EXPECT_EQ(loaded, static_cast<std::size_t>(jobs));
+  EXPECT_EQ(metric_total(metrics_.scrape(), "progress_bridge_mqtt_connected"), 1);
+}
+
+TEST_F(MqttIngest, MalformedMessagesAreRejectedAndCounted) {
+  start_ingest();
+  ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }));
+  ASSERT_EQ(publish("mallory", "good", job_json("in_progress", 1, 10)), 0);
+  ASSERT_TRUE(wait_until([&] { return store_.find(job_key{"mallory", "good"}) != nullptr; }));
+
+  const std::vector<std::string> bad_payloads = {
+      "{not json",
+      "[1,2,3]",
+      R"({"status":"in_progress","progress":"ten"})",
+      R"({"status":"exploded"})",
+      R"({"status":"in_progress","progress":1000})",
+      std::string{"{\"status\":\"queued\",\"message\":\"\xff\xfe\"}"},
+      R"({"status":"queued","userId":"someone-else"})",
+      std::string(70000, 'x'),
+  };
+  constexpr int malformed = 1000;
+  for (int i = 0; i < malformed; ++i) {
+    if (i % 10 == 9) {
+      // A topic the protocol refuses, though the broker's filter matches it.
+      ASSERT_EQ(worker_->publish("users/mal lory/jobs/good", job_json("failed", 99), false), 0);
+    } else {
+      ASSERT_EQ(
+          publish("mallory", "good", bad_payloads[static_cast<std::size_t>(i) % bad_payloads.size()], false),
+          0);
+    }
+  }
+  ASSERT_EQ(publish("mallory", "other", job_json("queued", 1)), 0);
+  ASSERT_TRUE(wait_until([&] {
+    return metric_total(metrics_.scrape(), "progress_bridge_mqtt_messages_rejected_total") >= malformed;
+  }));
+  ASSERT_TRUE(wait_until([&] { return store_.find(job_key{"mallory", "other"}) != nullptr; }));
+
+  const auto scrape = metrics_.scrape();
+  EXPECT_EQ(metric_total(scrape, "progress_bridge_mqtt_messages_rejected_total"), malformed);
+  EXPECT_EQ(metric_total(scrape, "progress_bridge_mqtt_messages_rejected_total{reason=\"bad_topic\"}"), 100);
+  EXPECT_GT(metric_total(scrape, "progress_bridge_mqtt_messages_rejected_total{reason=\"invalid_json\"}"), 0);
+  EXPECT_GT(metric_total(scrape, "progress_bridge_mqtt_messages_rejected_total{reason=\"id_mismatch\"}"), 0);
+
+  const auto good = store_.find(job_key{"mallory", "good"});
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->state.status, job_status::in_progress);
+  EXPECT_EQ(good->state.progress, 10);
+  EXPECT_EQ(store_.history(job_key{"mallory", "good"})->size(), 1u);
+  EXPECT_TRUE(ingest_->ready());
+}
+
+TEST_F(MqttIngest, EmptyRetainedPayloadRemovesTheJob) {
+  start_ingest();
+  ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }));
+  const job_key key{"dora", "temp"};
+  ASSERT_EQ(publish(key.user_id, key.job_id, job_json("completed", 3, 100)), 0);
+  ASSERT_TRUE(wait_until([&] { return store_.find(key) != nullptr; }));
+  ASSERT_EQ(publish(key.user_id, key.job_id, ""), 0);
+  ASSERT_TRUE(wait_until([&] { return store_.find(key) == nullptr; }));
+
+  // The listener hears of a change right after the store has it: wait for it too.
+  ASSERT_TRUE(wait_until([&] { return changes().size() >= 2u; }));
+  const auto seen = changes();
+  EXPECT_EQ(seen.back().outcome, apply_outcome::removed);
+  EXPECT_EQ(seen.back().key, key);
+  const auto feed = store_.changes_since(0, key.user_id);
+  ASSERT_TRUE(feed.covered);
+  ASSERT_FALSE(feed.changes.empty());
+  EXPECT_FALSE(feed.changes.back().job);
+}
+
+// A job removed while the bridge was away is absent from the replay; the
+// sweep after the sync marker removes it, and it tells the listener.
+TEST_F(MqttIngest, JobRemovedWhileDisconnectedIsRemovedAfterReconnect) {
+  start_ingest([](ingest_options& options) { options.min_reconnect_delay = 3s; });
+  ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }));
+  const job_key gone{"fred", "gone"};
+  const job_key kept{"fred", "kept"};
+  ASSERT_EQ(publish(gone.user_id, gone.job_id, job_json("in_progress", 1, 10)), 0);
+  ASSERT_EQ(publish(kept.user_id, kept.job_id, job_json("in_progress", 1, 20)), 0);
+  ASSERT_TRUE(wait_until([&] { return store_.find(gone) && store_.find(kept); }));
+
+  worker_->disconnect();
+  broker_->stop();
+  ASSERT_TRUE(wait_until([&] { return !ingest_->connected(); }));
+  broker_->start();
+  // Removed while the bridge waits to reconnect (at least 3 s).
+  worker_ = std::make_unique<mqtt_test_client>(broker_->url(), "worker-remover");
+  ASSERT_EQ(worker_->connect("worker", mosquitto_broker::password("worker")), 0) << broker_->log();
+  ASSERT_EQ(publish(gone.user_id, gone.job_id, ""), 0);
+  ASSERT_FALSE(ingest_->connected()) << "the bridge reconnected too early for this test";
+
+  ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }, 30s)) << broker_->log();
+  ASSERT_TRUE(wait_until([&] { return store_.find(gone) == nullptr; }));
+  ASSERT_TRUE(store_.find(kept));
+  ASSERT_TRUE(wait_until([&] {
+    const auto seen = changes();
+    return !seen.empty() && seen.back().key == gone && seen.back().outcome == apply_outcome::removed;
+  }));
+}
+
+TEST_F(MqttIngest, ReconnectsAfterABrokerRestartAndCatchesUp) {
+  start_ingest();
+  ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }));
+  const job_key key{"erin", "long"};
+  ASSERT_EQ(publish(key.user_id, key.job_id, job_json("in_progress", 1, 10)), 0);
+  ASSERT_TRUE(wait_until([&] { return store_.find(key) != nullptr; }));
+
+  worker_->disconnect();
+  broker_->stop();
+  ASSERT_TRUE(wait_until([&] { return !ingest_->connected(); }));
+  EXPECT_FALSE(ingest_->ready());
+  broker_->start();
+
+  // Published while the bridge is still waiting to reconnect.
+  worker_ = std::make_unique<mqtt_test_client>(broker_->url(), "worker-after-restart");
+  ASSERT_EQ(worker_->connect("worker", mosquitto_broker::password("worker")), 0) << broker_->log();
+  ASSERT_EQ(publish(key.user_id, key.job_id, job_json("in_progress", 2, 60)), 0);
+
+  ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }, 30s)) << broker_->log();
+  ASSERT_TRUE(wait_until([&] {
+    const auto job = store_.find(key);
+    return job && job->state.seq == 2;
+  }));
+  EXPECT_EQ(store_.find(key)->state.progress, 60);
+  EXPECT_GE(metric_total(metrics_.scrape(), "progress_bridge_mqtt_reconnects_total"), 1);
+
+  // Live updates flow again.
+  ASSERT_EQ(publish(key.user_id, key.job_id, job_json("completed", 3, 100)), 0);
+  ASSERT_TRUE(wait_until([&] { return store_.find(key)->state.status == job_status::completed; }));
+}
+
+TEST_F(MqttIngest, KeepsTryingUntilTheBrokerIsUp) {
+  const job_key key{"frank", "early"};
+  ASSERT_EQ(publish(key.user_id, key.job_id, job_json("queued", 1)), 0);
+  worker_->disconnect();
+  broker_->stop();
+  start_ingest();
+  EXPECT_FALSE(ingest_->connected());
+  EXPECT_FALSE(ingest_->ready());
+  broker_->start();
+  ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }, 30s)) << broker_->log();
+  EXPECT_TRUE(store_.find(key));
+  EXPECT_EQ(metric_total(metrics_.scrape(), "progress_bridge_mqtt_reconnects_total"), 0);
+}
+
+// A broker of its own: the retained states other tests left would be part of the replay.
+class MqttIngestOverload : public MqttIngest {
+ protected:
+  static void SetUpTestSuite() { broker_ = std::make_unique<mosquitto_broker>(); }
+};
+
+TEST_F(MqttIngestOverload, DropsThenResubscribesToConverge) {
+  // Hold the strand inside the first change so that everything after it piles up.
+  std::latch release{1};
+  std::atomic<bool> held{false};
+  on_change_ = [&](const apply_result&) {
+    if (!held.exchange(true)) release.wait();
+  };
+  start_ingest([](ingest_options& options) { options.max_pending_messages = 150; });
+  ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }));
+
+  // alice sees her own jobs: once she has them all, the bridge's client has been handed them too.
+  mqtt_test_client alice{broker_->url(), "alice-overload"};
+  ASSERT_EQ(alice.connect("alice", mosquitto_broker::password("alice")), 0);
+  ASSERT_EQ(alice.subscribe("users/alice/jobs/+"), 1);
+  constexpr int jobs = 200;
+  for (int i = 0; i < jobs; ++i) {
+    ASSERT_EQ(publish("alice", "burst" + std::to_string(i), job_json("in_progress", 1, i % 100)), 0);
+  }
+  ASSERT_TRUE(alice.wait_for_count(jobs));
+  ASSERT_TRUE(wait_until([&] { return held.load(); }));
+  release.count_down();
+
+  // Each replay that overflows again doubles the wait before the next (1 s, 2 s, 4 s, ...).
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (int i = 0; i < jobs; ++i) {
+          if (!store_.find(job_key{"alice", "burst" + std::to_string(i)})) return false;
+        }
+        return true;
+      },
+      40s));
+  EXPECT_GT(
+      metric_total(metrics_.scrape(), "progress_bridge_mqtt_messages_rejected_total{reason=\"overloaded\"}"),
+      0);
+  EXPECT_TRUE(ingest_->ready());
+}
+
+}  // namespace
+}  // namespace progress::bridge

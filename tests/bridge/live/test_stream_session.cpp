@@ -1,0 +1,204 @@
+// What every live stream does, whatever its transport: stream_session over a
+// fake transport, on a real hub and store, one thread running the io_context.
+#include "stream_session.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "fake_stream_transport.hpp"
+#include "store_cursor.hpp"
+
+namespace progress::bridge {
+namespace {
+
+using namespace std::chrono_literals;
+using fixtures::fake_stream_session;
+using nlohmann::json;
+
+job_state state(job_status status, std::int64_t seq) {
+  job_state s;
+  s.status = status;
+  s.seq = seq;
+  s.attempt = 1;
+  return s;
+}
+
+principal alice(std::chrono::system_clock::duration valid_for = 1h) {
+  return principal{"alice", false, std::chrono::system_clock::now() + valid_for};
+}
+
+class StreamSession : public ::testing::Test {
+ protected:
+  std::shared_ptr<fake_stream_session> open(stream_options options = {}, std::size_t batch_limit = 1,
+                                            stream_framing framing = stream_framing::websocket,
+                                            std::optional<std::uint64_t> resume_after = std::nullopt,
+                                            principal who = alice()) {
+    const std::string cursor = resume_after ? store_cursor{store_.epoch(), *resume_after}.to_string() : "";
+    auto session = std::make_shared<fake_stream_session>(net::make_strand(ioc_), hub_, metrics_, framing, who,
+                                                         stream_scope{who.user_id, {}, {}}, resume_after,
+                                                         cursor, options, batch_limit);
+    session->open();
+    ioc_.poll();
+    return session;
+  }
+
+  void apply(const std::string& user, const std::string& job, job_status status, std::int64_t seq) {
+    hub_->publish(store_.apply(job_key{user, job}, state(status, seq), 1000));
+    ioc_.poll();
+  }
+
+  // The one message of the batch written last.
+  static json last_message(const fake_stream_session& session) {
+    EXPECT_FALSE(session.batches.empty());
+    if (session.batches.empty() || session.batches.back().empty()) return {};
+    return json::parse(session.batches.back().back());
+  }
+
+  double scraped(std::string_view name) {
+    const auto text = metrics_.scrape();
+    const auto at = text.find("\n" + std::string(name) + " ");
+    return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+  }
+
+  job_store store_{store_limits{.change_log_limit = 100}};
+  metrics metrics_;
+  net::io_context ioc_;
+  // poll() and run_for() must not find the io_context out of work: that would stop it.
+  net::executor_work_guard<net::io_context::executor_type> work_{ioc_.get_executor()};
+  std::shared_ptr<stream_hub> hub_ = std::make_shared<stream_hub>(ioc_, store_);
+};
+
+TEST_F(StreamSession, StartsWithASnapshotOfItsScopeThenSendsEachLaterChange) {
+  apply("alice", "a1", job_status::in_progress, 1);
+  apply("bob", "b1", job_status::in_progress, 1);
+  auto session = open();
+  ASSERT_EQ(session->batches.size(), 1u);
+  const auto snapshot = last_message(*session);
+  EXPECT_EQ(snapshot["type"], "snapshot");
+  ASSERT_EQ(snapshot["jobs"].size(), 1u);
+  EXPECT_EQ(snapshot["jobs"][0]["jobId"], "a1");
+  EXPECT_EQ(snapshot["cursor"], (store_cursor{store_.epoch(), 2}.to_string()));
+
+  session->complete_write();
+  apply("bob", "b1", job_status::completed, 2);
+  apply("alice", "a1", job_status::completed, 2);
+  ASSERT_EQ(session->batches.size(), 2u) << "bob's change is not alice's";
+  const auto change = last_message(*session);
+  EXPECT_EQ(change["type"], "job");
+  EXPECT_EQ(change["job"]["status"], "completed");
+  EXPECT_EQ(change["cursor"], (store_cursor{store_.epoch(), 4}.to_string()));
+}
+
+TEST_F(StreamSession, OneWriteInFlightAndWhatWaitsGoesOutInOneBatch) {
+  auto session = open({}, /*batch_limit=*/8);
+  apply("alice", "a1", job_status::queued, 1);
+  apply("alice", "a2", job_status::queued, 1);
+  apply("alice", "a3", job_status::queued, 1);
+  ASSERT_EQ(session->batches.size(), 1u) << "nothing is written while the snapshot is in flight";
+  session->complete_write();
+  ASSERT_EQ(session->batches.size(), 2u);
+  EXPECT_EQ(session->batches.back().size(), 3u);
+  session->complete_write();
+  EXPECT_TRUE(session->idle());
+}
+
+TEST_F(StreamSession, PendingUpdatesOfAJobConflateButTerminalStatesAreKept) {
+  auto session = open();
+  for (int seq = 1; seq <= 5; ++seq) apply("alice", "a1", job_status::in_progress, seq);
+  apply("alice", "a1", job_status::completed, 6);
+  apply("alice", "a2", job_status::in_progress, 1);
+  session->complete_write();  // the snapshot
+  std::vector<json> sent;
+  while (session->writing()) {
+    sent.push_back(last_message(*session));
+    session->complete_write();
+  }
+  ASSERT_EQ(sent.size(), 2u) << "a1's updates conflated into its final state, then a2";
+  EXPECT_EQ(sent[0]["job"]["seq"], 6);
+  EXPECT_EQ(sent[0]["job"]["status"], "completed");
+  EXPECT_EQ(sent[1]["job"]["jobId"], "a2");
+  EXPECT_EQ(scraped("progress_bridge_stream_messages_conflated_total"), 5);
+}
+
+TEST_F(StreamSession, AFullQueueEndsTheStreamAsASlowConsumer) {
+  auto session = open({.queue_limit = 3});
+  for (int j = 1; j <= 3; ++j) apply("alice", "a" + std::to_string(j), job_status::queued, 1);
+  EXPECT_FALSE(session->closed_for);
+  apply("alice", "a4", job_status::queued, 1);
+  ASSERT_TRUE(session->closed_for);
+  EXPECT_EQ(*session->closed_for, stream_end::slow_consumer);
+}
+
+TEST_F(StreamSession, AWriteStuckPastTheStallTimeoutEndsTheStream) {
+  auto session = open({.stall_timeout = 1s});
+  ioc_.run_for(1500ms);
+  ASSERT_TRUE(session->closed_for);
+  EXPECT_EQ(*session->closed_for, stream_end::slow_consumer);
+}
+
+TEST_F(StreamSession, ResumeReplaysEveryMissedChangeUnconflated) {
+  apply("alice", "a1", job_status::in_progress, 1);  // revision 1
+  apply("alice", "a1", job_status::in_progress, 2);  // 2
+  apply("alice", "a1", job_status::completed, 3);    // 3
+  auto session = open({}, /*batch_limit=*/8, stream_framing::websocket, /*resume_after=*/1);
+  ASSERT_EQ(session->batches.size(), 1u);
+  EXPECT_EQ(json::parse(session->batches[0][0])["type"], "resume");
+  EXPECT_EQ(json::parse(session->batches[0][0])["recovered"], true);
+  session->complete_write();
+  ASSERT_EQ(session->batches.size(), 2u);
+  ASSERT_EQ(session->batches[1].size(), 2u);
+  EXPECT_EQ(json::parse(session->batches[1][0])["job"]["seq"], 2);
+  EXPECT_EQ(json::parse(session->batches[1][1])["job"]["seq"], 3);
+}
+
+TEST_F(StreamSession, SseFramesEveryMessageAsAnEventWithItsCursor) {
+  auto session = open({}, 64, stream_framing::sse);
+  const auto& snapshot = session->batches.at(0).at(0);
+  const auto cursor = store_cursor{store_.epoch(), 0}.to_string();
+  EXPECT_TRUE(snapshot.starts_with("event: snapshot\nid: " + cursor + "\ndata: {\"type\":\"snapshot\""))
+      << snapshot;
+  EXPECT_TRUE(snapshot.ends_with("}\n\n"));
+}
+
+TEST_F(StreamSession, SubscribeSwitchesTheScopeWithAFreshSnapshot) {
+  apply("alice", "a1", job_status::queued, 1);
+  apply("alice", "a2", job_status::queued, 1);
+  auto session = open();
+  session->complete_write();
+  session->subscribe(stream_scope{"alice", {"a2"}, {}});
+  ioc_.poll();
+  const auto snapshot = last_message(*session);
+  EXPECT_EQ(snapshot["type"], "snapshot");
+  ASSERT_EQ(snapshot["jobs"].size(), 1u);
+  EXPECT_EQ(snapshot["jobs"][0]["jobId"], "a2");
+  session->complete_write();
+  apply("alice", "a1", job_status::completed, 2);
+  EXPECT_FALSE(session->writing()) << "a1 is outside the new scope";
+}
+
+TEST_F(StreamSession, EndsWhenItsTokenExpiresOrTheBridgeShutsDown) {
+  auto expired = open({.token_leeway = 0s}, 1, stream_framing::websocket, std::nullopt, alice(-1s));
+  ioc_.poll();
+  ASSERT_TRUE(expired->closed_for);
+  EXPECT_EQ(*expired->closed_for, stream_end::token_expired);
+
+  auto open_stream = open();
+  hub_->shutdown();
+  ioc_.poll();
+  ASSERT_TRUE(open_stream->closed_for);
+  EXPECT_EQ(*open_stream->closed_for, stream_end::shutdown);
+}
+
+TEST_F(StreamSession, AFailedWriteEndsTheStreamAsAnError) {
+  auto session = open();
+  session->complete_write(net::error::connection_reset);
+  ASSERT_TRUE(session->closed_for);
+  EXPECT_EQ(*session->closed_for, stream_end::error);
+}
+
+}  // namespace
+}  // namespace progress::bridge

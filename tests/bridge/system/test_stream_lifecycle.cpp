@@ -1,0 +1,218 @@
+// How live streams end: token expiry, bad client frames, silence, shutdown; and their metrics.
+#include "live_stream_fixture.hpp"
+
+namespace progress::bridge {
+namespace {
+
+TEST_F(LiveStreams, StreamsEndWhenTheirTokenExpires) {
+  // A stream ends at the token's exp plus the clock-skew leeway a new request would still get.
+  auto bridge = start_bridge({"--jwt-leeway", "1s"});
+  const auto port = bridge->port();
+  const auto alice = user("alice");
+  const auto short_lived = [&] { return mint_token(bridge_process::jwt_secret, alice, false, 2s); };
+  auto ws = open_websocket(port, short_lived());
+  ASSERT_TRUE(ws->upgraded()) << ws->upgrade_status();
+  auto sse = open_sse(port, alice, short_lived());
+  ASSERT_EQ(sse->status(), 200u) << sse->body();
+  const auto opened = std::chrono::steady_clock::now();
+  ASSERT_TRUE(next_of_type(*ws, "snapshot"));
+  ASSERT_TRUE(next_event_of_type(*sse, "snapshot"));
+
+  ASSERT_TRUE(ws->wait_for_end(10s));
+  EXPECT_EQ(ws->close_code(), close_token_expired) << ws->end_reason();
+  auto expired = next_event_of_type(*sse, "error", 10s);
+  ASSERT_TRUE(expired);
+  EXPECT_EQ((*expired)["code"], "token_expired");
+  EXPECT_TRUE(sse->wait_for_end(5s)) << sse->body();
+  EXPECT_GE(std::chrono::steady_clock::now() - opened, 500ms) << "closed long before the token expired";
+  EXPECT_TRUE(wait_until([&] { return stream_closes(port, "token_expired") == 2; }, 5s))
+      << http_get(port, "/metrics").body;
+}
+
+TEST_F(LiveStreams, MalformedOpsGetErrorsAndTheStreamStaysOpen) {
+  auto bridge = start_bridge();
+  const auto port = bridge->port();
+  const auto alice = user("alice");
+  const auto bob = user("bob");
+  auto bystander = open_websocket(port, token_for(bob));
+  ASSERT_TRUE(next_of_type(*bystander, "snapshot"));
+  auto ws = open_websocket(port, token_for(alice));
+  ASSERT_TRUE(next_of_type(*ws, "snapshot"));
+
+  const std::vector<std::pair<std::string, std::string>> bad_ops = {
+      {"not json", "bad_request"},
+      {"[1,2,3]", "bad_request"},
+      {R"("subscribe")", "bad_request"},
+      {R"({"op":42})", "bad_request"},
+      {R"({"op":"subscribe","jobIds":"not-an-array"})", "bad_request"},
+      {R"({"op":"subscribe","types":[1,2]})", "bad_request"},
+      {R"({"op":"dance"})", "unknown_op"},
+      {R"({"noop":true})", "bad_request"},
+      {R"({"op":"subscribe","jobIds":["a/b"]})", "bad_request"},
+      {R"({"op":"subscribe","userId":"not an id"})", "bad_request"},
+      {R"({"op":"subscribe","userId":7})", "bad_request"},
+      {json{{"op", "subscribe"}, {"jobIds", std::vector<std::string>(101, "job")}}.dump(), "bad_request"},
+      {json{{"op", "subscribe"}, {"types", std::vector<std::string>(21, "type")}}.dump(), "bad_request"},
+  };
+  int seq = 0;
+  for (const auto& [frame, code] : bad_ops) {
+    ASSERT_TRUE(ws->send_text(frame)) << frame;
+    auto error = next_of_type(*ws, "error");
+    ASSERT_TRUE(error) << frame;
+    EXPECT_EQ((*error)["code"], code) << frame;
+    EXPECT_TRUE((*error)["message"].is_string()) << frame;
+    expect_bystander_served(port, *bystander, bob, ++seq);
+  }
+  ASSERT_TRUE(ws->send_binary(R"({"op":"ping","id":"binary"})"));
+  auto binary_error = next_of_type(*ws, "error");
+  ASSERT_TRUE(binary_error);
+  EXPECT_EQ((*binary_error)["code"], "bad_request");
+  expect_bystander_served(port, *bystander, bob, ++seq);
+
+  // Still open and still serving alice, in her own scope.
+  publish(alice, "still-here", {{"status", "queued"}, {"seq", 1}});
+  auto update = next_of_type(*ws, "job");
+  ASSERT_TRUE(update);
+  EXPECT_EQ((*update)["job"]["jobId"], "still-here");
+  expect_nothing_more(*ws);
+  const auto scrape = http_get(port, "/metrics").body;
+  const auto bad_requests = std::count_if(bad_ops.begin(), bad_ops.end(),
+                                          [](const auto& op) { return op.second == "bad_request"; });
+  EXPECT_EQ(metric_with_label(scrape, "progress_bridge_stream_ops_refused_total", R"(code="bad_request")"),
+            static_cast<double>(bad_requests + 1))
+      << scrape;
+  EXPECT_EQ(metric_with_label(scrape, "progress_bridge_stream_ops_refused_total", R"(code="unknown_op")"),
+            1.0);
+}
+
+TEST_F(LiveStreams, OpFloodIsRateLimitedThenClosed4029) {
+  auto bridge = start_bridge();
+  const auto port = bridge->port();
+  const auto bob = user("bob");
+  auto bystander = open_websocket(port, token_for(bob));
+  ASSERT_TRUE(next_of_type(*bystander, "snapshot"));
+  auto flooder = open_websocket(port, token_for(user("alice")));
+  ASSERT_TRUE(next_of_type(*flooder, "snapshot"));
+
+  // Burst 40, 20/s, closed after 100 refused ops: 400 at once are far beyond that.
+  int sent = 0;
+  for (int i = 0; i < 400 && flooder->send_text(json{{"op", "ping"}, {"id", i}}.dump()); ++i) ++sent;
+  ASSERT_TRUE(flooder->wait_for_end(10s));
+  EXPECT_EQ(flooder->close_code(), close_op_flood) << flooder->end_reason() << " after " << sent << " ops";
+  std::size_t pongs = 0;
+  std::size_t rate_limited = 0;
+  while (auto message = flooder->next_message(0ms)) {
+    if ((*message)["type"] == "pong") ++pongs;
+    if ((*message)["type"] == "error" && (*message)["code"] == "rate_limited") ++rate_limited;
+  }
+  EXPECT_GE(pongs, 30u) << "the burst is answered";
+  EXPECT_LT(pongs, 100u) << "the flood is not";
+  EXPECT_GE(rate_limited, 1u);
+  expect_bystander_served(port, *bystander, bob, 1);
+  EXPECT_GE(stream_closes(port, "op_flood"), 1.0) << http_get(port, "/metrics").body;
+}
+
+TEST_F(LiveStreams, OversizeClientFrameIsClosed1009) {
+  auto bridge = start_bridge();
+  const auto port = bridge->port();
+  const auto bob = user("bob");
+  auto bystander = open_websocket(port, token_for(bob));
+  ASSERT_TRUE(next_of_type(*bystander, "snapshot"));
+  auto ws = open_websocket(port, token_for(user("alice")));
+  ASSERT_TRUE(next_of_type(*ws, "snapshot"));
+
+  // Just at the limit is still an op.
+  const std::string prefix = R"({"op":"ping","id":")";
+  const std::string at_limit = prefix + std::string(4096 - prefix.size() - 2, 'a') + "\"}";
+  ASSERT_EQ(at_limit.size(), 4096u);
+  ASSERT_TRUE(ws->send_text(at_limit));
+  ASSERT_TRUE(next_of_type(*ws, "pong"));
+
+  ws->send_text(prefix + std::string(5000, 'a') + "\"}");
+  ASSERT_TRUE(ws->wait_for_end(10s));
+  EXPECT_EQ(ws->close_code(), close_too_big) << ws->end_reason();
+  expect_bystander_served(port, *bystander, bob, 1);
+}
+
+TEST_F(LiveStreams, IdleWebSocketIsPinged) {
+  auto bridge = start_bridge({"--stream-heartbeat", "1s"});
+  auto ws = open_websocket(bridge->port(), token_for(user("alice")));
+  ASSERT_TRUE(next_of_type(*ws, "snapshot"));
+  // Reading answers the pings, so the bridge keeps the connection.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        (void)ws->next_message(100ms);
+        return ws->pings_received() >= 2;
+      },
+      8s));
+  EXPECT_FALSE(ws->ended()) << ws->end_reason();
+}
+
+TEST_F(LiveStreams, SilentWebSocketIsDroppedAfterTwiceTheHeartbeat) {
+  auto bridge = start_bridge({"--stream-heartbeat", "1s"});
+  const auto port = bridge->port();
+  auto silent = open_websocket(port, token_for(user("alice")));
+  ASSERT_TRUE(next_of_type(*silent, "snapshot"));
+  // It neither reads nor answers pings from here on.
+  const auto open_streams = [&] {
+    return metric_total(http_get(port, "/metrics").body, "progress_bridge_streams_open");
+  };
+  EXPECT_EQ(open_streams(), 1.0);
+  EXPECT_TRUE(wait_until([&] { return open_streams() == 0.0; }, 8s)) << http_get(port, "/metrics").body;
+  EXPECT_TRUE(silent->wait_for_end(5s));
+}
+
+TEST_F(LiveStreams, ShutdownClosesStreams1001) {
+  auto bridge = start_bridge();
+  const auto alice = user("alice");
+  auto ws = open_websocket(bridge->port(), token_for(alice));
+  ASSERT_TRUE(next_of_type(*ws, "snapshot"));
+  auto sse = open_sse(bridge->port(), alice, token_for(alice));
+  ASSERT_TRUE(next_event_of_type(*sse, "snapshot"));
+
+  auto exit_code = std::async(std::launch::async, [&] { return bridge->terminate(); });
+  ASSERT_TRUE(ws->wait_for_end(10s));
+  EXPECT_EQ(ws->close_code(), close_going_away) << ws->end_reason();
+  EXPECT_TRUE(sse->wait_for_end(10s));
+  EXPECT_EQ(exit_code.get(), 0) << bridge->log();
+}
+
+TEST_F(LiveStreams, MetricsCountStreamConnectionsAndCloses) {
+  auto bridge = start_bridge();
+  const auto port = bridge->port();
+  const auto alice = user("alice");
+  const auto connections = [&] {
+    return metric_total(http_get(port, "/metrics").body, "progress_bridge_streams_open");
+  };
+  EXPECT_EQ(connections(), 0.0);
+  {
+    auto ws_a = open_websocket(port, token_for(alice));
+    auto ws_b = open_websocket(port, token_for(alice));
+    auto sse = open_sse(port, alice, token_for(alice));
+    ASSERT_TRUE(next_of_type(*ws_a, "snapshot"));
+    ASSERT_TRUE(next_of_type(*ws_b, "snapshot"));
+    ASSERT_TRUE(next_event_of_type(*sse, "snapshot"));
+    const auto open = http_get(port, "/metrics").body;
+    EXPECT_EQ(metric_with_label(open, "progress_bridge_streams_open", R"(transport="websocket")"), 2.0)
+        << open;
+    EXPECT_EQ(metric_with_label(open, "progress_bridge_streams_open", R"(transport="sse")"), 1.0) << open;
+    EXPECT_GE(metric_total(open, "progress_bridge_stream_messages_sent_total"), 3.0) << "three snapshots";
+    EXPECT_TRUE(ws_b->close());  // a close handshake; the others just drop the connection
+  }
+  EXPECT_TRUE(wait_until([&] { return connections() == 0.0; }, 10s)) << http_get(port, "/metrics").body;
+  const auto scrape = http_get(port, "/metrics").body;
+  const auto closed = [&](const std::string& transport) {
+    return metric_with_label(scrape, "progress_bridge_streams_closed_total",
+                             R"(reason="client",transport=")" + transport + "\"");
+  };
+  EXPECT_EQ(closed("websocket"), 2.0) << scrape;
+  EXPECT_EQ(closed("sse"), 1.0) << scrape;
+  EXPECT_EQ(metric_total(scrape, "progress_bridge_streams_closed_total"), 3.0) << scrape;
+  EXPECT_GE(
+      metric_with_label(scrape, "progress_bridge_http_requests_total", R"(code="101",route="/api/v1/ws")"),
+      2.0)
+      << scrape;
+}
+
+}  // namespace
+}  // namespace progress::bridge

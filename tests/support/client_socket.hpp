@@ -1,0 +1,27 @@
+#pragma once
+// The sockets of the test clients (HTTP, WebSocket, SSE), with Asio and Beast
+// as the bridge includes them.
+
+#include <fcntl.h>
+
+#include "asio.hpp"
+
+namespace progress::test {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+
+// Opens `socket` for IPv4, closed on exec: a broker or bridge the test starts
+// later must not inherit the client's connection, or closing it here would not
+// end it.
+inline beast::error_code open_client_socket(net::ip::tcp::socket& socket) {
+  beast::error_code ec;
+  socket.open(net::ip::tcp::v4(), ec);
+  if (!ec && ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC) != 0)
+    ec.assign(errno, beast::system_category());
+  return ec;
+}
+
+}  // namespace progress::test
