@@ -117,7 +117,6 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   [[nodiscard]] bool connected() const noexcept { return connected_.load(); }
   // Connected and the retained job states of this connection are loaded.
   [[nodiscard]] bool ready() const noexcept { return connected_.load() && loaded_.load(); }
-  [[nodiscard]] const std::string& sync_topic() const noexcept { return sync_topic_; }
 
  private:
   class action_listener;

@@ -49,7 +49,6 @@ class send_queue {
 
   [[nodiscard]] bool empty() const noexcept { return head_ == items_.size(); }
   [[nodiscard]] std::size_t size() const noexcept { return items_.size() - head_; }
-  [[nodiscard]] std::size_t limit() const noexcept { return limit_; }
   // The oldest message; the queue must not be empty.
   [[nodiscard]] outgoing_message pop();
 

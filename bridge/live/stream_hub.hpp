@@ -86,7 +86,6 @@ class stream_hub : public std::enable_shared_from_this<stream_hub> {
   using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
   [[nodiscard]] const strand_type& strand() const noexcept { return strand_; }
   [[nodiscard]] std::uint64_t epoch() const noexcept { return store_.epoch(); }
-  [[nodiscard]] const job_store& store() const noexcept { return store_; }
 
   // Live stream connections, counted by the sessions from open to close
   // (the listener's connection limit counts them too).

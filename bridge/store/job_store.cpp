@@ -5,7 +5,6 @@
 #include <random>
 #include <utility>
 
-#include <nlohmann/json.hpp>
 
 #include "progress/protocol/update_order.hpp"
 

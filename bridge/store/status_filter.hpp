@@ -42,10 +42,6 @@ class status_filter {
     return false;
   }
 
-  [[nodiscard]] constexpr kind filter_kind() const noexcept { return kind_; }
-  // Meaningful only for kind::exact.
-  [[nodiscard]] constexpr job_status status() const noexcept { return status_; }
-
  private:
   constexpr status_filter(kind k, job_status status) noexcept : kind_{k}, status_{status} {}
 

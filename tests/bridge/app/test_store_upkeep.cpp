@@ -5,20 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include "job_fixtures.hpp"
 #include "unix_time.hpp"
 
 namespace progress::bridge {
 namespace {
 
-using namespace std::chrono_literals;
+using fixtures::state;
 
-job_state state(job_status status, std::int64_t seq) {
-  job_state s;
-  s.status = status;
-  s.seq = seq;
-  s.attempt = 1;
-  return s;
-}
+using namespace std::chrono_literals;
 
 class StoreUpkeep : public ::testing::Test {
  protected:

@@ -7,10 +7,13 @@
 
 #include <gtest/gtest.h>
 
+#include "job_fixtures.hpp"
+
 namespace progress::bridge {
 namespace {
 
 using namespace std::chrono_literals;
+using fixtures::state;
 
 // Records what the hub tells it; safe to read from the test thread.
 class recording_subscriber : public stream_subscriber {
@@ -53,14 +56,6 @@ class recording_subscriber : public stream_subscriber {
   std::mutex mutex_;
   std::condition_variable changed_;
 };
-
-job_state state(job_status status, std::int64_t seq) {
-  job_state s;
-  s.status = status;
-  s.seq = seq;
-  s.attempt = 1;
-  return s;
-}
 
 class StreamHubTest : public ::testing::Test {
  protected:

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "stored_job_fixture.hpp"
+#include "job_fixtures.hpp"
 
 namespace progress::bridge {
 namespace {

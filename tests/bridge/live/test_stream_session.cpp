@@ -10,22 +10,17 @@
 #include <nlohmann/json.hpp>
 
 #include "fake_stream_transport.hpp"
+#include "job_fixtures.hpp"
 #include "store_cursor.hpp"
 
 namespace progress::bridge {
 namespace {
 
+using fixtures::state;
+
 using namespace std::chrono_literals;
 using fixtures::fake_stream_session;
 using nlohmann::json;
-
-job_state state(job_status status, std::int64_t seq) {
-  job_state s;
-  s.status = status;
-  s.seq = seq;
-  s.attempt = 1;
-  return s;
-}
 
 principal alice(std::chrono::system_clock::duration valid_for = 1h) {
   return principal{"alice", false, std::chrono::system_clock::now() + valid_for};

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "stored_job_fixture.hpp"
+#include "job_fixtures.hpp"
 
 namespace progress::bridge {
 namespace {

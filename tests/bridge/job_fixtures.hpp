@@ -1,5 +1,6 @@
 #pragma once
-// Stored jobs for the live area's unit tests, without a store.
+// Job states and stored jobs for the bridge's unit tests.
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -8,6 +9,16 @@
 
 namespace progress::bridge::fixtures {
 
+// A job state of the first attempt.
+inline job_state state(job_status status, std::int64_t seq) {
+  job_state s;
+  s.status = status;
+  s.seq = seq;
+  s.attempt = 1;
+  return s;
+}
+
+// A stored job with a small JSON body, built without a store.
 inline std::shared_ptr<const stored_job> stored(std::string user, std::string job, job_status status,
                                                 std::optional<std::string> type = std::nullopt) {
   auto s = std::make_shared<stored_job>();
