@@ -5,7 +5,6 @@
 #include <random>
 #include <utility>
 
-
 #include "progress/protocol/update_order.hpp"
 
 namespace progress::bridge {
