@@ -1,6 +1,5 @@
 #include "bridge_config.hpp"
 
-#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -8,6 +7,7 @@
 #include "asio.hpp"
 
 #include "build_info.hpp"
+#include "parse_integer.hpp"
 #include "progress/protocol/topic.hpp"
 #include "token_issuer.hpp"
 
@@ -50,16 +50,14 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::s
   if (colon == std::string_view::npos) return std::nullopt;
   std::string_view host = text.substr(0, colon);
   const std::string_view port_text = text.substr(colon + 1);
-  std::uint16_t port = 0;
-  const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc{} || ptr != port_text.data() + port_text.size())
-    return std::nullopt;
+  const auto port = parse_integer<std::uint16_t>(port_text, 0, UINT16_MAX);
+  if (!port) return std::nullopt;
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "127.0.0.1";  // never all interfaces by accident
   boost::system::error_code bad;
   const auto address = boost::asio::ip::make_address(std::string(host), bad);
   if (bad) return std::nullopt;
-  return std::pair{address.to_string(), port};
+  return std::pair{address.to_string(), *port};
 }
 
 config_result parse_config(int argc, const char* const* argv) {

@@ -1,17 +1,17 @@
 #include "token_issuer.hpp"
 
-#include "jwt_verifier.hpp"
-#include "progress/protocol/topic.hpp"
-
-#include <jwt.h>
-
-#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
+
+#include <jwt.h>
+
+#include "jwt_verifier.hpp"
+#include "parse_integer.hpp"
+#include "progress/protocol/topic.hpp"
 
 namespace progress::bridge {
 
@@ -66,13 +66,9 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) noexce
     }
     text.remove_suffix(1);
   }
-  // from_chars would accept a leading '-'; only plain digits are a duration.
-  if (text.empty() || text.front() < '0' || text.front() > '9') return std::nullopt;
-  std::int64_t count = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  if (count > std::numeric_limits<std::int64_t>::max() / unit) return std::nullopt;
-  return std::chrono::seconds{count * unit};
+  const auto count = parse_integer<std::int64_t>(text, 0, std::numeric_limits<std::int64_t>::max() / unit);
+  if (!count) return std::nullopt;
+  return std::chrono::seconds{*count * unit};
 }
 
 }  // namespace progress::bridge
