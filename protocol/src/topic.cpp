@@ -13,7 +13,8 @@ constexpr bool is_id_char(char c) noexcept {
 
 void require_valid_id(std::string_view id, std::string_view what) {
   if (!is_valid_id(id)) {
-    throw std::invalid_argument(std::string(what) + " must match [A-Za-z0-9_.-]{1,128}: '" +
+    throw std::invalid_argument(std::string(what) +
+                                " must match [A-Za-z0-9_.-]{1,128} and not be only dots: '" +
                                 std::string(id.substr(0, 160)) + "'");
   }
 }
@@ -21,7 +22,9 @@ void require_valid_id(std::string_view id, std::string_view what) {
 }  // namespace
 
 bool is_valid_id(std::string_view id) noexcept {
-  return !id.empty() && id.size() <= max_id_length && std::all_of(id.begin(), id.end(), is_id_char);
+  // ".", ".." and the like are path segments with a meaning of their own in URLs.
+  return !id.empty() && id.size() <= max_id_length && std::all_of(id.begin(), id.end(), is_id_char) &&
+         id.find_first_not_of('.') != std::string_view::npos;
 }
 
 std::string job_topic(std::string_view user_id, std::string_view job_id) {

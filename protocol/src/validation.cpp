@@ -166,7 +166,7 @@ std::optional<rejection> check_range(const std::optional<std::int64_t>& value, c
 std::optional<rejection> check_id(const std::optional<std::string>& value, const char* name) {
   if (value && !is_valid_id(*value)) {
     return reject(reject_reason::invalid_value, name,
-                  std::string(name) + " must match [A-Za-z0-9_.-]{1,128}");
+                  std::string(name) + " must match [A-Za-z0-9_.-]{1,128} and not be only dots");
   }
   return std::nullopt;
 }
@@ -238,7 +238,8 @@ std::optional<rejection> validate(const job_state& state, const job_key* key) {
   if (auto e = check_range(state.current, "current", 0)) return e;
   if (auto e = check_range(state.total, "total", 0)) return e;
   if (state.type && (state.type->size() > max_type_length || !is_valid_id(*state.type))) {
-    return reject(reject_reason::invalid_value, "type", "type must match [A-Za-z0-9_.-]{1,64}");
+    return reject(reject_reason::invalid_value, "type",
+                  "type must match [A-Za-z0-9_.-]{1,64} and not be only dots");
   }
   if (auto e = check_range(state.eta_ms, "etaMs", 0)) return e;
   if (state.error) {

@@ -19,6 +19,15 @@ TEST(topic, ids_follow_the_charset_and_length_rule) {
   EXPECT_FALSE(is_valid_id(std::string("a\0b", 3)));
 }
 
+TEST(topic, ids_made_only_of_dots_are_refused) {
+  for (const char* dots : {".", "..", "..."}) EXPECT_FALSE(is_valid_id(dots)) << dots;
+  EXPECT_FALSE(is_valid_id(std::string(128, '.')));
+  for (const char* fine : {".a", "a.", "..a..", ".-"}) EXPECT_TRUE(is_valid_id(fine)) << fine;
+  EXPECT_THROW((void)job_topic("..", "j"), std::invalid_argument);
+  EXPECT_THROW((void)job_topic("alice", "."), std::invalid_argument);
+  EXPECT_FALSE(parse_job_topic("users/../jobs/j"));
+}
+
 TEST(topic, builds_job_topics_and_refuses_bad_ids) {
   EXPECT_EQ(job_topic("alice", "job-1"), "users/alice/jobs/job-1");
   EXPECT_THROW((void)job_topic("al/ice", "job"), std::invalid_argument);

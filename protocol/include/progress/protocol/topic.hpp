@@ -16,9 +16,10 @@ inline constexpr std::string_view job_topic_filter = "users/+/jobs/+";
 // The MQTT filter that matches every worker's status topic.
 inline constexpr std::string_view worker_status_filter = "workers/+/status";
 
-// True when `id` matches [A-Za-z0-9_.-]{1,128}. User ids, job ids and worker
-// ids all follow this rule; it keeps '/', '+', '#' and NUL out of topics and
-// out of Mosquitto's %u ACL patterns.
+// True when `id` matches [A-Za-z0-9_.-]{1,128} and is not made only of dots.
+// User ids, job ids and worker ids all follow this rule; it keeps '/', '+',
+// '#' and NUL out of topics and out of Mosquitto's %u ACL patterns, and ".",
+// ".." out of the bridge's URL paths.
 [[nodiscard]] bool is_valid_id(std::string_view id) noexcept;
 
 // Identifies one job: the two ids its topic carries.

@@ -1,0 +1,112 @@
+// The shared protocol test vectors (protocol/testdata/) through the C++
+// validator. The JavaScript and Python SDKs run the same files through theirs,
+// so the three cannot drift apart.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "progress/protocol/topic.hpp"
+#include "progress/protocol/validation.hpp"
+
+using namespace progress;
+using nlohmann::json;
+
+namespace {
+
+json load(const std::string& name) {
+  std::ifstream in(std::string(PROGRESS_TESTDATA_DIR) + "/" + name);
+  if (!in) throw std::runtime_error("cannot open protocol/testdata/" + name);
+  return json::parse(in);
+}
+
+std::string hex_bytes(const std::string& hex) {
+  std::string bytes;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  }
+  return bytes;
+}
+
+// A byte spec (protocol/testdata/README.md): text, {"hex"}, {"repeat", "times"} or {"concat"}.
+std::string bytes_of(const json& spec) {
+  if (spec.is_string()) return spec.get<std::string>();
+  if (spec.contains("hex")) return hex_bytes(spec.at("hex").get<std::string>());
+  if (spec.contains("repeat")) {
+    const auto unit = bytes_of(spec.at("repeat"));
+    std::string out;
+    for (int i = 0; i < spec.at("times").get<int>(); ++i) out += unit;
+    return out;
+  }
+  std::string out;
+  for (const auto& part : spec.at("concat")) out += bytes_of(part);
+  return out;
+}
+
+}  // namespace
+
+TEST(protocol_vectors, ids) {
+  const auto vectors = load("ids.json").at("vectors");
+  ASSERT_FALSE(vectors.empty());
+  for (const auto& v : vectors) {
+    const auto id = bytes_of(v.at("id"));
+    EXPECT_EQ(is_valid_id(id), v.at("valid").get<bool>()) << v.at("id").dump();
+  }
+}
+
+TEST(protocol_vectors, job_topics) {
+  const auto topics = load("topics.json");
+  for (const auto& v : topics.at("jobTopic").at("build")) {
+    const auto user = v.at("userId").get<std::string>();
+    const auto job = v.at("jobId").get<std::string>();
+    if (v.value("error", false)) {
+      EXPECT_THROW((void)job_topic(user, job), std::invalid_argument) << v.dump();
+    } else {
+      EXPECT_EQ(job_topic(user, job), v.at("topic").get<std::string>());
+    }
+  }
+  for (const auto& v : topics.at("jobTopic").at("parse")) {
+    const auto key = parse_job_topic(v.at("topic").get<std::string>());
+    ASSERT_EQ(key.has_value(), v.at("valid").get<bool>()) << v.dump();
+    if (key) {
+      EXPECT_EQ(key->user_id, v.at("userId").get<std::string>());
+      EXPECT_EQ(key->job_id, v.at("jobId").get<std::string>());
+    }
+  }
+  for (const auto& v : topics.at("workerStatusTopic").at("build")) {
+    const auto worker = v.at("workerId").get<std::string>();
+    if (v.value("error", false)) {
+      EXPECT_THROW((void)worker_status_topic(worker), std::invalid_argument) << v.dump();
+    } else {
+      EXPECT_EQ(worker_status_topic(worker), v.at("topic").get<std::string>());
+    }
+  }
+}
+
+TEST(protocol_vectors, updates) {
+  const auto vectors = load("updates.json").at("vectors");
+  ASSERT_FALSE(vectors.empty());
+  for (const auto& v : vectors) {
+    SCOPED_TRACE(v.at("name").get<std::string>());
+    const job_key key{v.at("userId").get<std::string>(), v.at("jobId").get<std::string>()};
+    const auto result = parse_update(key, bytes_of(v.at("payload")));
+    if (!v.at("valid").get<bool>()) {
+      ASSERT_FALSE(result);
+      EXPECT_EQ(to_string(result.error->reason), v.at("reason").get<std::string>());
+      EXPECT_EQ(result.error->field, v.at("field").get<std::string>());
+      continue;
+    }
+    ASSERT_TRUE(result) << result.error->message;
+    const json state = *result.state;
+    for (const auto& [name, expected] : v.at("expect").items()) {
+      ASSERT_TRUE(state.contains(name)) << name;
+      EXPECT_EQ(state.at(name), expected) << name;
+    }
+    for (const auto& name : v.value("absent", json::array())) {
+      EXPECT_FALSE(state.contains(name.get<std::string>())) << name;
+    }
+  }
+}
