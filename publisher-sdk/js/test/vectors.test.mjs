@@ -1,0 +1,45 @@
+// The shared protocol vectors through the Node SDK's validator: the same
+// verdicts, reasons and fields as the C++ library (tests/protocol/test_vectors.cpp).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { isValidId, jobTopic, parseJobTopic, parseUpdate, workerStatusTopic } from '../src/index.js';
+import { bytesOf, loadVectors, textOf } from './support/testdata.mjs';
+
+test('ids follow the shared id rule', () => {
+  const { vectors } = loadVectors('ids.json');
+  assert.ok(vectors.length > 10);
+  for (const v of vectors) assert.equal(isValidId(textOf(v.id)), v.valid, JSON.stringify(v.id));
+});
+
+test('job and worker status topics are built and parsed as the vectors say', () => {
+  const topics = loadVectors('topics.json');
+  for (const v of topics.jobTopic.build) {
+    if (v.error) assert.throws(() => jobTopic(v.userId, v.jobId), TypeError, JSON.stringify(v));
+    else assert.equal(jobTopic(v.userId, v.jobId), v.topic);
+  }
+  for (const v of topics.jobTopic.parse) {
+    const key = parseJobTopic(v.topic);
+    assert.deepEqual(key, v.valid ? { userId: v.userId, jobId: v.jobId } : null, v.topic);
+  }
+  for (const v of topics.workerStatusTopic.build) {
+    if (v.error) assert.throws(() => workerStatusTopic(v.workerId), TypeError);
+    else assert.equal(workerStatusTopic(v.workerId), v.topic);
+  }
+});
+
+test('job-state payloads get the verdict, reason and field of the vectors', () => {
+  const { vectors } = loadVectors('updates.json');
+  assert.ok(vectors.length > 50);
+  for (const v of vectors) {
+    const result = parseUpdate({ userId: v.userId, jobId: v.jobId }, bytesOf(v.payload));
+    if (!v.valid) {
+      assert.equal(result.ok, false, v.name);
+      assert.deepEqual([result.error.reason, result.error.field], [v.reason, v.field], v.name);
+      continue;
+    }
+    assert.equal(result.ok, true, `${v.name}: ${result.error?.message}`);
+    for (const [name, expected] of Object.entries(v.expect)) assert.deepEqual(result.state[name], expected, `${v.name}: ${name}`);
+    for (const name of v.absent ?? []) assert.equal(name in result.state, false, `${v.name}: ${name}`);
+  }
+});
