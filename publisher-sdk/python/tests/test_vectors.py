@@ -1,0 +1,53 @@
+"""The shared protocol vectors through the Python SDK's validator: the same verdicts,
+reasons and fields as the C++ library (tests/protocol/test_vectors.cpp)."""
+
+from __future__ import annotations
+
+import pytest
+
+from progress_publisher import JobKey, is_valid_id, job_topic, parse_job_topic, parse_update, worker_status_topic
+from testdata import bytes_of, load_vectors, text_of
+
+UPDATES = load_vectors("updates.json")["vectors"]
+
+
+@pytest.mark.parametrize("vector", load_vectors("ids.json")["vectors"], ids=lambda v: repr(v["id"])[:40])
+def test_ids_follow_the_shared_id_rule(vector):
+    assert is_valid_id(text_of(vector["id"])) is vector["valid"]
+
+
+def test_job_and_worker_status_topics():
+    topics = load_vectors("topics.json")
+    for v in topics["jobTopic"]["build"]:
+        if v.get("error"):
+            with pytest.raises(ValueError):
+                job_topic(v["userId"], v["jobId"])
+        else:
+            assert job_topic(v["userId"], v["jobId"]) == v["topic"]
+    for v in topics["jobTopic"]["parse"]:
+        expected = JobKey(v["userId"], v["jobId"]) if v["valid"] else None
+        assert parse_job_topic(v["topic"]) == expected, v["topic"]
+    for v in topics["workerStatusTopic"]["build"]:
+        if v.get("error"):
+            with pytest.raises(ValueError):
+                worker_status_topic(v["workerId"])
+        else:
+            assert worker_status_topic(v["workerId"]) == v["topic"]
+
+
+@pytest.mark.parametrize("vector", UPDATES, ids=lambda v: v["name"])
+def test_update_payloads(vector):
+    result = parse_update(JobKey(vector["userId"], vector["jobId"]), bytes_of(vector["payload"]))
+    if not vector["valid"]:
+        assert not result
+        assert (result.error.reason, result.error.field) == (vector["reason"], vector["field"])
+        return
+    assert result, result.error
+    for name, expected in vector["expect"].items():
+        assert result.state[name] == expected, name
+    for name in vector.get("absent", []):
+        assert name not in result.state
+
+
+def test_there_are_vectors():
+    assert len(UPDATES) > 50
