@@ -7,7 +7,7 @@ export type RejectReason =
   | 'oversize' | 'invalid_utf8' | 'invalid_json' | 'too_deep' | 'not_an_object'
   | 'missing_field' | 'wrong_type' | 'out_of_range' | 'invalid_value' | 'id_mismatch';
 
-export type PublishErrorCode = 'rejected' | 'buffer_full' | 'disconnected' | 'closed' | 'timed_out' | 'client_error';
+export type PublishErrorCode = 'rejected' | 'buffer_full' | 'disconnected' | 'closed' | 'timed_out' | 'client_error' | 'invalid_control';
 
 export interface JobKey {
   readonly userId: string;
@@ -88,6 +88,24 @@ export interface PublisherOptions {
   onError?: ((topic: string, error: PublishError) => void) | null;
 }
 
+/** A request to cancel a job, from its control topic. */
+export interface CancelRequest {
+  requestId: string;
+  /** The user who asked. */
+  requestedBy: string;
+  /** When, ms since the Unix epoch. */
+  timestamp: number;
+}
+
+/** Called once per request id, from the MQTT client's message event: it must not block. */
+export type CancelHandler = (request: CancelRequest) => void;
+
+/** A message of a control topic (users/<userId>/jobs/<jobId>/control). */
+export interface ControlMessage extends CancelRequest {
+  /** "cancel", or an action this SDK does not know (then ignored). */
+  action: string;
+}
+
 export interface JobOptions {
   /** The job's `type` field, [A-Za-z0-9_.-]{1,64}. */
   type?: string;
@@ -95,6 +113,10 @@ export interface JobOptions {
   attempt?: number;
   /** seq of the first message; a resumed job continues above its last seq. Default 1. */
   firstSeq?: number;
+  /** Follow the job's control topic (cancellation requests) while it is not finished. Default true. */
+  followControl?: boolean;
+  /** See Job#onCancel. */
+  onCancel?: CancelHandler | null;
 }
 
 export interface Clock {
@@ -109,6 +131,10 @@ export interface Transport {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   publish(topic: string, payload: string, options: { qos: 0 | 1 | 2; retain: boolean }, done: (error: PublishError | null) => void): void;
+  /** Set once, before connect(). Without it (and subscribe) no cancellation request can arrive. */
+  onMessage?(handler: (topic: string, payload: Uint8Array | string) => void): void;
+  subscribe?(filter: string, done: (error: PublishError | null) => void): void;
+  unsubscribe?(filter: string): void;
 }
 
 export class Job {
@@ -130,6 +156,17 @@ export class Job {
   remove(): Promise<Delivery>;
   /** Publishes `next` as the whole state; ids, seq, attempt, workerId and timestamp are filled in when absent. */
   update(next: JobState): Promise<Delivery>;
+  /**
+   * Called once per cancellation request while the job runs (also for one made before the handle
+   * existed: it is retained); requests that came before are handed to it at once. The SDK does not
+   * stop the job: the worker calls cancel().
+   */
+  onCancel(handler: CancelHandler | null): void;
+  /** True once a cancellation request arrived. */
+  readonly cancelRequested: boolean;
+  readonly lastCancelRequest: CancelRequest | null;
+  /** Stops following the control topic (terminal states and remove() do it too). */
+  release(): void;
 }
 
 export class Publisher {
@@ -156,6 +193,10 @@ export const MAX_PAYLOAD_BYTES: number;
 export const MAX_ID_LENGTH: number;
 export const JOB_TOPIC_FILTER: string;
 export const WORKER_STATUS_FILTER: string;
+export const CONTROL_TOPIC_FILTER: string;
+export const CANCEL_ACTION: 'cancel';
+export const MAX_CONTROL_PAYLOAD_BYTES: number;
+export const MAX_REMEMBERED_REQUESTS: number;
 
 export function describeReasonCode(code: number): string;
 export function isValidId(id: unknown): id is string;
@@ -163,5 +204,9 @@ export function isTerminal(status: JobStatus): boolean;
 export function jobTopic(userId: string, jobId: string): string;
 export function parseJobTopic(topic: string): JobKey | null;
 export function workerStatusTopic(workerId: string): string;
+export function controlTopic(userId: string, jobId: string): string;
+export function parseControlTopic(topic: string): JobKey | null;
+export function isValidRequestId(text: unknown): text is string;
+export function parseControl(payload: string | Uint8Array): { ok: true; message: ControlMessage } | { ok: false; error: Rejection };
 export function parseUpdate(key: JobKey, payload: string | Uint8Array): { ok: true; state: JobState } | { ok: false; error: Rejection };
 export function validateState(state: JobState, key?: JobKey | null): Rejection | null;

@@ -46,3 +46,15 @@ TEST(topic, parses_job_topics) {
     EXPECT_FALSE(parse_job_topic(bad)) << bad;
   }
 }
+
+TEST(topic, control_topics_sit_below_their_job_topic) {
+  EXPECT_EQ(control_topic("alice", "j1"), "users/alice/jobs/j1/control");
+  EXPECT_EQ(control_topic(job_key{"bob", "x.y"}), "users/bob/jobs/x.y/control");
+  EXPECT_THROW((void)control_topic("a+", "j"), std::invalid_argument);
+  const auto key = parse_control_topic("users/alice/jobs/j1/control");
+  ASSERT_TRUE(key);
+  EXPECT_EQ(*key, (job_key{"alice", "j1"}));
+  // A control topic is never mistaken for a job topic, nor the other way round.
+  EXPECT_FALSE(parse_job_topic("users/alice/jobs/j1/control"));
+  EXPECT_FALSE(parse_control_topic("users/alice/jobs/j1"));
+}

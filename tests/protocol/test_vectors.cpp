@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "progress/protocol/control_message.hpp"
 #include "progress/protocol/topic.hpp"
 #include "progress/protocol/validation.hpp"
 
@@ -76,6 +77,23 @@ TEST(protocol_vectors, job_topics) {
       EXPECT_EQ(key->job_id, v.at("jobId").get<std::string>());
     }
   }
+  for (const auto& v : topics.at("controlTopic").at("build")) {
+    const auto user = v.at("userId").get<std::string>();
+    const auto job = v.at("jobId").get<std::string>();
+    if (v.value("error", false)) {
+      EXPECT_THROW((void)control_topic(user, job), std::invalid_argument) << v.dump();
+    } else {
+      EXPECT_EQ(control_topic(user, job), v.at("topic").get<std::string>());
+    }
+  }
+  for (const auto& v : topics.at("controlTopic").at("parse")) {
+    const auto key = parse_control_topic(v.at("topic").get<std::string>());
+    ASSERT_EQ(key.has_value(), v.at("valid").get<bool>()) << v.dump();
+    if (key) {
+      EXPECT_EQ(key->user_id, v.at("userId").get<std::string>());
+      EXPECT_EQ(key->job_id, v.at("jobId").get<std::string>());
+    }
+  }
   for (const auto& v : topics.at("workerStatusTopic").at("build")) {
     const auto worker = v.at("workerId").get<std::string>();
     if (v.value("error", false)) {
@@ -108,5 +126,23 @@ TEST(protocol_vectors, updates) {
     for (const auto& name : v.value("absent", json::array())) {
       EXPECT_FALSE(state.contains(name.get<std::string>())) << name;
     }
+  }
+}
+
+TEST(protocol_vectors, control_messages) {
+  const auto vectors = load("control.json").at("vectors");
+  ASSERT_FALSE(vectors.empty());
+  for (const auto& v : vectors) {
+    SCOPED_TRACE(v.at("name").get<std::string>());
+    const auto result = parse_control(bytes_of(v.at("payload")));
+    if (!v.at("valid").get<bool>()) {
+      ASSERT_FALSE(result);
+      EXPECT_EQ(to_string(result.error->reason), v.at("reason").get<std::string>());
+      EXPECT_EQ(result.error->field, v.at("field").get<std::string>());
+      continue;
+    }
+    ASSERT_TRUE(result) << result.error->message;
+    const json message = *result.message;
+    for (const auto& [name, expected] : v.at("expect").items()) EXPECT_EQ(message.at(name), expected) << name;
   }
 }

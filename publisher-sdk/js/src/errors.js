@@ -17,7 +17,11 @@ export class ValidationError extends TypeError {
  * Why a publish failed. `code` is one of PUBLISH_ERROR_CODES; only `rejected` comes
  * from the broker, with its MQTT v5 `reasonCode` (0 otherwise).
  */
-export const PUBLISH_ERROR_CODES = Object.freeze(['rejected', 'buffer_full', 'disconnected', 'closed', 'timed_out', 'client_error']);
+export const PUBLISH_ERROR_CODES = Object.freeze([
+  'rejected', 'buffer_full', 'disconnected', 'closed', 'timed_out', 'client_error',
+  // A message on a job's control topic that is not a valid control message; ignored, told only to onError.
+  'invalid_control',
+]);
 
 export class PublishError extends Error {
   constructor(code, message, reasonCode = 0) {

@@ -66,6 +66,9 @@ export class Job {
   #nextSeq;
   #sentAny = false;
   #removed = false;
+  #control;
+  #followControl;
+  #following = false;
 
   /** @internal Made by Publisher#job. */
   constructor(core, key, options) {
@@ -74,6 +77,44 @@ export class Job {
     this.#nextSeq = options.firstSeq;
     this.#state = withoutUndefined({ status: 'queued', type: options.type, attempt: options.attempt });
     this.#slot = core.openSlot(key);
+    this.#control = core.openControl(key);
+    this.#followControl = options.followControl;
+    if (options.onCancel) this.#control.setHandler(options.onCancel);
+    this.#follow(this.#followControl);
+  }
+
+  /**
+   * Cancellation (docs/protocol.md, "Control topic"): while the job is not finished
+   * the handle follows users/<userId>/jobs/<jobId>/control, so a user's request to
+   * cancel reaches it, also one made before the handle existed (it is retained).
+   * `handler({requestId, requestedBy, timestamp})` is called once per request id, from
+   * the MQTT client's message event: it must not block. Requests that came before it
+   * was set are handed to it at once. The SDK does not stop the job: call cancel().
+   */
+  onCancel(handler) {
+    this.#control.setHandler(handler);
+  }
+
+  /** True once a cancellation request arrived. */
+  get cancelRequested() {
+    return this.#control.requested;
+  }
+
+  /** The newest cancellation request, or null. */
+  get lastCancelRequest() {
+    return this.#control.last ? { ...this.#control.last } : null;
+  }
+
+  /** Stops following the control topic (the job's handle is no longer used). Terminal states and remove() do it too. */
+  release() {
+    this.#follow(false);
+  }
+
+  #follow(follow) {
+    if (follow === this.#following) return;
+    if (follow) this.#core.follow(this.#control);
+    else this.#core.unfollow(this.#control);
+    this.#following = follow;
   }
 
   /** {userId, jobId} */
@@ -166,6 +207,7 @@ export class Job {
   remove() {
     if (this.#removed) throw refuse('invalid_value', '', `job ${this.#key.jobId} was already removed`);
     this.#removed = true;
+    this.#follow(false);
     return this.#core.submit(this.#slot, '', true);
   }
 
@@ -230,6 +272,8 @@ export class Job {
     this.#nextSeq = next.seq + 1;
     this.#state = next;
     this.#sentAny = true;
+    // Requests matter while the job runs; a new attempt runs it again.
+    this.#follow(this.#followControl && !isTerminal(next.status));
     return this.#core.submit(this.#slot, payload, urgent);
   }
 }

@@ -5,6 +5,8 @@
 //   workers/<workerId>/status when the connection dies; every connect publishes
 //   {"status":"online",...} there, and disconnect() publishes "offline" itself
 //   (the broker discards the Will on a clean disconnect);
+// - subscriptions (QoS 1) are made again after every reconnect (the session starts
+//   clean); their messages go to the handler set with onMessage();
 // - reconnects every second; QoS 1 messages handed over while the connection is
 //   down wait in MQTT.js's store and leave on reconnect (the publisher bounds
 //   how many with maxBuffered).
@@ -40,6 +42,7 @@ export class MqttTransport {
   #outstanding = new Map(); // id -> done; at most maxBuffered (the publisher counts them)
   #nextId = 1;
   #disconnected = false;
+  #onMessage = null;
 
   constructor(options) {
     this.#options = options;
@@ -67,6 +70,13 @@ export class MqttTransport {
       will: { topic: this.#statusTopic, payload: Buffer.from(this.#statusPayload('offline')), qos: 1, retain: true },
     });
     this.#client = client;
+    client.on('message', (topic, payload) => {
+      try {
+        this.#onMessage?.(topic, payload);
+      } catch {
+        // Never throw into MQTT.js's packet handling.
+      }
+    });
     client.on('connect', () => {
       client.publish(this.#statusTopic, this.#statusPayload('online'), { qos: 1, retain: true }, () => {});
     });
@@ -96,6 +106,27 @@ export class MqttTransport {
     // After the first connect, connection errors only mean "reconnecting"; an
     // EventEmitter without an 'error' listener would throw them at the process.
     client.on('error', () => {});
+  }
+
+  /** Set once, before connect(): every message on a subscribed topic. */
+  onMessage(handler) {
+    this.#onMessage = handler;
+  }
+
+  /** QoS 1, made again after every reconnect; `done(error|null)` once the broker answered the first time. */
+  subscribe(filter, done) {
+    if (this.#disconnected) return done(new PublishError('closed', 'the connection was closed'));
+    this.#client.subscribe(filter, { qos: 1 }, (error, granted) => {
+      const code = granted?.[0]?.qos;
+      if (error) done(toPublishError(error, `subscription to ${filter} refused: `));
+      else if (typeof code === 'number' && code >= 0x80) done(PublishError.rejected(code, `subscription to ${filter} refused: `));
+      else done(null);
+    });
+  }
+
+  unsubscribe(filter) {
+    if (this.#disconnected) return;
+    this.#client.unsubscribe(filter, () => {});
   }
 
   publish(topic, payload, { qos, retain }, done) {

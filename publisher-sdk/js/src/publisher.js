@@ -5,10 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
+import { JobControl, parseControl } from './control.js';
 import { PublishError, refuse } from './errors.js';
 import { Job } from './job.js';
 import { MqttTransport } from './mqtt-transport.js';
-import { isValidId, jobTopic } from './topic.js';
+import { controlTopic, isValidId, jobTopic } from './topic.js';
 import { validateState } from './validation.js';
 
 export const DEFAULTS = Object.freeze({
@@ -51,6 +52,7 @@ export class Publisher {
   #clock;
   #scheduled = new Set(); // slots with an update waiting for its interval; bounded by the live jobs
   #timer = null;
+  #controls = new Map(); // control topic -> Set<JobControl>; bounded by the live job handles
   #inFlight = 0;
   #queuedErrors = 0;
   #closed = false;
@@ -76,6 +78,7 @@ export class Publisher {
     this.#options = options;
     this.#transport = transport;
     this.#clock = clock;
+    transport.onMessage?.((topic, payload) => this.#routeControl(topic, payload));
   }
 
   get options() {
@@ -87,7 +90,7 @@ export class Publisher {
   }
 
   /** A handle on job `jobId` of user `userId`; throws ValidationError on bad ids or options. */
-  job(userId, jobId, { type, attempt = 1, firstSeq = 1 } = {}) {
+  job(userId, jobId, { type, attempt = 1, firstSeq = 1, followControl = true, onCancel = null } = {}) {
     for (const [value, name] of [[userId, 'userId'], [jobId, 'jobId']]) {
       if (!isValidId(value)) throw refuse('invalid_value', name, `${name} must match [A-Za-z0-9_.-]{1,128} and not be only dots`);
     }
@@ -98,7 +101,7 @@ export class Publisher {
     }
     const problem = validateState(initial);
     if (problem) throw refuse(problem.reason, problem.field, problem.message);
-    return new Job(this, { userId, jobId }, { type, attempt, firstSeq });
+    return new Job(this, { userId, jobId }, { type, attempt, firstSeq, followControl, onCancel });
   }
 
   /** Sends every update still waiting for its throttle interval. */
@@ -134,6 +137,46 @@ export class Publisher {
   /** @internal */
   openSlot(key) {
     return { topic: jobTopic(key.userId, key.jobId), pending: null, lastSent: null };
+  }
+
+  /** @internal A JobControl for the job's control topic. */
+  openControl(key) {
+    return new JobControl(controlTopic(key.userId, key.jobId));
+  }
+
+  /** @internal Subscribes the control topic (once for all handles of a job) and routes its requests to `control`. */
+  follow(control) {
+    let followers = this.#controls.get(control.topic);
+    if (!followers) this.#controls.set(control.topic, (followers = new Set()));
+    followers.add(control);
+    if (followers.size > 1 || !this.#transport.subscribe) return;
+    this.#transport.subscribe(control.topic, (error) => {
+      if (error) this.#report(control.topic, error);
+    });
+  }
+
+  /** @internal */
+  unfollow(control) {
+    const followers = this.#controls.get(control.topic);
+    if (!followers?.delete(control) || followers.size > 0) return;
+    this.#controls.delete(control.topic);
+    this.#transport.unsubscribe?.(control.topic);
+  }
+
+  // A message on a control topic: a cancel request goes to every handle that follows
+  // it; malformed messages are only reported; other actions are for newer workers.
+  #routeControl(topic, payload) {
+    const followers = this.#controls.get(topic);
+    if (!followers || payload.length === 0) return; // empty: cleared when the job ended
+    const parsed = parseControl(payload);
+    if (!parsed.ok) {
+      const { reason, message } = parsed.error;
+      this.#report(topic, new PublishError('invalid_control', `ignored a control message (${reason}): ${message}`));
+      return;
+    }
+    if (parsed.message.action !== 'cancel') return;
+    const { requestId, requestedBy, timestamp } = parsed.message;
+    for (const control of [...followers]) control.receive({ requestId, requestedBy, timestamp });
   }
 
   /** @internal Queues `payload` as the newest state of the slot's job. */

@@ -4,6 +4,7 @@
 export const MAX_ID_LENGTH = 128;
 export const JOB_TOPIC_FILTER = 'users/+/jobs/+';
 export const WORKER_STATUS_FILTER = 'workers/+/status';
+export const CONTROL_TOPIC_FILTER = 'users/+/jobs/+/control';
 
 const ID_RE = /^[A-Za-z0-9_.-]{1,128}$/;
 const DOTS_RE = /^\.+$/;
@@ -37,4 +38,14 @@ export function parseJobTopic(topic) {
 export function workerStatusTopic(workerId) {
   requireValidId(workerId, 'workerId');
   return `workers/${workerId}/status`;
+}
+
+/** "users/<userId>/jobs/<jobId>/control", where requests to the job's worker are retained. */
+export function controlTopic(userId, jobId) {
+  return `${jobTopic(userId, jobId)}/control`;
+}
+
+/** The ids of a control topic, or null when `topic` is not one. */
+export function parseControlTopic(topic) {
+  return topic.endsWith('/control') ? parseJobTopic(topic.slice(0, -'/control'.length)) : null;
 }

@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { isValidId, jobTopic, parseJobTopic, parseUpdate, workerStatusTopic } from '../src/index.js';
+import {
+  controlTopic, isValidId, jobTopic, parseControl, parseControlTopic, parseJobTopic, parseUpdate, workerStatusTopic,
+} from '../src/index.js';
 import { bytesOf, loadVectors, textOf } from './support/testdata.mjs';
 
 test('ids follow the shared id rule', () => {
@@ -41,5 +43,31 @@ test('job-state payloads get the verdict, reason and field of the vectors', () =
     assert.equal(result.ok, true, `${v.name}: ${result.error?.message}`);
     for (const [name, expected] of Object.entries(v.expect)) assert.deepEqual(result.state[name], expected, `${v.name}: ${name}`);
     for (const name of v.absent ?? []) assert.equal(name in result.state, false, `${v.name}: ${name}`);
+  }
+});
+
+test('control topics are built and parsed as the vectors say', () => {
+  const { controlTopic: vectors } = loadVectors('topics.json');
+  for (const v of vectors.build) {
+    if (v.error) assert.throws(() => controlTopic(v.userId, v.jobId), TypeError, JSON.stringify(v));
+    else assert.equal(controlTopic(v.userId, v.jobId), v.topic);
+  }
+  for (const v of vectors.parse) {
+    assert.deepEqual(parseControlTopic(v.topic), v.valid ? { userId: v.userId, jobId: v.jobId } : null, v.topic);
+  }
+});
+
+test('control payloads get the verdict, reason and field of the vectors', () => {
+  const { vectors } = loadVectors('control.json');
+  assert.ok(vectors.length > 20);
+  for (const v of vectors) {
+    const result = parseControl(bytesOf(v.payload));
+    if (!v.valid) {
+      assert.equal(result.ok, false, v.name);
+      assert.deepEqual([result.error.reason, result.error.field], [v.reason, v.field], v.name);
+      continue;
+    }
+    assert.equal(result.ok, true, `${v.name}: ${result.error?.message}`);
+    for (const [name, expected] of Object.entries(v.expect)) assert.deepEqual(result.message[name], expected, `${v.name}: ${name}`);
   }
 });

@@ -8,7 +8,11 @@ from typing import Optional
 from .json_payload import Rejection
 from .reason_codes import describe_reason_code, reason_name
 
-PUBLISH_ERROR_CODES = ("rejected", "buffer_full", "disconnected", "closed", "timed_out", "client_error")
+PUBLISH_ERROR_CODES = (
+    "rejected", "buffer_full", "disconnected", "closed", "timed_out", "client_error",
+    # A message on a job's control topic that is not a valid control message; ignored, told only to on_error.
+    "invalid_control",
+)
 
 
 class ValidationError(ValueError):

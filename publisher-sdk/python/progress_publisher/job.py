@@ -11,6 +11,7 @@ from concurrent.futures import Future
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 
+from .control import CancelHandler, CancelRequest
 from .errors import JobError, refuse
 from .json_payload import is_well_formed
 from .topic import JobKey
@@ -83,7 +84,9 @@ class Job:
     call validates before sending and raises ValidationError (nothing sent) when the
     update is not valid protocol v1 or follows a terminal state."""
 
-    def __init__(self, publisher: "Publisher", key: JobKey, *, job_type: Optional[str], attempt: int, first_seq: int) -> None:
+    def __init__(self, publisher: "Publisher", key: JobKey, *, job_type: Optional[str], attempt: int, first_seq: int,
+                 follow_control: bool = True, on_cancel: Optional[CancelHandler] = None) -> None:
+        self._following = False
         self._publisher = publisher
         self._key = key
         self._state: JobState = _without_none({"status": "queued", "type": job_type, "attempt": attempt})
@@ -91,6 +94,45 @@ class Job:
         self._sent_any = False
         self._removed = False
         self._slot: "_JobSlot" = publisher._open_slot(key)
+        self._control = publisher._open_control(key)
+        self._follow_control = follow_control
+        if on_cancel is not None:
+            self._control.set_handler(on_cancel)
+        self._follow(follow_control)
+
+    # --- cancellation (docs/protocol.md, "Control topic") ---
+
+    def on_cancel(self, handler: Optional[CancelHandler]) -> None:
+        """While the job is not finished the handle follows users/<userId>/jobs/<jobId>/control,
+        so a user's request to cancel reaches it, also one made before the handle existed (it
+        is retained). `handler(request)` is called once per request id, on the MQTT client's
+        thread: it must not block nor use this handle (set a flag or an Event). Requests that
+        came before it was set are handed to it at once, on the calling thread. The SDK does
+        not stop the job: the worker decides, and calls cancel()."""
+        self._control.set_handler(handler)
+
+    @property
+    def cancel_requested(self) -> bool:
+        """True once a cancellation request arrived; safe from any thread."""
+        return self._control.requested
+
+    @property
+    def last_cancel_request(self) -> Optional[CancelRequest]:
+        return self._control.last
+
+    def release(self) -> None:
+        """Stops following the control topic (terminal states and remove() do it too, and so
+        does the handle's collection)."""
+        self._follow(False)
+
+    def _follow(self, follow: bool) -> None:
+        if follow == self._following:
+            return
+        if follow:
+            self._publisher._follow(self._control)
+        else:
+            self._publisher._unfollow(self._control)
+        self._following = follow
 
     @property
     def key(self) -> JobKey:
@@ -179,6 +221,7 @@ class Job:
         if self._removed:
             raise refuse("invalid_value", "", f"job {self._key.job_id} was already removed")
         self._removed = True
+        self._follow(False)
         return self._publisher._submit(self._slot, b"", urgent=True)
 
     def update(self, state: Mapping[str, Any]) -> Delivery:
@@ -239,11 +282,14 @@ class Job:
         self._next_seq = nxt["seq"] + 1
         self._state = nxt
         self._sent_any = True
+        # Requests matter while the job runs; a new attempt runs it again.
+        self._follow(self._follow_control and not is_terminal(nxt["status"]))
         return self._publisher._submit(self._slot, payload, urgent=urgent)
 
     def __del__(self) -> None:
         # Sends an update still waiting for its throttle interval, as the C++ handle's destructor does.
         try:
             self._publisher._flush_slot(self._slot)
+            self._follow(False)
         except Exception:
             pass

@@ -5,6 +5,8 @@ python3-paho-mqtt) and 2.x.
   workers/<workerId>/status when the connection dies; every connect publishes
   {"status":"online",...} there, and disconnect() publishes "offline" itself (the
   broker discards the Will on a clean disconnect);
+- subscriptions (QoS 1) are made again after every reconnect (the session starts
+  clean); their messages go to the message handler on paho's network thread;
 - reconnects on its own (1 s, doubling up to 30 s); QoS 1 messages handed over
   while the connection is down wait in paho's queue and leave on reconnect (the
   publisher bounds how many with max_buffered).
@@ -26,7 +28,7 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 
 from .errors import PublishError
-from .publisher import Completion, PublisherOptions
+from .publisher import Completion, MessageHandler, PublisherOptions
 from .topic import worker_status_topic
 
 KEEPALIVE_S = 20
@@ -79,6 +81,10 @@ class MqttTransport:
         self._lock = threading.Lock()
         self._pending: Dict[int, Completion] = {}  # mid -> completion; at most max_buffered
         self._early: Dict[int, int] = {}  # acknowledgements that beat publish() returning
+        self._subscriptions: Dict[str, Optional[Completion]] = {}  # filter -> completion until first answered
+        self._subscribing: Dict[int, str] = {}  # SUBSCRIBE mid -> filter
+        self._early_subacks: Dict[int, int] = {}
+        self._on_message: Optional[MessageHandler] = None
         self._connected = threading.Event()
         self._connack: Optional[int] = None
         self._disconnected = False
@@ -89,6 +95,8 @@ class MqttTransport:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message_arrived
 
     def _status_payload(self, status: str) -> bytes:
         # Keys sorted, as the C++ SDK writes them.
@@ -106,6 +114,10 @@ class MqttTransport:
             self._connected.set()
             info = self._client.publish(self._status_topic, self._status_payload("online"), qos=1, retain=True)
             self._track(info.mid, lambda error: None)
+            with self._lock:
+                filters = list(self._subscriptions)
+            for topic_filter in filters:
+                self._send_subscribe(topic_filter)
 
     def _on_disconnect(self, client: Any, userdata: Any, *args: Any) -> None:
         self._connected.clear()
@@ -122,7 +134,60 @@ class MqttTransport:
                 return
         done(PublishError.rejected(code) if code >= 0x80 else None)
 
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, reason_codes: Any, properties: Any = None) -> None:
+        codes = list(reason_codes) if isinstance(reason_codes, (list, tuple)) else [reason_codes]
+        code = _reason_value(codes[0]) if codes else 0
+        with self._lock:
+            topic_filter = self._subscribing.pop(mid, None)
+            if topic_filter is None:
+                self._early_subacks[mid] = code
+                return
+        self._answer_subscribe(topic_filter, code)
+
+    def _on_message_arrived(self, client: Any, userdata: Any, message: Any) -> None:
+        handler = self._on_message
+        if handler is not None:
+            try:
+                handler(message.topic, bytes(message.payload))
+            except Exception:
+                pass  # never raise into paho's thread
+
+    def _send_subscribe(self, topic_filter: str) -> None:
+        rc, mid = self._client.subscribe(topic_filter, qos=1)
+        if rc != mqtt.MQTT_ERR_SUCCESS or mid is None:
+            return  # not connected: on_connect subscribes again
+        with self._lock:
+            early = self._early_subacks.pop(mid, None)
+            if early is None:
+                self._subscribing[mid] = topic_filter
+                return
+        self._answer_subscribe(topic_filter, early)
+
+    def _answer_subscribe(self, topic_filter: str, code: int) -> None:
+        # The first answer for a filter goes to its subscriber; later ones (after reconnects) find none.
+        with self._lock:
+            done = self._subscriptions.get(topic_filter)
+            if done is None:
+                return
+            self._subscriptions[topic_filter] = None
+        done(PublishError.rejected(code, f"subscription to {topic_filter} refused: ") if code >= 0x80 else None)
+
     # --- Transport ---
+
+    def set_message_handler(self, handler: MessageHandler) -> None:
+        self._on_message = handler
+
+    def subscribe(self, topic_filter: str, done: Completion) -> None:
+        with self._lock:
+            self._subscriptions[topic_filter] = done
+        if self._connected.is_set():
+            self._send_subscribe(topic_filter)
+
+    def unsubscribe(self, topic_filter: str) -> None:
+        with self._lock:
+            self._subscriptions.pop(topic_filter, None)
+        if self._connected.is_set():
+            self._client.unsubscribe(topic_filter)
 
     def connect(self) -> None:
         o = self._options

@@ -16,11 +16,12 @@ import time
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from typing import Callable, Deque, List, Optional, Protocol, Set, Tuple
+from typing import Callable, Deque, Dict, List, Optional, Protocol, Set, Tuple
 
+from .control import CancelHandler, CancelRequest, JobControl, parse_control
 from .errors import PublishError, refuse
 from .job import Delivery, Job
-from .topic import JobKey, is_valid_id, job_topic
+from .topic import JobKey, control_topic, is_valid_id, job_topic
 from .validation import validate_state
 
 # Errors waiting for the on_error callback; newer ones beyond this reach only their deliveries.
@@ -28,6 +29,7 @@ MAX_QUEUED_ERRORS = 256
 
 ErrorCallback = Callable[[str, PublishError], None]
 Completion = Callable[[Optional[PublishError]], None]
+MessageHandler = Callable[[str, bytes], None]
 
 
 class Transport(Protocol):
@@ -41,6 +43,15 @@ class Transport(Protocol):
 
     def publish(self, topic: str, payload: bytes, qos: int, retain: bool, done: Completion) -> None:
         """Hands one message over; reports its outcome through `done` exactly once, never by raising."""
+
+    def set_message_handler(self, handler: MessageHandler) -> None:
+        """Set once, before connect(): every message on a subscribed topic, on the client's thread."""
+
+    def subscribe(self, topic_filter: str, done: Completion) -> None:
+        """QoS 1, made again after every reconnect; `done` once the broker first answered."""
+
+    def unsubscribe(self, topic_filter: str) -> None:
+        """Stops a subscription."""
 
 
 class Clock(Protocol):
@@ -138,9 +149,13 @@ class Publisher:
         self._scheduled: Set[_JobSlot] = set()  # bounded by the live job handles
         self._outbox: Deque[Tuple[str, bytes, Future]] = deque()  # drained before each call returns
         self._errors: Deque[Tuple[str, PublishError]] = deque()
+        self._controls: Dict[str, List[JobControl]] = {}  # control topic -> handles; bounded by live handles
+        self._controls_lock = threading.Lock()
         self._in_flight = 0
         self._closed = False
         self._stopping = False
+        if hasattr(self._transport, "set_message_handler"):
+            self._transport.set_message_handler(self._route_control)
         self._transport.connect()
         self._timer = threading.Thread(target=self._run_timer, name="progress-publisher-timer", daemon=True)
         self._timer.start()
@@ -154,8 +169,10 @@ class Publisher:
         return self._clock
 
     def job(self, user_id: str, job_id: str, *, job_type: Optional[str] = None, attempt: int = 1,
-            first_seq: int = 1) -> Job:
-        """A handle on job `job_id` of user `user_id`; raises ValidationError on bad ids."""
+            first_seq: int = 1, follow_control: bool = True, on_cancel: Optional[CancelHandler] = None) -> Job:
+        """A handle on job `job_id` of user `user_id`; raises ValidationError on bad ids.
+        With `follow_control` the handle follows the job's control topic while the job
+        runs (cancellation requests, see Job.on_cancel)."""
         for value, name in ((user_id, "userId"), (job_id, "jobId")):
             if not is_valid_id(value):
                 raise refuse("invalid_value", name, f"{name} must match [A-Za-z0-9_.-]{{1,128}} and not be only dots")
@@ -168,7 +185,8 @@ class Publisher:
         problem = validate_state(initial)
         if problem is not None:
             raise refuse(problem.reason, problem.field, problem.message)
-        return Job(self, JobKey(user_id, job_id), job_type=job_type, attempt=attempt, first_seq=first_seq)
+        return Job(self, JobKey(user_id, job_id), job_type=job_type, attempt=attempt, first_seq=first_seq,
+                   follow_control=follow_control, on_cancel=on_cancel)
 
     def flush(self) -> None:
         """Sends every update still waiting for its throttle interval."""
@@ -228,6 +246,60 @@ class Publisher:
         self._drain()
         return outcome
 
+    def _open_control(self, key: JobKey) -> JobControl:
+        return JobControl(control_topic(key.user_id, key.job_id))
+
+    def _follow(self, control: JobControl) -> None:
+        """Subscribes the control topic (once for all handles of a job) and routes its requests to `control`."""
+        with self._controls_lock:
+            followers = self._controls.setdefault(control.topic, [])
+            followers.append(control)
+            first = len(followers) == 1
+        if first and hasattr(self._transport, "subscribe"):
+            self._transport.subscribe(control.topic, lambda error, t=control.topic: self._queue_error(t, error))
+
+    def _unfollow(self, control: JobControl) -> None:
+        with self._controls_lock:
+            followers = self._controls.get(control.topic)
+            if not followers or control not in followers:
+                return
+            followers.remove(control)
+            last = not followers
+            if last:
+                del self._controls[control.topic]
+        if last and hasattr(self._transport, "unsubscribe"):
+            self._transport.unsubscribe(control.topic)
+
+    def _route_control(self, topic: str, payload: bytes) -> None:
+        # On the transport's thread. A cancel request goes to every handle that follows the
+        # topic; malformed messages are only reported; other actions are for newer workers.
+        try:
+            with self._controls_lock:
+                followers = list(self._controls.get(topic, ()))
+            if not followers or not payload:  # empty: cleared when the job ended
+                return
+            parsed = parse_control(payload)
+            if parsed.message is None:
+                assert parsed.error is not None
+                self._queue_error(topic, PublishError(
+                    "invalid_control", f"ignored a control message ({parsed.error.reason}): {parsed.error.message}"))
+                return
+            if parsed.message.action != "cancel":
+                return
+            request = CancelRequest(parsed.message.request_id, parsed.message.requested_by, parsed.message.timestamp)
+            for control in followers:
+                control.receive(request)
+        except Exception:
+            pass  # never raise into the MQTT client's thread
+
+    def _queue_error(self, topic: str, error: Optional[PublishError]) -> None:
+        if error is None:
+            return
+        with self._lock:
+            if self._options.on_error is not None and len(self._errors) < MAX_QUEUED_ERRORS:
+                self._errors.append((topic, error))
+                self._wake.notify()
+
     def _flush_slot(self, slot: _JobSlot) -> None:
         with self._lock:
             self._release(slot, self._clock.now())
@@ -280,9 +352,7 @@ class Publisher:
         with self._lock:
             if counted and self._in_flight > 0:
                 self._in_flight -= 1
-            if error is not None and self._options.on_error is not None and len(self._errors) < MAX_QUEUED_ERRORS:
-                self._errors.append((topic, error))
-                self._wake.notify()
+        self._queue_error(topic, error)
         _settle(outcome, error)
 
     def _run_timer(self) -> None:

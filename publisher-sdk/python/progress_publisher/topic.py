@@ -9,6 +9,8 @@ from typing import NamedTuple, Optional
 MAX_ID_LENGTH = 128
 JOB_TOPIC_FILTER = "users/+/jobs/+"
 WORKER_STATUS_FILTER = "workers/+/status"
+CONTROL_TOPIC_FILTER = "users/+/jobs/+/control"
+_CONTROL_LEVEL = "/control"
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _DOTS = re.compile(r"\.+")
@@ -51,3 +53,16 @@ def worker_status_topic(worker_id: str) -> str:
     """"workers/<workerId>/status"; raises ValueError on a bad id."""
     require_valid_id(worker_id, "workerId")
     return f"workers/{worker_id}/status"
+
+
+def control_topic(user_id: str, job_id: str) -> str:
+    """"users/<userId>/jobs/<jobId>/control", where requests to the job's worker are
+    retained; raises ValueError on a bad id."""
+    return job_topic(user_id, job_id) + _CONTROL_LEVEL
+
+
+def parse_control_topic(topic: str) -> Optional[JobKey]:
+    """The ids of a control topic, or None when `topic` is not one."""
+    if not topic.endswith(_CONTROL_LEVEL):
+        return None
+    return parse_job_topic(topic[: -len(_CONTROL_LEVEL)])

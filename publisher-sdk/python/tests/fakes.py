@@ -1,6 +1,6 @@
 """A transport that records what it is given and completes each publish the way a
-test asks (at once, with an error, or when released), and a clock that only moves
-when a test advances it."""
+test asks (at once, with an error, or when released); deliver() plays a message
+arriving on a subscribed topic. And a clock that only moves when a test advances it."""
 
 from __future__ import annotations
 
@@ -27,6 +27,25 @@ class FakeTransport:
         self._hold = False
         self._fail_with: Optional[PublishError] = None
         self._lock = threading.Lock()
+        self.subscriptions: set = set()
+        self.subscribes = 0
+        self.subscribe_error: Optional[PublishError] = None
+        self._handler: Any = None
+
+    def set_message_handler(self, handler) -> None:
+        self._handler = handler
+
+    def subscribe(self, topic_filter, done) -> None:
+        self.subscriptions.add(topic_filter)
+        self.subscribes += 1
+        done(self.subscribe_error)
+
+    def unsubscribe(self, topic_filter) -> None:
+        self.subscriptions.discard(topic_filter)
+
+    def deliver(self, topic: str, payload) -> None:
+        if topic in self.subscriptions and self._handler is not None:
+            self._handler(topic, payload.encode() if isinstance(payload, str) else payload)
 
     def connect(self) -> None:
         self.connects += 1

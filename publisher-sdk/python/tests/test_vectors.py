@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from progress_publisher import JobKey, is_valid_id, job_topic, parse_job_topic, parse_update, worker_status_topic
+from progress_publisher import (
+    JobKey,
+    control_topic,
+    is_valid_id,
+    job_topic,
+    parse_control,
+    parse_control_topic,
+    parse_job_topic,
+    parse_update,
+    worker_status_topic,
+)
 from testdata import bytes_of, load_vectors, text_of
 
 UPDATES = load_vectors("updates.json")["vectors"]
@@ -51,3 +61,31 @@ def test_update_payloads(vector):
 
 def test_there_are_vectors():
     assert len(UPDATES) > 50
+
+
+def test_control_topics():
+    vectors = load_vectors("topics.json")["controlTopic"]
+    for v in vectors["build"]:
+        if v.get("error"):
+            with pytest.raises(ValueError):
+                control_topic(v["userId"], v["jobId"])
+        else:
+            assert control_topic(v["userId"], v["jobId"]) == v["topic"]
+    for v in vectors["parse"]:
+        expected = JobKey(v["userId"], v["jobId"]) if v["valid"] else None
+        assert parse_control_topic(v["topic"]) == expected, v["topic"]
+
+
+_FIELDS = {"action": "action", "requestId": "request_id", "requestedBy": "requested_by", "timestamp": "timestamp"}
+
+
+@pytest.mark.parametrize("vector", load_vectors("control.json")["vectors"], ids=lambda v: v["name"])
+def test_control_payloads(vector):
+    result = parse_control(bytes_of(vector["payload"]))
+    if not vector["valid"]:
+        assert not result
+        assert (result.error.reason, result.error.field) == (vector["reason"], vector["field"])
+        return
+    assert result, result.error
+    for name, expected in vector["expect"].items():
+        assert getattr(result.message, _FIELDS[name]) == expected, name

@@ -1,6 +1,6 @@
 // A transport that records what it is given and completes each publish the way a
-// test asks: at once, with an error, or when released. And a clock that only moves
-// when a test advances it.
+// test asks: at once, with an error, or when released; deliver() plays a message
+// arriving on a subscribed topic. And a clock that only moves when a test advances it.
 export class FakeTransport {
   sent = [];
   connects = 0;
@@ -8,6 +8,28 @@ export class FakeTransport {
   #held = [];
   #hold = false;
   #failWith = null;
+  #onMessage = null;
+  subscriptions = new Set();
+  subscribes = 0;
+  subscribeError = null;
+
+  onMessage(handler) {
+    this.#onMessage = handler;
+  }
+
+  subscribe(filter, done) {
+    this.subscriptions.add(filter);
+    this.subscribes++;
+    done(this.subscribeError);
+  }
+
+  unsubscribe(filter) {
+    this.subscriptions.delete(filter);
+  }
+
+  deliver(topic, payload) {
+    if (this.subscriptions.has(topic)) this.#onMessage?.(topic, Buffer.from(payload));
+  }
 
   async connect() {
     this.connects++;

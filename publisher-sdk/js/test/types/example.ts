@@ -12,7 +12,16 @@ async function importPrices(userId: string, jobId: string): Promise<number> {
     workerId: 'importer-1',
     onError: (topic: string, error: PublishError) => log(topic, error.code, error.reasonCode),
   });
-  const job = publisher.job(userId, jobId, { type: 'import', attempt: 1 });
+  let stop = false;
+  const job = publisher.job(userId, jobId, {
+    type: 'import',
+    attempt: 1,
+    onCancel: (request) => {
+      stop = true;
+      log(request.requestId, request.requestedBy, request.timestamp);
+    },
+  });
+  if (stop || job.cancelRequested) await job.cancel(`Cancelled by ${job.lastCancelRequest?.requestedBy}`);
   await job.start('Importing prices.csv');
   job.phase(1, 2, 'Download', 'Fetching 30 files');
   job.progress(40, '12 of 30 files');
