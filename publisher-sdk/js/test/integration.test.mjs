@@ -142,3 +142,18 @@ test('a cancel published as the bridge account reaches the job, also one made be
   await publisher.close();
   await bridge.endAsync();
 });
+
+test('the documented example worker runs to completion and the bridge serves its job', async () => {
+  const script = fileURLToPath(new URL('../examples/import-worker.mjs', import.meta.url));
+  const child = new Child('import-worker', process.execPath, [script, 'alice', 'js-example-1'], {
+    PROGRESS_MQTT_URL: system.mqttUrl,
+    PROGRESS_MQTT_USERNAME: 'worker',
+    PROGRESS_MQTT_PASSWORD: system.passwords.worker,
+  });
+  const exit = await Promise.race([child.exited, new Promise((resolve) => setTimeout(resolve, 30000, null).unref())]);
+  await child.stop('SIGKILL');
+  assert.deepEqual(exit, { code: 0, signal: null }, child.output);
+  assert.match(child.output, /alice\/js-example-1: completed/);
+  const served = await waitFor('the example job', () => restJob('alice', 'js-example-1'));
+  assert.deepEqual([served.status, served.phase, served.details], ['completed', 3, { rows: 5000 }]);
+});

@@ -129,3 +129,20 @@ def test_a_cancel_from_the_bridge_account_reaches_the_job_also_one_made_before_i
         bridge.publish(topic, "")  # the bridge clears it when the job ended
     finally:
         bridge.close()
+
+
+def test_the_documented_example_worker_runs_to_completion(system):
+    script = Path(__file__).resolve().parents[1] / "examples" / "import_worker.py"
+    child = Child("import-worker", [sys.executable, str(script), "alice", "py-example-1"], system.dir, {
+        "PROGRESS_MQTT_URL": system.mqtt_url,
+        "PROGRESS_MQTT_USERNAME": "worker",
+        "PROGRESS_MQTT_PASSWORD": system.passwords["worker"],
+        "PYTHONPATH": str(script.parents[1]),
+    })
+    try:
+        assert child.process.wait(30) == 0, child.output()
+    finally:
+        child.stop(kill=True)
+    assert "alice/py-example-1: completed" in child.output()
+    served = wait_for("the example job", lambda: system.rest_job("alice", "py-example-1"))
+    assert (served["status"], served["phase"], served["details"]) == ("completed", 3, {"rows": 5000})
