@@ -58,42 +58,32 @@ TEST(protocol_vectors, ids) {
   }
 }
 
-TEST(protocol_vectors, job_topics) {
+// The "build" and "parse" vectors of one kind of job-scoped topic.
+static void check_job_scoped_topics(const json& section,
+                                    std::string (*build)(std::string_view, std::string_view),
+                                    std::optional<job_key> (*parse)(std::string_view)) {
+  for (const auto& v : section.at("build")) {
+    const auto user = v.at("userId").get<std::string>();
+    const auto job = v.at("jobId").get<std::string>();
+    if (v.value("error", false)) {
+      EXPECT_THROW((void)build(user, job), std::invalid_argument) << v.dump();
+    } else {
+      EXPECT_EQ(build(user, job), v.at("topic").get<std::string>());
+    }
+  }
+  for (const auto& v : section.at("parse")) {
+    const auto key = parse(v.at("topic").get<std::string>());
+    ASSERT_EQ(key.has_value(), v.at("valid").get<bool>()) << v.dump();
+    if (key) {
+      EXPECT_EQ(*key, (job_key{v.at("userId").get<std::string>(), v.at("jobId").get<std::string>()}));
+    }
+  }
+}
+
+TEST(protocol_vectors, topics) {
   const auto topics = load("topics.json");
-  for (const auto& v : topics.at("jobTopic").at("build")) {
-    const auto user = v.at("userId").get<std::string>();
-    const auto job = v.at("jobId").get<std::string>();
-    if (v.value("error", false)) {
-      EXPECT_THROW((void)job_topic(user, job), std::invalid_argument) << v.dump();
-    } else {
-      EXPECT_EQ(job_topic(user, job), v.at("topic").get<std::string>());
-    }
-  }
-  for (const auto& v : topics.at("jobTopic").at("parse")) {
-    const auto key = parse_job_topic(v.at("topic").get<std::string>());
-    ASSERT_EQ(key.has_value(), v.at("valid").get<bool>()) << v.dump();
-    if (key) {
-      EXPECT_EQ(key->user_id, v.at("userId").get<std::string>());
-      EXPECT_EQ(key->job_id, v.at("jobId").get<std::string>());
-    }
-  }
-  for (const auto& v : topics.at("controlTopic").at("build")) {
-    const auto user = v.at("userId").get<std::string>();
-    const auto job = v.at("jobId").get<std::string>();
-    if (v.value("error", false)) {
-      EXPECT_THROW((void)control_topic(user, job), std::invalid_argument) << v.dump();
-    } else {
-      EXPECT_EQ(control_topic(user, job), v.at("topic").get<std::string>());
-    }
-  }
-  for (const auto& v : topics.at("controlTopic").at("parse")) {
-    const auto key = parse_control_topic(v.at("topic").get<std::string>());
-    ASSERT_EQ(key.has_value(), v.at("valid").get<bool>()) << v.dump();
-    if (key) {
-      EXPECT_EQ(key->user_id, v.at("userId").get<std::string>());
-      EXPECT_EQ(key->job_id, v.at("jobId").get<std::string>());
-    }
-  }
+  check_job_scoped_topics(topics.at("jobTopic"), job_topic, parse_job_topic);
+  check_job_scoped_topics(topics.at("controlTopic"), control_topic, parse_control_topic);
   for (const auto& v : topics.at("workerStatusTopic").at("build")) {
     const auto worker = v.at("workerId").get<std::string>();
     if (v.value("error", false)) {

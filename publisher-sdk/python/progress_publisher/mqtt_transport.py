@@ -250,8 +250,11 @@ class MqttTransport:
             return
         timeout = self._options.connect_timeout
         if self._connected.is_set():
-            info = self._client.publish(self._status_topic, self._status_payload("offline"), qos=1, retain=True)
-            info.wait_for_publish(timeout)
+            try:
+                info = self._client.publish(self._status_topic, self._status_payload("offline"), qos=1, retain=True)
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError):
+                pass  # the connection dropped meanwhile: the Last Will says offline instead
             # Waits for the messages in flight, as long as connecting may take.
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self._connected.is_set():

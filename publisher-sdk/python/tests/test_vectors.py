@@ -26,18 +26,25 @@ def test_ids_follow_the_shared_id_rule(vector):
     assert is_valid_id(text_of(vector["id"])) is vector["valid"]
 
 
-def test_job_and_worker_status_topics():
-    topics = load_vectors("topics.json")
-    for v in topics["jobTopic"]["build"]:
+@pytest.mark.parametrize("kind, build, parse", [
+    ("jobTopic", job_topic, parse_job_topic),
+    ("controlTopic", control_topic, parse_control_topic),
+])
+def test_job_scoped_topics(kind, build, parse):
+    vectors = load_vectors("topics.json")[kind]
+    for v in vectors["build"]:
         if v.get("error"):
             with pytest.raises(ValueError):
-                job_topic(v["userId"], v["jobId"])
+                build(v["userId"], v["jobId"])
         else:
-            assert job_topic(v["userId"], v["jobId"]) == v["topic"]
-    for v in topics["jobTopic"]["parse"]:
+            assert build(v["userId"], v["jobId"]) == v["topic"]
+    for v in vectors["parse"]:
         expected = JobKey(v["userId"], v["jobId"]) if v["valid"] else None
-        assert parse_job_topic(v["topic"]) == expected, v["topic"]
-    for v in topics["workerStatusTopic"]["build"]:
+        assert parse(v["topic"]) == expected, v["topic"]
+
+
+def test_worker_status_topics():
+    for v in load_vectors("topics.json")["workerStatusTopic"]["build"]:
         if v.get("error"):
             with pytest.raises(ValueError):
                 worker_status_topic(v["workerId"])
@@ -61,19 +68,6 @@ def test_update_payloads(vector):
 
 def test_there_are_vectors():
     assert len(UPDATES) > 50
-
-
-def test_control_topics():
-    vectors = load_vectors("topics.json")["controlTopic"]
-    for v in vectors["build"]:
-        if v.get("error"):
-            with pytest.raises(ValueError):
-                control_topic(v["userId"], v["jobId"])
-        else:
-            assert control_topic(v["userId"], v["jobId"]) == v["topic"]
-    for v in vectors["parse"]:
-        expected = JobKey(v["userId"], v["jobId"]) if v["valid"] else None
-        assert parse_control_topic(v["topic"]) == expected, v["topic"]
 
 
 _FIELDS = {"action": "action", "requestId": "request_id", "requestedBy": "requested_by", "timestamp": "timestamp"}
