@@ -157,3 +157,17 @@ test('the documented example worker runs to completion and the bridge serves its
   const served = await waitFor('the example job', () => restJob('alice', 'js-example-1'));
   assert.deepEqual([served.status, served.phase, served.details], ['completed', 3, { rows: 5000 }]);
 });
+
+test('updates made while the broker is down leave after the reconnect', async () => {
+  const publisher = await worker('js-it-buffering');
+  const job = publisher.job('alice', 'js-buffered-1');
+  assert.deepEqual(await job.start(), { ok: true });
+  await system.stopBroker();
+  const outcome = job.complete({ buffered: true });
+  await system.startBroker();
+  assert.deepEqual(await outcome, { ok: true });
+  const alice = await client('alice', 'users/alice/jobs/js-buffered-1');
+  const received = await waitFor('the retained state', () => alice.received.at(-1));
+  assert.equal(JSON.parse(received.payload).status, 'completed');
+  await Promise.all([alice.endAsync(), publisher.close()]);
+});

@@ -92,12 +92,9 @@ class System:
             for account, password in self.passwords.items():
                 subprocess.run([str(broker_config / "progress-user"), "add", str(self.dir / "passwd"), account, password],
                                check=True, capture_output=True)
-            mosquitto = Child("mosquitto", [os.environ.get("MOSQUITTO", "/usr/sbin/mosquitto"), "-c",
-                                            str(self.dir / "mosquitto.conf")], self.dir)
-            self.children.append(mosquitto)
-            wait_for("mosquitto to accept connections", lambda: self._accepts(port, mosquitto))
-            self.mqtt_url = f"tcp://127.0.0.1:{port}"
             self.port = port
+            self.start_broker()
+            self.mqtt_url = f"tcp://127.0.0.1:{port}"
             bridge = Child("progress-bridge", [
                 self.bridge_binary, "--mqtt-url", self.mqtt_url, "--mqtt-username", "bridge",
                 "--mqtt-client-id", f"bridge-{secrets.token_hex(4)}", "--http-listen", "127.0.0.1:0",
@@ -108,6 +105,16 @@ class System:
         except BaseException:
             self.stop()
             raise
+
+    def start_broker(self) -> None:
+        """Starts Mosquitto (again: the same port, accounts and retained messages)."""
+        self.mosquitto = Child("mosquitto", [os.environ.get("MOSQUITTO", "/usr/sbin/mosquitto"), "-c",
+                                             str(self.dir / "mosquitto.conf")], self.dir)
+        self.children.insert(0, self.mosquitto)
+        wait_for("mosquitto to accept connections", lambda: self._accepts(self.port, self.mosquitto))
+
+    def stop_broker(self) -> None:
+        self.mosquitto.stop()
 
     @staticmethod
     def _accepts(port: int, child: Child) -> bool:

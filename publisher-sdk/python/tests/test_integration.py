@@ -146,3 +146,19 @@ def test_the_documented_example_worker_runs_to_completion(system):
     assert "alice/py-example-1: completed" in child.output()
     served = wait_for("the example job", lambda: system.rest_job("alice", "py-example-1"))
     assert (served["status"], served["phase"], served["details"]) == ("completed", 3, {"rows": 5000})
+
+
+def test_updates_made_while_the_broker_is_down_leave_after_the_reconnect(system):
+    with worker(system, "py-it-buffering") as pub:
+        job = pub.job("alice", "py-buffered-1")
+        job.start().result(10)
+        system.stop_broker()
+        outcome = job.complete({"buffered": True})
+        system.start_broker()
+        assert outcome.result(60) is None
+    alice = Reader(system, "alice", "users/alice/jobs/py-buffered-1")
+    try:
+        topic, payload, retained = wait_for("the retained state", lambda: alice.messages and alice.messages[-1])
+        assert json.loads(payload)["status"] == "completed"
+    finally:
+        alice.close()

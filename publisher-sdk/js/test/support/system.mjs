@@ -105,14 +105,19 @@ export async function startSystem({ bridge = true } = {}) {
     for (const [account, password] of Object.entries(system.passwords)) {
       await run(join(brokerConfig, 'progress-user'), ['add', join(dir, 'passwd'), account, password]);
     }
-    const mosquitto = new Child('mosquitto', process.env.MOSQUITTO || '/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')]);
-    children.push(mosquitto);
-    await waitFor('mosquitto to accept connections', async () => {
-      if (mosquitto.exit) throw new Error(`mosquitto stopped:\n${mosquitto.output}`);
-      return accepts(mqttPort);
-    });
+    // Started again on the same port, with the same accounts and retained messages.
+    system.startBroker = async () => {
+      const mosquitto = new Child('mosquitto', process.env.MOSQUITTO || '/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')]);
+      children.unshift(mosquitto);
+      await waitFor('mosquitto to accept connections', async () => {
+        if (mosquitto.exit) throw new Error(`mosquitto stopped:\n${mosquitto.output}`);
+        return accepts(mqttPort);
+      });
+      system.mosquitto = mosquitto;
+    };
+    system.stopBroker = () => system.mosquitto.stop();
+    await system.startBroker();
     system.mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
-    system.mosquitto = mosquitto;
 
     if (bridge) {
       const binary = requiredEnv('PROGRESS_BRIDGE_BINARY');
