@@ -5,7 +5,9 @@
 //
 // Each round runs four jobs at once: a 6-phase token launch (alice), a 5-phase
 // sell (bob), a counted library scan (carol) and a data import that fails
-// (bob). SIGINT/SIGTERM cancel the running jobs and disconnect cleanly.
+// (bob). SIGINT/SIGTERM cancel the running jobs and disconnect cleanly. A
+// user's request to cancel a job (its control topic) stops that job, which
+// then reports `cancelled`.
 
 #include <pthread.h>
 
@@ -32,16 +34,25 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Stop requests from the signal thread; every job waits through here.
+// Stop requests from the signal thread and cancel requests from users; every
+// job waits through here.
 class stopper {
  public:
   explicit stopper(double speed) : speed_(speed) {}
 
-  // Sleeps `d` divided by the speed; false when asked to stop meanwhile.
-  bool pause(std::chrono::milliseconds d) {
+  // Sleeps `d` divided by the speed; false when asked to stop, or when `job`
+  // was asked to cancel, meanwhile.
+  bool pause(const progress::job& job, std::chrono::milliseconds d) {
     const auto scaled = std::chrono::duration<double, std::milli>(static_cast<double>(d.count()) / speed_);
     std::unique_lock lock(mutex_);
-    return !changed_.wait_for(lock, scaled, [this] { return stopped_; });
+    return !changed_.wait_for(lock, scaled, [this, &job] { return stopped_ || job.cancel_requested(); });
+  }
+
+  // Wakes the pauses to look again (a job was asked to cancel). Called on the
+  // MQTT client's thread, so it only takes the mutex for a moment.
+  void wake() {
+    const std::lock_guard lock(mutex_);
+    changed_.notify_all();
   }
 
   void stop() {
@@ -77,7 +88,7 @@ bool run_phases(progress::job& job, stopper& stop, const std::vector<std::string
     const auto& title = titles[static_cast<std::size_t>(phase - 1)];
     job.phase(phase, phases, title, title + "...");
     for (int step = 1; step <= steps; ++step) {
-      if (!stop.pause(step_time)) return false;
+      if (!stop.pause(job, step_time)) return false;
       const double done =
           (static_cast<double>(phase - 1) + static_cast<double>(step) / steps) / static_cast<double>(phases);
       job.progress(100.0 * done, std::nullopt,
@@ -118,7 +129,7 @@ bool library_scan(progress::job& job, stopper& stop) {
   job.phase(1, 1, "Scan files");
   std::int64_t duplicates = 0;
   for (std::int64_t file = 1; file <= files; ++file) {
-    if (!stop.pause(40ms)) return false;
+    if (!stop.pause(job, 40ms)) return false;
     if (file % 17 == 0) ++duplicates;
     job.counter(file, files, "Scanned " + std::to_string(file) + " of " + std::to_string(files) + " files");
   }
@@ -132,15 +143,15 @@ bool data_import(progress::job& job, stopper& stop) {
   // the small first part, then the row counter carries the bar.
   job.phase(1, 3, "Download", "Downloading prices.csv");
   for (int chunk = 1; chunk <= 4; ++chunk) {
-    if (!stop.pause(300ms)) return false;
+    if (!stop.pause(job, 300ms)) return false;
     job.progress(2.0 * chunk, std::nullopt, "chunk " + std::to_string(chunk) + " of 4");
   }
   job.phase(2, 3, "Parse rows", "Parsing 5000 rows");
   for (std::int64_t row = 500; row <= 1500; row += 500) {
-    if (!stop.pause(400ms)) return false;
+    if (!stop.pause(job, 400ms)) return false;
     job.counter(row, 5000);
   }
-  if (!stop.pause(400ms)) return false;
+  if (!stop.pause(job, 400ms)) return false;
   job.fail(progress::job_error{"Row 1742: unknown column 'price_usd'", "E_SCHEMA"});
   return true;
 }
@@ -225,14 +236,21 @@ int main(int argc, char** argv) {
       std::vector<progress::job> jobs;
       for (const auto& f : flows) {
         const std::string type = f.name;
-        jobs.push_back(publisher.job(f.user, type + "-" + run_tag + "-" + std::to_string(round),
-                                     {.type = type, .attempt = 1, .first_seq = 1}));
+        jobs.push_back(
+            publisher.job(f.user, type + "-" + run_tag + "-" + std::to_string(round),
+                          {.type = type,
+                           .attempt = 1,
+                           .first_seq = 1,
+                           .on_cancel = [&stop](const progress::cancel_request&) { stop.wake(); }}));
       }
       std::vector<std::thread> threads;
       for (std::size_t i = 0; i < flows.size(); ++i) {
         threads.emplace_back([&job = jobs[i], &f = flows[i], &stop] {
           try {
-            if (!f.run(job, stop)) job.cancel("Worker shutting down");
+            if (!f.run(job, stop)) {
+              const auto request = job.last_cancel_request();
+              job.cancel(request ? "Cancelled by " + request->requested_by : "Worker shutting down");
+            }
             say(f.user + "/" + job.key().job_id + ": " +
                 std::string(progress::to_string(job.state().status)));
           } catch (const progress::validation_error& e) {

@@ -13,6 +13,9 @@ PROGRESS_PACKAGES=(
   libgtest-dev libgmock-dev docker-compose
 )
 
+# What the Python publisher SDK and its tests need (publisher-sdk/python).
+PROGRESS_SDK_TEST_PACKAGES=(python3 python3-paho-mqtt python3-pytest)
+
 # What bench/run.sh needs beyond the above (docs/benchmarks.md).
 PROGRESS_BENCH_PACKAGES=(jq gnuplot-nox wrk)
 
@@ -55,6 +58,21 @@ ensure_web_test_tools() {
   if [[ ! -f $e2e/node_modules/.package-lock.json || $e2e/package-lock.json -nt $e2e/node_modules/.package-lock.json ]]; then
     say "installing the end-to-end tests' npm packages"
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$e2e" --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
+
+# The publisher SDKs' tests: Node with the Node SDK's npm packages (mqtt, and typescript to
+# check its types) in publisher-sdk/js/node_modules, and Debian's Python with paho-mqtt and
+# pytest (run as /usr/bin/python3: PyPI is not used).
+ensure_sdk_test_tools() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    ensure_packages nodejs npm
+  fi
+  ensure_packages "${PROGRESS_SDK_TEST_PACKAGES[@]}"
+  local sdk=$PROJECT_ROOT/publisher-sdk/js
+  if [[ ! -f $sdk/node_modules/.package-lock.json || $sdk/package-lock.json -nt $sdk/node_modules/.package-lock.json ]]; then
+    say "installing the Node SDK's npm packages"
+    npm ci --prefix "$sdk" --no-audit --no-fund --loglevel=error >/dev/null
   fi
 }
 

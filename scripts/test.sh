@@ -7,6 +7,7 @@ source "$(dirname "$0")/common.sh"
 
 ensure_packages "${PROGRESS_PACKAGES[@]}"
 ensure_web_test_tools
+ensure_sdk_test_tools
 ensure_bench_tools
 say "building in $BUILD_DIR"
 build_project

@@ -11,7 +11,8 @@
 // No dependencies, no build step: an ES module that runs as is. Types: progress-client.d.ts.
 
 const API = '/api/v1';
-const ID_RE = /^[A-Za-z0-9_.-]{1,128}$/;
+// The protocol's id rule: no ids made only of dots (".", ".." are URL path segments).
+const ID_RE = /^(?!\.+$)[A-Za-z0-9_.-]{1,128}$/;
 const STATUSES = new Set(['queued', 'started', 'in_progress', 'completed', 'failed', 'cancelled']);
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 const EVENT_TYPES = new Set(['snapshot', 'resume', 'job', 'removed', 'status', 'error', 'pong']);

@@ -6,6 +6,8 @@
 namespace progress {
 namespace {
 
+constexpr std::string_view control_level = "/control";
+
 constexpr bool is_id_char(char c) noexcept {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
          c == '-';
@@ -13,7 +15,8 @@ constexpr bool is_id_char(char c) noexcept {
 
 void require_valid_id(std::string_view id, std::string_view what) {
   if (!is_valid_id(id)) {
-    throw std::invalid_argument(std::string(what) + " must match [A-Za-z0-9_.-]{1,128}: '" +
+    throw std::invalid_argument(std::string(what) +
+                                " must match [A-Za-z0-9_.-]{1,128} and not be only dots: '" +
                                 std::string(id.substr(0, 160)) + "'");
   }
 }
@@ -21,7 +24,9 @@ void require_valid_id(std::string_view id, std::string_view what) {
 }  // namespace
 
 bool is_valid_id(std::string_view id) noexcept {
-  return !id.empty() && id.size() <= max_id_length && std::all_of(id.begin(), id.end(), is_id_char);
+  // ".", ".." and the like are path segments with a meaning of their own in URLs.
+  return !id.empty() && id.size() <= max_id_length && std::all_of(id.begin(), id.end(), is_id_char) &&
+         id.find_first_not_of('.') != std::string_view::npos;
 }
 
 std::string job_topic(std::string_view user_id, std::string_view job_id) {
@@ -48,6 +53,20 @@ std::optional<job_key> parse_job_topic(std::string_view topic) {
   const auto job_id = topic.substr(jobs_at + jobs_level.size());
   if (!is_valid_id(user_id) || !is_valid_id(job_id)) return std::nullopt;
   return job_key{std::string(user_id), std::string(job_id)};
+}
+
+std::string control_topic(std::string_view user_id, std::string_view job_id) {
+  return job_topic(user_id, job_id) + std::string(control_level);
+}
+
+std::string control_topic(const job_key& key) {
+  return control_topic(key.user_id, key.job_id);
+}
+
+std::optional<job_key> parse_control_topic(std::string_view topic) {
+  if (!topic.ends_with(control_level)) return std::nullopt;
+  topic.remove_suffix(control_level.size());
+  return parse_job_topic(topic);
 }
 
 std::string worker_status_topic(std::string_view worker_id) {

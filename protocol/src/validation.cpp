@@ -3,52 +3,19 @@
 #include <cmath>
 #include <cstdint>
 
+#include "payload_json.hpp"
+
 namespace progress {
 namespace {
 
 using nlohmann::json;
 
-// Integers beyond 2^53 - 1 do not survive a trip through JavaScript.
-constexpr std::int64_t max_safe_integer = (std::int64_t{1} << 53) - 1;
+using detail::max_safe_integer;
 constexpr std::size_t max_error_code_length = 128;
 constexpr std::int64_t max_total_phases = 1000;
 
 rejection reject(reject_reason reason, std::string field, std::string message) {
   return rejection{reason, std::move(field), std::move(message)};
-}
-
-// Nesting depth of a JSON text, counted before parsing so that a hostile
-// payload cannot make the parser or later serialisation recurse deeply.
-std::size_t json_depth(std::string_view text) noexcept {
-  std::size_t depth = 0;
-  std::size_t deepest = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"': in_string = true; break;
-      case '[':
-      case '{':
-        if (++depth > deepest) deepest = depth;
-        break;
-      case ']':
-      case '}':
-        if (depth > 0) --depth;
-        break;
-      default: break;
-    }
-  }
-  return deepest;
 }
 
 // Reads the optional fields of a payload object, recording the first type error.
@@ -81,33 +48,21 @@ class field_reader {
   void integer(const char* name, std::optional<std::int64_t>& out) {
     const json* value = find(name);
     if (value == nullptr || error_) return;
-    if (value->is_number_unsigned()) {
-      const auto v = value->get<std::uint64_t>();
-      if (v > static_cast<std::uint64_t>(max_safe_integer)) return out_of_range(name);
-      out = static_cast<std::int64_t>(v);
-    } else if (value->is_number_integer()) {
-      out = value->get<std::int64_t>();
-    } else if (value->is_number_float()) {
-      // 3.0 is an integer written by a language without integers.
-      const double v = value->get<double>();
-      if (!std::isfinite(v) || std::trunc(v) != v) return wrong_type(name, "an integer");
-      if (std::fabs(v) > static_cast<double>(max_safe_integer)) return out_of_range(name);
-      out = static_cast<std::int64_t>(v);
-    } else {
-      return wrong_type(name, "an integer");
-    }
+    std::int64_t number = 0;
+    if ((error_ = detail::read_integer(*value, name, number))) return;
+    out = number;
   }
 
   void error_object(const char* name, std::optional<job_error>& out) {
     const json* value = find(name);
     if (value == nullptr || error_) return;
     if (!value->is_object()) return wrong_type(name, "an object {message, code}");
-    const auto message = value->find("message");
-    if (message == value->end() || !message->is_string()) {
+    const json message = value->value("message", json());
+    if (!message.is_string()) {
       error_ = reject(reject_reason::missing_field, "error.message", "error.message must be a string");
       return;
     }
-    job_error result{message->get<std::string>(), std::nullopt};
+    job_error result{message.get<std::string>(), std::nullopt};
     const auto code = value->find("code");
     if (code != value->end() && !code->is_null()) {
       if (code->is_string()) {
@@ -131,9 +86,6 @@ class field_reader {
  private:
   void wrong_type(const char* name, const char* expected) {
     error_ = reject(reject_reason::wrong_type, name, std::string(name) + " must be " + expected);
-  }
-  void out_of_range(const char* name) {
-    error_ = reject(reject_reason::out_of_range, name, std::string(name) + " is out of range");
   }
 
   const json& object_;
@@ -166,7 +118,7 @@ std::optional<rejection> check_range(const std::optional<std::int64_t>& value, c
 std::optional<rejection> check_id(const std::optional<std::string>& value, const char* name) {
   if (value && !is_valid_id(*value)) {
     return reject(reject_reason::invalid_value, name,
-                  std::string(name) + " must match [A-Za-z0-9_.-]{1,128}");
+                  std::string(name) + " must match [A-Za-z0-9_.-]{1,128} and not be only dots");
   }
   return std::nullopt;
 }
@@ -238,7 +190,8 @@ std::optional<rejection> validate(const job_state& state, const job_key* key) {
   if (auto e = check_range(state.current, "current", 0)) return e;
   if (auto e = check_range(state.total, "total", 0)) return e;
   if (state.type && (state.type->size() > max_type_length || !is_valid_id(*state.type))) {
-    return reject(reject_reason::invalid_value, "type", "type must match [A-Za-z0-9_.-]{1,64}");
+    return reject(reject_reason::invalid_value, "type",
+                  "type must match [A-Za-z0-9_.-]{1,64} and not be only dots");
   }
   if (auto e = check_range(state.eta_ms, "etaMs", 0)) return e;
   if (state.error) {
@@ -272,17 +225,9 @@ parse_result parse_update(const job_key& key, std::string_view payload) {
   const auto fail = [](reject_reason reason, std::string field, std::string message) {
     return parse_result{std::nullopt, reject(reason, std::move(field), std::move(message))};
   };
-  if (payload.size() > max_payload_bytes) {
-    return fail(reject_reason::oversize, "",
-                "payload exceeds " + std::to_string(max_payload_bytes) + " bytes");
-  }
-  if (!is_valid_utf8(payload)) return fail(reject_reason::invalid_utf8, "", "payload is not valid UTF-8");
-  if (json_depth(payload) > max_json_depth) {
-    return fail(reject_reason::too_deep, "",
-                "payload nests deeper than " + std::to_string(max_json_depth) + " levels");
-  }
-  const json document = json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  if (document.is_discarded()) return fail(reject_reason::invalid_json, "", "payload is not valid JSON");
+  auto parsed = detail::parse_payload_json(payload, max_payload_bytes);
+  if (auto* problem = std::get_if<rejection>(&parsed)) return parse_result{std::nullopt, std::move(*problem)};
+  const json document = std::move(std::get<json>(parsed));
   if (!document.is_object()) return fail(reject_reason::not_an_object, "", "payload must be a JSON object");
 
   const auto status_field = document.find("status");

@@ -5,16 +5,20 @@
 //   producer | progress-publish --stdin --user alice
 //
 // Every update waits for the broker's acknowledgement; the exit status is
-// non-zero when anything was refused.
+// non-zero when anything was refused. In --stdin mode a request to cancel one
+// of the jobs is reported as one JSON line on stdout.
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include <CLI/CLI.hpp>
@@ -38,6 +42,9 @@ constexpr int exit_usage = 2;   // the update given on the command line is inval
 constexpr std::size_t max_outstanding = 1000;
 // Distinct jobs one stdin batch may address; lines for further jobs fail.
 constexpr std::size_t max_batch_jobs = 10000;
+// Cancel lines waiting for stdout; beyond, further ones are counted and
+// reported on stderr instead.
+constexpr std::size_t max_waiting_lines = 1000;
 
 struct settings {
   std::string url = "tcp://127.0.0.1:1883";
@@ -87,10 +94,73 @@ std::optional<std::string> settle(const progress::delivery& outcome, std::chrono
   }
 }
 
+// Writes lines to stdout on its own thread, so that the MQTT client's thread,
+// which reports cancel requests, never waits for a reader of stdout.
+class line_writer {
+ public:
+  line_writer() : thread_([this] { run(); }) {}
+  ~line_writer() {
+    {
+      const std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+    if (dropped_ > 0) complain(std::to_string(dropped_) + " cancel lines not written: stdout was not read");
+  }
+  line_writer(const line_writer&) = delete;
+  line_writer& operator=(const line_writer&) = delete;
+
+  void write(std::string line) {
+    {
+      const std::lock_guard lock(mutex_);
+      if (lines_.size() >= max_waiting_lines) {
+        ++dropped_;
+        return;
+      }
+      lines_.push_back(std::move(line));
+    }
+    wake_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [this] { return done_ || !lines_.empty(); });
+      if (lines_.empty()) return;
+      auto line = std::move(lines_.front());
+      lines_.pop_front();
+      lock.unlock();
+      std::cout << line << std::endl;
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::string> lines_;
+  std::size_t dropped_ = 0;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// {"event":"cancel_requested","userId":...,"jobId":...,"requestId":...,"requestedBy":...,"timestamp":...}
+std::string cancel_line(const progress::job_key& key, const progress::cancel_request& request) {
+  return json{{"event", "cancel_requested"},
+              {"userId", key.user_id},
+              {"jobId", key.job_id},
+              {"requestId", request.request_id},
+              {"requestedBy", request.requested_by},
+              {"timestamp", request.timestamp}}
+      .dump();
+}
+
 class batch {
  public:
-  batch(progress::publisher& publisher, const settings& config, std::chrono::milliseconds timeout)
-      : publisher_(publisher), config_(config), timeout_(timeout) {}
+  batch(progress::publisher& publisher, const settings& config, std::chrono::milliseconds timeout,
+        line_writer& out)
+      : publisher_(publisher), config_(config), timeout_(timeout), out_(out) {}
 
   void line(std::size_t number, const std::string& text) {
     if (text.find_first_not_of(" \t\r") == std::string::npos) return;
@@ -104,11 +174,12 @@ class batch {
       if (jobs_.size() >= max_batch_jobs) {
         return fail(number, "more than " + std::to_string(max_batch_jobs) + " jobs in one batch");
       }
-      handle =
-          jobs_
-              .emplace(*key, publisher_.job(key->user_id, key->job_id,
-                                            {.type = std::nullopt, .attempt = 1, .first_seq = unix_ms()}))
-              .first;
+      progress::job_options options;
+      options.first_seq = unix_ms();
+      options.on_cancel = [&out = out_, key = *key](const progress::cancel_request& request) {
+        out.write(cancel_line(key, request));
+      };
+      handle = jobs_.emplace(*key, publisher_.job(key->user_id, key->job_id, options)).first;
     }
     try {
       outstanding_.emplace_back(number, handle->second.update(*parsed.state));
@@ -161,6 +232,7 @@ class batch {
   progress::publisher& publisher_;
   const settings& config_;
   const std::chrono::milliseconds timeout_;
+  line_writer& out_;
   std::map<progress::job_key, progress::job> jobs_;
   std::deque<std::pair<std::size_t, progress::delivery>> outstanding_;
   std::size_t failures_ = 0;
@@ -232,15 +304,18 @@ int run(const settings& config) {
   try {
     progress::publisher publisher(options);
     if (config.from_stdin) {
-      batch lines(publisher, config, timeout);
+      line_writer out;
+      batch lines(publisher, config, timeout, out);
       std::string text;
       for (std::size_t number = 1; std::getline(std::cin, text); ++number) lines.line(number, text);
       const bool all_good = lines.finish();
       publisher.close();
       return all_good ? exit_ok : exit_failed;
     }
-    auto job =
-        publisher.job(config.user, config.job, {.type = std::nullopt, .attempt = 1, .first_seq = unix_ms()});
+    progress::job_options single;
+    single.first_seq = unix_ms();
+    single.follow_control = false;  // one update and out: no requests to wait for
+    auto job = publisher.job(config.user, config.job, single);
     const auto outcome = config.remove ? job.remove() : job.update(*update);
     const auto problem = settle(outcome, timeout);
     publisher.close();
@@ -303,11 +378,14 @@ int main(int argc, char** argv) {
       ->group("Job");
   app.add_option("--job", config.job, "Job id (default for --stdin lines)")->group("Job");
   auto* remove = app.add_flag("--remove", config.remove, "Clear the job's retained state")->group("Job");
-  auto* from_stdin = app.add_flag("--stdin", config.from_stdin,
-                                  "Read one JSON update object per line from standard input; lines without "
-                                  "userId/jobId use --user/--job; bad lines are reported with their number "
-                                  "and skipped")
-                         ->group("Job");
+  auto* from_stdin =
+      app.add_flag("--stdin", config.from_stdin,
+                   "Read one JSON update object per line from standard input; lines without "
+                   "userId/jobId use --user/--job; bad lines are reported with their number "
+                   "and skipped. A request to cancel one of these jobs is written to stdout as "
+                   "one JSON line, {\"event\":\"cancel_requested\",\"userId\",\"jobId\","
+                   "\"requestId\",\"requestedBy\",\"timestamp\"}")
+          ->group("Job");
   remove->excludes(from_stdin);
 
   add_field<std::string>(app, config, "--status", "status",

@@ -26,17 +26,50 @@ bool is_urgent(const job_state& previous, const job_state& next, bool first) {
 }  // namespace
 
 job::job(std::shared_ptr<detail::publisher_core> core, job_key key, const job_options& options)
-    : core_(std::move(core)), key_(std::move(key)), next_seq_(options.first_seq) {
+    : core_(std::move(core)),
+      follow_control_(options.follow_control),
+      key_(std::move(key)),
+      next_seq_(options.first_seq) {
   state_.type = options.type;
   state_.attempt = options.attempt;
   slot_ = core_->open_slot(job_topic(key_));
+  control_ = std::make_shared<detail::job_control>(control_topic(key_));
+  if (options.on_cancel) control_->set_handler(options.on_cancel);
+  follow_control(follow_control_);
+}
+
+void job::follow_control(bool follow) {
+  if (!core_ || follow == following_) return;
+  if (follow) {
+    core_->follow(control_);
+  } else {
+    core_->unfollow(control_);
+  }
+  following_ = follow;
+}
+
+void job::on_cancel(cancel_handler handler) {
+  if (!control_) throw std::logic_error("progress::job used after being moved from");
+  control_->set_handler(std::move(handler));
+}
+
+bool job::cancel_requested() const noexcept {
+  return control_ && control_->requested();
+}
+
+std::optional<cancel_request> job::last_cancel_request() const {
+  return control_ ? control_->last() : std::nullopt;
 }
 
 job& job::operator=(job&& other) noexcept {
   if (this != &other) {
     if (core_ && slot_) core_->flush(*slot_);
+    if (core_ && control_) follow_control(false);
     core_ = std::move(other.core_);
     slot_ = std::move(other.slot_);
+    control_ = std::move(other.control_);
+    follow_control_ = other.follow_control_;
+    following_ = std::exchange(other.following_, false);
     key_ = std::move(other.key_);
     state_ = std::move(other.state_);
     next_seq_ = other.next_seq_;
@@ -50,6 +83,7 @@ job::~job() {
   if (!core_ || !slot_) return;
   try {
     core_->flush(*slot_);
+    follow_control(false);
   } catch (...) {
     // Only allocation can fail here; a destructor must not throw.
   }
@@ -150,6 +184,7 @@ delivery job::remove() {
   if (!core_) throw std::logic_error("progress::job used after being moved from");
   if (removed_) refuse(reject_reason::invalid_value, "", "job " + key_.job_id + " was already removed");
   removed_ = true;
+  follow_control(false);
   return core_->submit(slot_, std::string{}, /*urgent=*/true);
 }
 
@@ -200,6 +235,8 @@ delivery job::send(job_state next) {
   next_seq_ = *next.seq + 1;
   state_ = std::move(next);
   sent_any_ = true;
+  // Requests matter while the job runs; a new attempt runs it again.
+  follow_control(follow_control_ && !is_terminal(state_.status));
   return core_->submit(slot_, std::move(payload), urgent);
 }
 

@@ -5,11 +5,13 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <random>
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <mqtt/async_client.h>
 #include <nlohmann/json.hpp>
@@ -83,7 +85,43 @@ class paho_transport::impl final : public mqtt::iaction_listener {
         client_(options.url,
                 options.client_id.empty() ? default_client_id(options.worker_id) : options.client_id,
                 create_options(options), nullptr) {
-    client_.set_connected_handler([this](const std::string&) { publish_status("online"); });
+    client_.set_connected_handler([this](const std::string&) {
+      publish_status("online");
+      resubscribe();
+    });
+    client_.set_message_callback([this](mqtt::const_message_ptr message) {
+      try {
+        if (message && handler_) handler_(message->get_topic(), message->to_string());
+      } catch (...) {
+        // Never throw into Paho.
+      }
+    });
+  }
+
+  void set_message_handler(message_handler handler) { handler_ = std::move(handler); }
+
+  void subscribe(std::string filter, completion done) noexcept {
+    try {
+      {
+        const std::lock_guard lock(mutex_);
+        subscriptions_[filter] = std::move(done);
+      }
+      if (client_.is_connected()) send_subscribe(filter);  // otherwise the connected handler does
+    } catch (...) {
+      answer_subscribe(filter, publish_error(publish_errc::client_error, "cannot subscribe to " + filter));
+    }
+  }
+
+  void unsubscribe(std::string filter) noexcept {
+    try {
+      {
+        const std::lock_guard lock(mutex_);
+        subscriptions_.erase(filter);
+      }
+      if (client_.is_connected()) client_.unsubscribe(filter);
+    } catch (...) {
+      // Disconnected meanwhile: the broker forgets the subscription with the session.
+    }
   }
 
   ~impl() override {
@@ -184,6 +222,98 @@ class paho_transport::impl final : public mqtt::iaction_listener {
     int attempts = 1;
   };
 
+  // The broker's answer to a SUBSCRIBE, on Paho's thread.
+  class subscribe_listener final : public mqtt::iaction_listener {
+   public:
+    explicit subscribe_listener(impl& owner) : owner_(owner) {}
+    void on_success(const mqtt::token& token) override {
+      int reason = 0;
+      try {
+        const auto codes = token.get_subscribe_response().get_reason_codes();
+        if (!codes.empty()) reason = static_cast<int>(codes.front());
+      } catch (...) {
+        reason = static_cast<int>(token.get_reason_code());
+      }
+      owner_.answered(id_of(token), reason >= 0x80 ? std::optional(refused(reason)) : std::nullopt);
+    }
+    void on_failure(const mqtt::token& token) override {
+      const int reason = static_cast<int>(token.get_reason_code());
+      owner_.answered(id_of(token),
+                      reason >= 0x80 ? refused(reason) : to_publish_error(token.get_return_code(), reason));
+    }
+
+   private:
+    static publish_error refused(int reason) { return to_publish_error(0, reason); }
+    impl& owner_;
+  };
+
+  void send_subscribe(const std::string& filter) {
+    std::uint64_t id = 0;
+    {
+      const std::lock_guard lock(mutex_);
+      id = next_id_++;
+      subscribe_requests_.emplace(id, filter);
+    }
+    try {
+      client_.subscribe(filter, 1, context_of(id), subscribe_listener_);
+    } catch (const mqtt::exception& e) {
+      {
+        const std::lock_guard lock(mutex_);
+        subscribe_requests_.erase(id);
+      }
+      // Disconnected meanwhile: the connected handler subscribes again.
+      if (e.get_return_code() != MQTTASYNC_DISCONNECTED) {
+        answer_subscribe(filter, to_publish_error(e.get_return_code(), e.get_reason_code()));
+      }
+    }
+  }
+
+  void resubscribe() noexcept {
+    try {
+      std::vector<std::string> filters;
+      {
+        const std::lock_guard lock(mutex_);
+        for (const auto& [filter, done] : subscriptions_) filters.push_back(filter);
+      }
+      for (const auto& filter : filters) send_subscribe(filter);
+    } catch (...) {
+      // Called from Paho's connected handler: never throw there.
+    }
+  }
+
+  void answered(std::uint64_t id, const std::optional<publish_error>& error) noexcept {
+    std::string filter;
+    {
+      const std::lock_guard lock(mutex_);
+      const auto it = subscribe_requests_.find(id);
+      if (it == subscribe_requests_.end()) return;
+      filter = std::move(it->second);
+      subscribe_requests_.erase(it);
+    }
+    answer_subscribe(filter, error);
+  }
+
+  // Tells the subscriber the first answer for `filter`; later ones (after
+  // reconnects) find no completion left.
+  void answer_subscribe(const std::string& filter, const std::optional<publish_error>& error) noexcept {
+    completion done;
+    {
+      const std::lock_guard lock(mutex_);
+      const auto it = subscriptions_.find(filter);
+      if (it == subscriptions_.end() || !it->second) return;
+      done = std::exchange(it->second, nullptr);
+    }
+    try {
+      if (error) {
+        done(publish_error(error->code(), "subscription to " + filter + " refused: " + error->what(),
+                           error->reason_code()));
+      } else {
+        done(std::nullopt);
+      }
+    } catch (...) {
+    }
+  }
+
   // A message lost with the connection (not refused by the broker) is handed
   // over again, and Paho buffers it until the reconnect. True when that
   // happened, or when the message is already settled.
@@ -283,6 +413,12 @@ class paho_transport::impl final : public mqtt::iaction_listener {
   // The newest pending retained message per topic; entries leave with their message.
   std::unordered_map<std::string, std::uint64_t> latest_by_topic_;
   std::uint64_t next_id_ = 1;
+  // Control topics followed, each with the completion of its first SUBSCRIBE
+  // until the broker answered it; bounded by the publisher's live job handles.
+  std::map<std::string, completion> subscriptions_;
+  std::unordered_map<std::uint64_t, std::string> subscribe_requests_;  // SUBSCRIBEs awaiting their answer
+  subscribe_listener subscribe_listener_{*this};
+  message_handler handler_;  // set before connect(), read on Paho's thread
   std::atomic<bool> disconnected_{false};
   mqtt::async_client client_;
 };
@@ -302,6 +438,18 @@ void paho_transport::disconnect() noexcept {
 void paho_transport::publish(std::string topic, std::string payload, int qos, bool retain,
                              completion done) noexcept {
   impl_->publish(std::move(topic), std::move(payload), qos, retain, std::move(done));
+}
+
+void paho_transport::set_message_handler(message_handler handler) {
+  impl_->set_message_handler(std::move(handler));
+}
+
+void paho_transport::subscribe(std::string filter, completion done) noexcept {
+  impl_->subscribe(std::move(filter), std::move(done));
+}
+
+void paho_transport::unsubscribe(std::string filter) noexcept {
+  impl_->unsubscribe(std::move(filter));
 }
 
 }  // namespace progress

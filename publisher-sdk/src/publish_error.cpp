@@ -10,6 +10,7 @@ std::string_view to_string(publish_errc code) noexcept {
     case publish_errc::closed: return "closed";
     case publish_errc::timed_out: return "timed_out";
     case publish_errc::client_error: return "client_error";
+    case publish_errc::invalid_control: return "invalid_control";
   }
   return "unknown";
 }

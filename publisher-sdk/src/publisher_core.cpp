@@ -3,10 +3,59 @@
 #include <algorithm>
 #include <exception>
 
+#include "progress/protocol/control_message.hpp"
+
 namespace progress::detail {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Queues `error` for on_error (the timer thread calls it); any thread.
+void queue_error(shared_state& state, const std::string& topic, const publish_error& error) noexcept {
+  try {
+    const std::lock_guard lock(state.mutex);
+    if (state.report_errors && state.errors.size() < max_queued_errors) {
+      state.errors.emplace_back(topic, error);
+      state.wake.notify_one();
+    }
+  } catch (...) {
+    // Allocation failure: the error is lost, nothing else.
+  }
+}
+
+// A message on a control topic, on the transport's thread: parsed, and a
+// cancel request handed to every handle that follows the topic. Malformed
+// messages are only reported; other actions are for newer workers.
+void route_control(const std::shared_ptr<control_registry>& registry,
+                   const std::shared_ptr<shared_state>& state, const std::string& topic,
+                   const std::string& payload) noexcept {
+  try {
+    if (payload.empty()) return;  // cleared: the job ended
+    std::vector<std::shared_ptr<job_control>> targets;
+    {
+      const std::lock_guard lock(registry->mutex);
+      const auto it = registry->by_topic.find(topic);
+      if (it == registry->by_topic.end()) return;
+      for (const auto& weak : it->second) {
+        if (auto control = weak.lock()) targets.push_back(std::move(control));
+      }
+    }
+    const auto parsed = parse_control(payload);
+    if (!parsed) {
+      queue_error(*state, topic,
+                  publish_error(publish_errc::invalid_control,
+                                "ignored a control message (" + std::string(to_string(parsed.error->reason)) +
+                                    "): " + parsed.error->message));
+      return;
+    }
+    if (!parsed.message->is_cancel()) return;
+    const cancel_request request{parsed.message->request_id, parsed.message->requested_by,
+                                 parsed.message->timestamp};
+    for (const auto& control : targets) control->receive(request);
+  } catch (...) {
+    // Never throw into the transport's thread.
+  }
+}
 
 // Settles one message's outcome; runs on whatever thread the transport uses.
 void settle(const std::shared_ptr<shared_state>& state, const std::string& topic,
@@ -16,11 +65,8 @@ void settle(const std::shared_ptr<shared_state>& state, const std::string& topic
     {
       const std::lock_guard lock(state->mutex);
       if (counted && state->in_flight > 0) --state->in_flight;
-      if (error && state->report_errors && state->errors.size() < max_queued_errors) {
-        state->errors.emplace_back(topic, *error);
-        state->wake.notify_one();
-      }
     }
+    if (error) queue_error(*state, topic, *error);
     if (error) {
       outcome->set_exception(std::make_exception_ptr(*error));
     } else {
@@ -40,10 +86,91 @@ pending_message new_pending() {
 
 }  // namespace
 
+void job_control::receive(const cancel_request& request) {
+  cancel_handler handler;
+  {
+    const std::lock_guard lock(mutex_);
+    if (std::find(seen_.begin(), seen_.end(), request.request_id) != seen_.end()) return;
+    seen_.push_back(request.request_id);
+    if (seen_.size() > max_remembered_requests) seen_.pop_front();
+    last_ = request;
+    requested_ = true;
+    if (!handler_) {
+      undelivered_.push_back(request);
+      if (undelivered_.size() > max_remembered_requests) undelivered_.pop_front();
+      return;
+    }
+    handler = handler_;
+  }
+  try {
+    handler(request);
+  } catch (...) {
+    // The application's handler must not end the transport's thread.
+  }
+}
+
+void job_control::set_handler(cancel_handler handler) {
+  std::deque<cancel_request> waiting;
+  {
+    const std::lock_guard lock(mutex_);
+    handler_ = handler;
+    if (handler_) waiting.swap(undelivered_);
+  }
+  for (const auto& request : waiting) {
+    try {
+      handler(request);
+    } catch (...) {
+      // As in receive(): the handler's exception goes no further.
+    }
+  }
+}
+
+std::optional<cancel_request> job_control::last() const {
+  const std::lock_guard lock(mutex_);
+  return last_;
+}
+
 publisher_core::publisher_core(publisher_options options, std::shared_ptr<message_transport> transport,
                                std::shared_ptr<publisher_clock> clock)
     : options_(std::move(options)), transport_(std::move(transport)), clock_(std::move(clock)) {
   state_->report_errors = static_cast<bool>(options_.on_error);
+  transport_->set_message_handler(
+      [registry = controls_, state = state_](const std::string& topic, const std::string& payload) {
+        route_control(registry, state, topic, payload);
+      });
+}
+
+void publisher_core::follow(const std::shared_ptr<job_control>& control) {
+  bool first = false;
+  {
+    const std::lock_guard lock(controls_->mutex);
+    auto& followers = controls_->by_topic[control->topic()];
+    first = followers.empty();
+    followers.push_back(control);
+  }
+  if (!first) return;
+  transport_->subscribe(control->topic(), [state = state_, topic = control->topic()](
+                                              const std::optional<publish_error>& error) {
+    if (error) queue_error(*state, topic, *error);
+  });
+}
+
+void publisher_core::unfollow(const std::shared_ptr<job_control>& control) {
+  bool last = false;
+  {
+    const std::lock_guard lock(controls_->mutex);
+    const auto it = controls_->by_topic.find(control->topic());
+    if (it == controls_->by_topic.end()) return;
+    std::erase_if(it->second, [&](const auto& weak) {
+      const auto held = weak.lock();
+      return !held || held == control;
+    });
+    if (it->second.empty()) {
+      controls_->by_topic.erase(it);
+      last = true;
+    }
+  }
+  if (last) transport_->unsubscribe(control->topic());
 }
 
 publisher_core::~publisher_core() {

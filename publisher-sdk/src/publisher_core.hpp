@@ -9,10 +9,12 @@
 // and completions only take that mutex, so a completion running inside
 // publish() cannot deadlock.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "progress/publisher/cancel_request.hpp"
 #include "progress/publisher/delivery.hpp"
 #include "progress/publisher/message_transport.hpp"
 #include "progress/publisher/publisher_clock.hpp"
@@ -47,6 +50,35 @@ struct job_slot {
   bool scheduled = false;
 };
 
+// Cancellation requests remembered per job, so that one delivered again (the
+// retained message, after a reconnect) reaches the handler once; older ids
+// are forgotten first.
+inline constexpr std::size_t max_remembered_requests = 16;
+
+// The control side of one job handle: the requests that reached it. Shared
+// with the transport's message thread, which calls receive().
+class job_control {
+ public:
+  explicit job_control(std::string topic) : topic_(std::move(topic)) {}
+
+  [[nodiscard]] const std::string& topic() const noexcept { return topic_; }
+  // On the transport's thread: hands a request the handler has not seen to it.
+  void receive(const cancel_request& request);
+  // Sets the handler and hands it, at once, the requests that came before.
+  void set_handler(cancel_handler handler);
+  [[nodiscard]] bool requested() const noexcept { return requested_.load(); }
+  [[nodiscard]] std::optional<cancel_request> last() const;
+
+ private:
+  const std::string topic_;
+  mutable std::mutex mutex_;
+  cancel_handler handler_;
+  std::deque<std::string> seen_;            // at most max_remembered_requests
+  std::deque<cancel_request> undelivered_;  // arrived without a handler; same bound
+  std::optional<cancel_request> last_;
+  std::atomic<bool> requested_{false};
+};
+
 // What completions touch; owned jointly with in-flight callbacks so that a
 // late acknowledgement never reaches a destroyed publisher.
 struct shared_state {
@@ -55,6 +87,13 @@ struct shared_state {
   std::size_t in_flight = 0;
   bool report_errors = false;
   std::deque<std::pair<std::string, publish_error>> errors;
+};
+
+// The job handles that follow each control topic; shared with the transport's
+// message handler. Bounded by the live job handles.
+struct control_registry {
+  std::mutex mutex;
+  std::map<std::string, std::vector<std::weak_ptr<job_control>>> by_topic;
 };
 
 class publisher_core {
@@ -77,6 +116,11 @@ class publisher_core {
   void flush_all();
   void flush_due();
 
+  // Subscribes the job's control topic (once for all handles of one job) and
+  // routes its requests to `control` until unfollow().
+  void follow(const std::shared_ptr<job_control>& control);
+  void unfollow(const std::shared_ptr<job_control>& control);
+
   [[nodiscard]] const publisher_options& options() const noexcept { return options_; }
   [[nodiscard]] const publisher_clock& clock() const noexcept { return *clock_; }
 
@@ -97,6 +141,7 @@ class publisher_core {
   const std::shared_ptr<message_transport> transport_;
   const std::shared_ptr<publisher_clock> clock_;
   const std::shared_ptr<shared_state> state_ = std::make_shared<shared_state>();
+  const std::shared_ptr<control_registry> controls_ = std::make_shared<control_registry>();
 
   // Guarded by state_->mutex. Every caller drains the outbox before
   // returning, so it holds at most one message per live job handle.

@@ -154,3 +154,64 @@ TEST_F(broker_acl, retained_states_survive_a_broker_restart) {
   ASSERT_TRUE(received);
   EXPECT_EQ(received->payload, R"({"status":"completed"})");
 }
+
+TEST_F(broker_acl, only_the_bridge_writes_control_topics_and_workers_and_owners_read_them) {
+  const std::string control = R"({"action":"cancel","requestId":"r1","requestedBy":"alice","timestamp":1})";
+  // The bridge writes (and clears) requests; a worker that starts later still receives them.
+  auto bridge = connect_as("bridge", "bridge-control");
+  ASSERT_EQ(bridge->publish("users/alice/jobs/c-1/control", control), 0);
+  auto worker = connect_as("worker", "w-control");
+  ASSERT_LT(worker->subscribe("users/alice/jobs/c-1/control"), 0x80);
+  const auto retained = worker->wait_for("users/alice/jobs/c-1/control");
+  ASSERT_TRUE(retained);
+  EXPECT_EQ(retained->payload, control);
+  EXPECT_TRUE(retained->retained);
+  ASSERT_LT(bridge->subscribe("users/+/jobs/+/control"), 0x80);
+  ASSERT_TRUE(bridge->wait_for("users/alice/jobs/c-1/control"));
+
+  // Neither a user (not even for her own job) nor a worker may write one.
+  const std::string forged =
+      R"({"action":"cancel","requestId":"forged","requestedBy":"alice","timestamp":1})";
+  auto alice = connect_as("alice", "alice-control");
+  EXPECT_EQ(alice->publish("users/alice/jobs/c-1/control", forged), not_authorized);
+  EXPECT_EQ(alice->publish("users/bob/jobs/c-2/control", forged), not_authorized);
+  EXPECT_EQ(worker->publish("users/alice/jobs/c-1/control", forged), not_authorized);
+
+  // The owner reads her job's requests; another user does not, even on wildcards.
+  ASSERT_LT(alice->subscribe("users/alice/jobs/+/control"), 0x80);
+  ASSERT_TRUE(alice->wait_for("users/alice/jobs/c-1/control"));
+  auto bob = connect_as("bob", "bob-control");
+  (void)bob->subscribe("users/alice/jobs/+/control");
+  (void)bob->subscribe("users/+/jobs/+/control");
+  ASSERT_LT(bob->subscribe("users/bob/jobs/+/control"), 0x80);
+  ASSERT_EQ(bridge->publish("users/bob/jobs/c-3/control", control), 0);
+  ASSERT_TRUE(bob->wait_for("users/bob/jobs/c-3/control"));
+  EXPECT_FALSE(any_on_prefix(bob->messages(), "users/alice/"));
+
+  // The bridge clears the request when the job ends; by then every forged one
+  // would have arrived, had the broker let it through.
+  ASSERT_EQ(bridge->publish("users/alice/jobs/c-1/control", "", true), 0);
+  ASSERT_TRUE(wait_until([&] {
+    const auto seen = worker->messages();
+    return std::any_of(seen.begin(), seen.end(), [](const received_message& m) { return m.payload.empty(); });
+  }));
+  for (const auto* client : {worker.get(), alice.get(), bridge.get()}) {
+    for (const auto& message : client->messages()) EXPECT_NE(message.payload, forged) << message.topic;
+  }
+}
+
+TEST_F(broker_acl, workers_read_control_topics_but_no_job_states) {
+  auto worker = connect_as("worker", "w-control-only");
+  ASSERT_LT(worker->subscribe("users/+/jobs/+/control"), 0x80);
+  (void)worker->subscribe("users/+/jobs/+");
+  auto bridge = connect_as("bridge", "bridge-control-only");
+  auto other = connect_as("worker", "w-control-writer");
+  ASSERT_EQ(other->publish("users/carol/jobs/s-1", R"({"status":"queued"})", false), 0);
+  ASSERT_EQ(
+      bridge->publish("users/carol/jobs/s-1/control",
+                      R"({"action":"cancel","requestId":"r","requestedBy":"carol","timestamp":1})", false),
+      0);
+  ASSERT_TRUE(worker->wait_for("users/carol/jobs/s-1/control"));
+  for (const auto& message : worker->messages())
+    EXPECT_TRUE(message.topic.ends_with("/control")) << message.topic;
+}

@@ -67,7 +67,8 @@ TEST_F(progress_user, refuses_usernames_that_would_escape_acl_patterns) {
   ASSERT_EQ(run_script("add " + passwd() + " alice alice-pw").exit_code, 0);
   const auto before = read_file(directory_ / "passwd");
   for (const std::string& name :
-       std::vector<std::string>{"eve/x", "'users/bob'", "'+'", "'#'", "'a b'", "''", std::string(129, 'a')}) {
+       std::vector<std::string>{"eve/x", "'users/bob'", "'+'", "'#'", "'a b'", "''", std::string(129, 'a'),
+                                ".", "..", "...", std::string(128, '.')}) {
     const auto result = run_script("add " + passwd() + " " + name + " pw");
     EXPECT_EQ(result.exit_code, 1) << name;
     EXPECT_NE(result.output.find("refused username"), std::string::npos) << result.output;
@@ -75,4 +76,6 @@ TEST_F(progress_user, refuses_usernames_that_would_escape_acl_patterns) {
   EXPECT_EQ(read_file(directory_ / "passwd"), before);
   EXPECT_EQ(run_script("check eve/x").exit_code, 1);
   EXPECT_EQ(run_script("check alice").exit_code, 0);
+  EXPECT_EQ(run_script("check ..").exit_code, 1);
+  EXPECT_EQ(run_script("check .a.").exit_code, 0);
 }

@@ -19,6 +19,15 @@ TEST(topic, ids_follow_the_charset_and_length_rule) {
   EXPECT_FALSE(is_valid_id(std::string("a\0b", 3)));
 }
 
+TEST(topic, ids_made_only_of_dots_are_refused) {
+  for (const char* dots : {".", "..", "..."}) EXPECT_FALSE(is_valid_id(dots)) << dots;
+  EXPECT_FALSE(is_valid_id(std::string(128, '.')));
+  for (const char* fine : {".a", "a.", "..a..", ".-"}) EXPECT_TRUE(is_valid_id(fine)) << fine;
+  EXPECT_THROW((void)job_topic("..", "j"), std::invalid_argument);
+  EXPECT_THROW((void)job_topic("alice", "."), std::invalid_argument);
+  EXPECT_FALSE(parse_job_topic("users/../jobs/j"));
+}
+
 TEST(topic, builds_job_topics_and_refuses_bad_ids) {
   EXPECT_EQ(job_topic("alice", "job-1"), "users/alice/jobs/job-1");
   EXPECT_THROW((void)job_topic("al/ice", "job"), std::invalid_argument);
@@ -36,4 +45,16 @@ TEST(topic, parses_job_topics) {
                           "users/alice/job/j", "users/a+b/jobs/j", "workers/w/status", ""}) {
     EXPECT_FALSE(parse_job_topic(bad)) << bad;
   }
+}
+
+TEST(topic, control_topics_sit_below_their_job_topic) {
+  EXPECT_EQ(control_topic("alice", "j1"), "users/alice/jobs/j1/control");
+  EXPECT_EQ(control_topic(job_key{"bob", "x.y"}), "users/bob/jobs/x.y/control");
+  EXPECT_THROW((void)control_topic("a+", "j"), std::invalid_argument);
+  const auto key = parse_control_topic("users/alice/jobs/j1/control");
+  ASSERT_TRUE(key);
+  EXPECT_EQ(*key, (job_key{"alice", "j1"}));
+  // A control topic is never mistaken for a job topic, nor the other way round.
+  EXPECT_FALSE(parse_job_topic("users/alice/jobs/j1/control"));
+  EXPECT_FALSE(parse_control_topic("users/alice/jobs/j1"));
 }

@@ -1,10 +1,13 @@
 #pragma once
 // A message_transport that records what it is given and completes each
 // publish the way a test asks: at once, with an error, or when released.
+// Subscriptions are recorded; deliver() plays a message arriving on one.
 
+#include <algorithm>
 #include <cstddef>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,6 +49,53 @@ class fake_transport final : public message_transport {
       error = fail_with_;
     }
     done(error);
+  }
+
+  void set_message_handler(message_handler handler) override {
+    const std::lock_guard lock(mutex_);
+    handler_ = std::move(handler);
+  }
+
+  void subscribe(std::string filter, completion done) noexcept override {
+    std::optional<publish_error> error;
+    {
+      const std::lock_guard lock(mutex_);
+      subscriptions_.insert(filter);
+      ++subscribes_;
+      error = subscribe_error_;
+    }
+    done(error);
+  }
+
+  void unsubscribe(std::string filter) noexcept override {
+    const std::lock_guard lock(mutex_);
+    subscriptions_.erase(filter);
+  }
+
+  // A message arrives on `topic`, as on the transport's thread (only topics
+  // subscribed reach the handler, as with a broker).
+  void deliver(const std::string& topic, const std::string& payload) {
+    message_handler handler;
+    {
+      const std::lock_guard lock(mutex_);
+      if (!subscriptions_.contains(topic)) return;
+      handler = handler_;
+    }
+    if (handler) handler(topic, payload);
+  }
+
+  void fail_subscribe_with(std::optional<publish_error> error) {
+    const std::lock_guard lock(mutex_);
+    subscribe_error_ = std::move(error);
+  }
+
+  [[nodiscard]] std::set<std::string> subscriptions() const {
+    const std::lock_guard lock(mutex_);
+    return subscriptions_;
+  }
+  [[nodiscard]] int subscribes() const {
+    const std::lock_guard lock(mutex_);
+    return subscribes_;
   }
 
   // Later publishes complete with `error` (nullopt: acknowledged).
@@ -96,6 +146,10 @@ class fake_transport final : public message_transport {
   std::vector<completion> held_;
   std::optional<publish_error> fail_with_;
   std::optional<publish_error> connect_error_;
+  std::optional<publish_error> subscribe_error_;
+  message_handler handler_;
+  std::set<std::string> subscriptions_;
+  int subscribes_ = 0;
   bool hold_ = false;
   int connects_ = 0;
   int disconnects_ = 0;

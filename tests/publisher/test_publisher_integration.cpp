@@ -2,9 +2,12 @@
 // running the project's broker-config.
 #include "progress/publisher/publisher.hpp"
 
+#include <signal.h>
+
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -265,6 +268,96 @@ TEST_F(publisher_integration, CliStdinBatchSkipsBadLinesAndPublishesTheRest) {
   const auto second = alice->wait_for("users/alice/jobs/batch-2", 10s);
   ASSERT_TRUE(second);
   EXPECT_EQ(json::parse(second->payload).at("details"), (json{{"rows", 3}}));
+}
+
+std::string cancel_request_payload(const std::string& request_id, const std::string& by = "alice") {
+  return json{
+      {"action", "cancel"}, {"requestId", request_id}, {"requestedBy", by}, {"timestamp", 1795000000000}}
+      .dump();
+}
+
+TEST_F(publisher_integration, CancelRequestsReachTheJobAlsoWhenMadeBeforeTheWorkerStarted) {
+  // Asked while no worker ran the job (e.g. before a worker restart): retained.
+  auto bridge = reader("bridge", "bridge-cancel", "users/+/jobs/+");
+  ASSERT_EQ(bridge->publish("users/alice/jobs/cancel-1/control", cancel_request_payload("before")), 0);
+
+  std::mutex mutex;
+  std::vector<cancel_request> seen;
+  publisher pub(options_for("worker", "it-cancel"));
+  job_options options;
+  options.on_cancel = [&](const cancel_request& request) {
+    const std::lock_guard lock(mutex);
+    seen.push_back(request);
+  };
+  auto job = pub.job("alice", "cancel-1", options);
+  job.start("Running").wait();
+  const auto count = [&] {
+    const std::lock_guard lock(mutex);
+    return seen.size();
+  };
+  ASSERT_TRUE(wait_until([&] { return count() == 1; }, 15s)) << broker_->log();
+  EXPECT_TRUE(job.cancel_requested());
+
+  ASSERT_EQ(bridge->publish("users/alice/jobs/cancel-1/control", cancel_request_payload("live", "ops")), 0);
+  ASSERT_TRUE(wait_until([&] { return count() == 2; }, 15s));
+  {
+    const std::lock_guard lock(mutex);
+    EXPECT_EQ(seen[0].request_id, "before");
+    EXPECT_EQ(seen[1], (cancel_request{"live", "ops", 1795000000000}));
+  }
+  job.cancel("Cancelled by ops").wait();
+  EXPECT_TRUE(wait_for_message(*bridge, "users/alice/jobs/cancel-1", [](const received_message& m) {
+    return json::parse(m.payload).value("status", "") == "cancelled";
+  }));
+  ASSERT_EQ(bridge->publish("users/alice/jobs/cancel-1/control", ""), 0);  // the bridge clears it
+}
+
+TEST_F(publisher_integration, CliStdinReportsACancelRequestOnStdout) {
+  const auto stop_file = temp_dir() / "cli-cancel.stop";
+  std::string command;
+  for (const auto& arg : cli_connection("worker")) command += "'" + arg + "' ";
+  // The job's first line, then stdin stays open until the test is done.
+  command = R"((echo '{"jobId":"cli-cancel","status":"started"}'; while [ ! -f ')" + stop_file.string() +
+            R"(' ]; do sleep 0.05; done) | )" + command + "--stdin --user alice";
+  child_process cli({"/bin/sh", "-c", command}, temp_dir() / "cli-cancel.log");
+
+  auto bridge = reader("bridge", "bridge-cli-cancel", "users/alice/jobs/cli-cancel");
+  ASSERT_TRUE(bridge->wait_for("users/alice/jobs/cli-cancel", 15s)) << cli.log();
+  ASSERT_EQ(bridge->publish("users/alice/jobs/cli-cancel/control", cancel_request_payload("cli-r1")), 0);
+  const auto line =
+      R"({"event":"cancel_requested","jobId":"cli-cancel","requestId":"cli-r1","requestedBy":"alice","timestamp":1795000000000,"userId":"alice"})";
+  EXPECT_TRUE(wait_until([&] { return cli.log().find(line) != std::string::npos; }, 15s)) << cli.log();
+  std::ofstream(stop_file).put('\n');
+  EXPECT_EQ(cli.wait_exit(30s), 0) << cli.log();
+  ASSERT_EQ(bridge->publish("users/alice/jobs/cli-cancel/control", ""), 0);
+}
+
+TEST_F(publisher_integration, DemoWorkerStopsAJobAUserCancelled) {
+  auto alice = reader("alice", "alice-demo-cancel", "users/alice/jobs/+");
+  child_process worker({PROGRESS_DEMO_WORKER_PATH, "--url", broker_->url(), "--username", "worker",
+                        "--worker-id", "demo-cancel", "--speed", "0.5", "--rounds", "1"},
+                       temp_dir() / "demo-cancel.log",
+                       {"PROGRESS_MQTT_PASSWORD=" + mosquitto_broker::password("worker")});
+  // The launch job is alice's only job in the demo.
+  std::string topic;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& m : alice->messages()) {
+          if (m.topic.find("/jobs/launch-") != std::string::npos && !m.payload.empty()) topic = m.topic;
+        }
+        return !topic.empty();
+      },
+      15s))
+      << worker.log();
+  auto bridge = reader("bridge", "bridge-demo-cancel", topic);
+  ASSERT_EQ(bridge->publish(topic + "/control", cancel_request_payload("demo-r1")), 0);
+  const auto cancelled = wait_for_message(*alice, topic, [](const received_message& m) {
+    return !m.payload.empty() && json::parse(m.payload).value("status", "") == "cancelled";
+  });
+  ASSERT_TRUE(cancelled) << worker.log();
+  EXPECT_EQ(json::parse(cancelled->payload).at("message"), "Cancelled by alice");
+  ASSERT_EQ(bridge->publish(topic + "/control", ""), 0);
+  EXPECT_EQ(worker.stop(SIGTERM, 30s) >> 8, 0) << worker.log();
 }
 
 }  // namespace

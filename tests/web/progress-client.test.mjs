@@ -437,8 +437,8 @@ test('subscribe sends the op over an open websocket; admins follow everyone', as
   const sock = ws.sockets[0];
   sock.open();
   sock.receive({ type: 'snapshot', jobs: [], cursor: '1.1' });
-  client.subscribe({ types: ['data_import'], jobIds: ['j1', 'bad id'] });
-  assert.deepEqual(sock.sent.at(-1), { op: 'subscribe', types: ['data_import'], jobIds: ['j1'] });
+  client.subscribe({ types: ['data_import'], jobIds: ['j1', 'bad id', '..', '.x'] });
+  assert.deepEqual(sock.sent.at(-1), { op: 'subscribe', types: ['data_import'], jobIds: ['j1', '.x'] });
 
   // Changing the user starts a new connection which subscribes on open.
   client.subscribe({ userId: '*' });

@@ -15,10 +15,13 @@ inline constexpr std::size_t max_id_length = 128;
 inline constexpr std::string_view job_topic_filter = "users/+/jobs/+";
 // The MQTT filter that matches every worker's status topic.
 inline constexpr std::string_view worker_status_filter = "workers/+/status";
+// The MQTT filter that matches every job's control topic (cancellation requests).
+inline constexpr std::string_view control_topic_filter = "users/+/jobs/+/control";
 
-// True when `id` matches [A-Za-z0-9_.-]{1,128}. User ids, job ids and worker
-// ids all follow this rule; it keeps '/', '+', '#' and NUL out of topics and
-// out of Mosquitto's %u ACL patterns.
+// True when `id` matches [A-Za-z0-9_.-]{1,128} and is not made only of dots.
+// User ids, job ids and worker ids all follow this rule; it keeps '/', '+',
+// '#' and NUL out of topics and out of Mosquitto's %u ACL patterns, and ".",
+// ".." out of the bridge's URL paths.
 [[nodiscard]] bool is_valid_id(std::string_view id) noexcept;
 
 // Identifies one job: the two ids its topic carries.
@@ -38,5 +41,13 @@ struct job_key {
 
 // "workers/<workerId>/status"; throws std::invalid_argument on a bad id.
 [[nodiscard]] std::string worker_status_topic(std::string_view worker_id);
+
+// "users/<userId>/jobs/<jobId>/control", where requests to a job's worker
+// (cancellation) are retained; throws std::invalid_argument on a bad id.
+[[nodiscard]] std::string control_topic(std::string_view user_id, std::string_view job_id);
+[[nodiscard]] std::string control_topic(const job_key& key);
+
+// The ids of a control topic, or nothing when `topic` is not one.
+[[nodiscard]] std::optional<job_key> parse_control_topic(std::string_view topic);
 
 }  // namespace progress

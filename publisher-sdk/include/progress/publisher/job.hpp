@@ -12,12 +12,14 @@
 
 #include "progress/protocol/job_state.hpp"
 #include "progress/protocol/topic.hpp"
+#include "progress/publisher/cancel_request.hpp"
 #include "progress/publisher/delivery.hpp"
 
 namespace progress {
 
 namespace detail {
 class publisher_core;
+class job_control;
 struct job_slot;
 }  // namespace detail
 
@@ -28,6 +30,11 @@ struct job_options {
   std::int64_t attempt = 1;
   // seq of the first message; a resumed job continues above its last seq.
   std::int64_t first_seq = 1;
+  // Follow the job's control topic (cancellation requests) while the job is
+  // not finished. Off for a handle that only sends, like the CLI's.
+  bool follow_control = true;
+  // Called once per cancellation request; see job::on_cancel().
+  cancel_handler on_cancel{};
 };
 
 // Calls are not synchronised: use one handle from one thread at a time.
@@ -71,16 +78,36 @@ class job {
   // when absent, and a given seq must exceed the last one sent.
   delivery update(job_state next);
 
+  // Cancellation (docs/protocol.md, "Control topic"). While the job is not
+  // finished (no terminal state sent, not removed) the handle follows
+  // users/<userId>/jobs/<jobId>/control, so a user's request to cancel reaches
+  // it, also one made before this handle existed (it is retained). The SDK
+  // does not stop the job: the worker decides, and calls cancel().
+  //
+  // `handler` is called once per request id, on the MQTT client's thread: it
+  // must not block nor use this handle (set a flag, wake the job's thread).
+  // Requests that came before the handler was set are handed to it at once,
+  // on the calling thread.
+  void on_cancel(cancel_handler handler);
+  // True once a cancellation request arrived; safe from any thread.
+  [[nodiscard]] bool cancel_requested() const noexcept;
+  // The newest request that arrived, if any.
+  [[nodiscard]] std::optional<cancel_request> last_cancel_request() const;
+
  private:
   friend class publisher;
   job(std::shared_ptr<detail::publisher_core> core, job_key key, const job_options& options);
 
   delivery send(job_state next);
+  void follow_control(bool follow);
   [[nodiscard]] job_state draft() const;
   [[nodiscard]] job_state in_progress() const;
 
   std::shared_ptr<detail::publisher_core> core_;
   std::shared_ptr<detail::job_slot> slot_;
+  std::shared_ptr<detail::job_control> control_;
+  bool follow_control_ = true;
+  bool following_ = false;
   job_key key_;
   job_state state_;
   std::int64_t next_seq_ = 1;

@@ -9,7 +9,10 @@
 // - presence: on every connect a retained {"status":"online"} is published on
 //   workers/<workerId>/status; the Last Will puts a retained
 //   {"status":"offline"} there when the connection dies, and disconnect()
-//   publishes the same before closing.
+//   publishes the same before closing;
+// - subscriptions (QoS 1) are made again after every reconnect (the session
+//   starts clean), and their messages go to the message handler on Paho's
+//   thread.
 
 #include <memory>
 
@@ -29,6 +32,9 @@ class paho_transport final : public message_transport {
   void disconnect() noexcept override;
   void publish(std::string topic, std::string payload, int qos, bool retain,
                completion done) noexcept override;
+  void set_message_handler(message_handler handler) override;
+  void subscribe(std::string filter, completion done) noexcept override;
+  void unsubscribe(std::string filter) noexcept override;
 
  private:
   class impl;

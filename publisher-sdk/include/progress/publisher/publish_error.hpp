@@ -16,6 +16,9 @@ enum class publish_errc {
   closed,        // the publisher was closed before the message was handed over
   timed_out,     // connect or disconnect did not finish in time
   client_error,  // any other failure reported by the MQTT client library
+  // A message on a job's control topic that is not a valid control message;
+  // it was ignored (reported through on_error only).
+  invalid_control,
 };
 
 [[nodiscard]] std::string_view to_string(publish_errc code) noexcept;

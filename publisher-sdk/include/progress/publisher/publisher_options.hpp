@@ -28,7 +28,9 @@ struct publisher_options {
   // Bounds connect() and the wait for a clean disconnect.
   std::chrono::milliseconds connect_timeout{10000};
   // Told about every failed publish, on the publisher's timer thread (never on
-  // an MQTT thread). The deliveries hold the same errors.
+  // an MQTT thread). The deliveries hold the same errors. Also told about a
+  // refused control-topic subscription and about control messages ignored as
+  // malformed (publish_errc::invalid_control).
   std::function<void(const std::string& topic, const publish_error& error)> on_error;
 };
 
