@@ -211,13 +211,13 @@ config_result parse_config(int argc, const char* const* argv) {
     if (!text) return failure("--jwt-public-key: cannot read " + public_key_file);
     cfg.jwt_public_key_pem = std::move(*text);
   }
-  if (!is_valid_id(cfg.mqtt_client_id)) return failure("--mqtt-client-id: must match [A-Za-z0-9_.-]{1,128}");
+  if (!is_valid_id(cfg.mqtt_client_id)) return failure("--mqtt-client-id: must match " + std::string(id_rule));
 
   if (token->parsed()) {
     cfg.mode = bridge_config::command::token;
     cfg.token_ttl = *parse_duration(token_ttl);
     if (cfg.jwt_secret.empty()) return failure("token: needs --jwt-secret (or BRIDGE_JWT_SECRET)");
-    if (!is_valid_id(cfg.token_user)) return failure("token: --user must match [A-Za-z0-9_.-]{1,128}");
+    if (!is_valid_id(cfg.token_user)) return failure("token: --user must match " + std::string(id_rule));
     if (cfg.token_ttl.count() <= 0) return failure("token: --ttl must be positive");
     return config_result{std::move(cfg), 0, {}};
   }

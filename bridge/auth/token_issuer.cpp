@@ -28,7 +28,7 @@ struct c_string_deleter {
 
 std::string mint_token(std::string_view hs256_secret, std::string_view user_id, bool admin,
                        std::chrono::seconds ttl, std::chrono::system_clock::time_point now) {
-  if (!is_valid_id(user_id)) throw std::invalid_argument("user id must match [A-Za-z0-9_.-]{1,128}");
+  if (!is_valid_id(user_id)) throw std::invalid_argument("user id must match " + std::string(id_rule));
   if (hs256_secret.size() < min_hs256_secret_bytes)
     throw std::invalid_argument("HS256 secret must be at least 32 bytes");
   if (ttl <= std::chrono::seconds::zero() || ttl > max_token_ttl)

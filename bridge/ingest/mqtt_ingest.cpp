@@ -79,7 +79,7 @@ mqtt_ingest::mqtt_ingest(strand_type strand, ingest_options options, job_store& 
       resync_delay_{first_resync_delay},
       client_{options_.url, options_.client_id, mqtt::create_options(MQTTVERSION_5)} {
   if (!is_valid_id(options_.client_id)) {
-    throw std::invalid_argument("MQTT client id must match [A-Za-z0-9_.-]{1,128}");
+    throw std::invalid_argument("MQTT client id must match " + std::string(id_rule));
   }
   connect_listener_ = std::make_unique<action_listener>(
       [](const mqtt::token&) {},  // the connected handler takes it from here

@@ -10,6 +10,8 @@
 namespace progress {
 
 inline constexpr std::size_t max_id_length = 128;
+// The id rule in words, for error messages.
+inline constexpr std::string_view id_rule = "[A-Za-z0-9_.-]{1,128} and not only dots";
 
 // The MQTT filter that matches every job topic.
 inline constexpr std::string_view job_topic_filter = "users/+/jobs/+";
