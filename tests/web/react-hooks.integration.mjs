@@ -3,37 +3,24 @@
 // job states published as the `worker` account must show up in what the components render
 // as jobs progress, complete and fail; unmounting must close the connections.
 //   node --preserve-symlinks react-hooks.integration.mjs --bridge PATH --broker-config DIR [--mosquitto PATH] [--mosquitto-pub PATH]
-import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { installBrowserGlobals } from './browser-globals.mjs';
-import { log, refusals, signToken, systemFromArgs, testWithLogs, waitFor, waitForStreams } from './real-bridge.mjs';
+import { log, realBridgeSuite, refusals, signToken, waitFor, waitForStreams } from './real-bridge.mjs';
 
-const system = systemFromArgs();
-const check = testWithLogs(test, system);
 let h;
 let Fragment;
 let createRoot;
 let hooks;
 
-before(async () => {
-  await system.start();
-  installBrowserGlobals(system.baseUrl);
-  const React = await import('react');
-  h = React.createElement;
-  Fragment = React.Fragment;
-  ({ createRoot } = await import('react-dom/client'));
-  hooks = await import('progress-bridge-client/react');
+const { system, check, newPage } = realBridgeSuite({
+  async ready() {
+    const React = await import('react');
+    h = React.createElement;
+    Fragment = React.Fragment;
+    ({ createRoot } = await import('react-dom/client'));
+    hooks = await import('progress-bridge-client/react');
+  },
 });
-
-// A test that failed half-way leaves its page mounted: unmount it, so its connections do not
-// skew the next test's counts.
-const pages = new Set();
-afterEach(() => {
-  for (const page of pages) page.unmount();
-});
-
-after(() => system.stop());
 
 // --- components, as an application would write them ------------------------------------------
 
@@ -71,26 +58,15 @@ function SharedClient() {
 // --- reading the page ---------------------------------------------------------------------------
 
 function render(element) {
-  const container = document.createElement('div');
-  document.body.append(container);
-  const root = createRoot(container);
-  root.render(element);
-  const page = {
-    container,
-    view: (name) => container.querySelector(`[data-view="${name}"]`),
-    jobs: () => [...container.querySelectorAll('article[data-job]')].map((el) => ({ key: el.dataset.job, status: el.dataset.status, text: el.textContent })),
-    unmount() {
-      pages.delete(page);
-      root.unmount();
-      container.remove();
-    },
-  };
-  pages.add(page);
-  return page;
+  return newPage((container) => {
+    const root = createRoot(container);
+    root.render(element);
+    return () => root.unmount();
+  });
 }
 
-function statusOf(page, name) {
-  return page.view(name)?.dataset.status;
+function statusOf(shown, name) {
+  return shown.view(name)?.dataset.status;
 }
 
 // --- tests ------------------------------------------------------------------------------------------

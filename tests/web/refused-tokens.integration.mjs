@@ -5,38 +5,25 @@
 // tokens must not grow afterwards. With getToken, an expired token is replaced and the
 // client opens.
 //   node --preserve-symlinks refused-tokens.integration.mjs --bridge PATH --broker-config DIR [--mosquitto PATH]
-import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { installBrowserGlobals } from './browser-globals.mjs';
-import { refusals, signToken, systemFromArgs, testWithLogs, waitFor } from './real-bridge.mjs';
+import { realBridgeSuite, refusals, signToken, waitFor } from './real-bridge.mjs';
 
-const system = systemFromArgs({ users: ['alice'] });
-const check = testWithLogs(test, system);
 // Fast retries: a client that did not stop would be refused again many times over QUIET_MS.
 const BACKOFF = { initialMs: 50, maxMs: 200 };
 const QUIET_MS = 1500;
 let ProgressClient;
-// Closed after each test, failed or not: a client left retrying would skew the next counts.
-const clients = new Set();
 
-before(async () => {
-  await system.start();
-  installBrowserGlobals(system.baseUrl);
-  ({ ProgressClient } = await import('progress-bridge-client'));
-  await system.publish('alice', 'report-1', { status: 'in_progress', progress: 50, seq: 1 });
+const { system, check, closeAfterTest } = realBridgeSuite({
+  users: ['alice'],
+  async ready() {
+    ({ ProgressClient } = await import('progress-bridge-client'));
+    await system.publish('alice', 'report-1', { status: 'in_progress', progress: 50, seq: 1 });
+  },
 });
-
-afterEach(() => {
-  for (const client of clients) client.close();
-  clients.clear();
-});
-
-after(() => system.stop());
 
 function follow(options) {
-  const client = new ProgressClient({ baseUrl: system.baseUrl, backoff: BACKOFF, ...options });
-  clients.add(client);
+  const client = closeAfterTest(new ProgressClient({ baseUrl: system.baseUrl, backoff: BACKOFF, ...options }));
   const errors = [];
   const states = [];
   client.on('error', (e) => errors.push(e));

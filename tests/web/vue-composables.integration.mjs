@@ -3,36 +3,23 @@
 // polling (the React test covers WebSocket): what the components render must follow the job
 // states published as the `worker` account; unmounting must close the connections.
 //   node --preserve-symlinks vue-composables.integration.mjs --bridge PATH --broker-config DIR [--mosquitto PATH] [--mosquitto-pub PATH]
-import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { installBrowserGlobals } from './browser-globals.mjs';
-import { systemFromArgs, testWithLogs, waitFor, waitForStreams } from './real-bridge.mjs';
+import { realBridgeSuite, waitFor, waitForStreams } from './real-bridge.mjs';
 
-const system = systemFromArgs();
-const check = testWithLogs(test, system);
 let vue;
 let composables;
 let JobList;
 let JobCard;
 let Shared;
 
-before(async () => {
-  await system.start();
-  installBrowserGlobals(system.baseUrl);
-  vue = await import('vue');
-  composables = await import('progress-bridge-client/vue');
-  defineComponents();
+const { system, check, newPage } = realBridgeSuite({
+  async ready() {
+    vue = await import('vue');
+    composables = await import('progress-bridge-client/vue');
+    defineComponents();
+  },
 });
-
-// A test that failed half-way leaves its page mounted: unmount it, so its connections do not
-// skew the next test's counts.
-const pages = new Set();
-afterEach(() => {
-  for (const page of pages) page.unmount();
-});
-
-after(() => system.stop());
 
 // --- components, as an application would write them ----------------------------------------
 
@@ -80,22 +67,11 @@ function defineComponents() {
 // --- reading the page ---------------------------------------------------------------------------
 
 function mount(render) {
-  const container = document.createElement('div');
-  document.body.append(container);
-  const app = vue.createApp({ render });
-  app.mount(container);
-  const page = {
-    container,
-    view: (name) => container.querySelector(`[data-view="${name}"]`),
-    jobs: () => [...container.querySelectorAll('article[data-job]')].map((el) => ({ key: el.dataset.job, status: el.dataset.status, text: el.textContent })),
-    unmount() {
-      pages.delete(page);
-      app.unmount();
-      container.remove();
-    },
-  };
-  pages.add(page);
-  return page;
+  return newPage((container) => {
+    const app = vue.createApp({ render });
+    app.mount(container);
+    return () => app.unmount();
+  });
 }
 
 // --- tests ------------------------------------------------------------------------------------------
