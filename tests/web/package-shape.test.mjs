@@ -17,6 +17,7 @@ const packageDir = join(here, '..', '..', 'web');
 const manifest = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8'));
 
 const SHIPPED = [
+  'README.md',
   'client-view.js',
   'package.json',
   'progress-client.d.ts',
