@@ -46,19 +46,25 @@ build_project() {
   cmake --build "$BUILD_DIR" -j "$(nproc)" "${targets[@]}"
 }
 
-# The browser side's tests: Node (client unit tests, playwright-core) and the system's
-# Chromium (playwright-core never downloads a browser). A Node already installed from any
-# source is kept; npm ci runs again only when package-lock.json changed.
+# Runs `npm ci` in DIR when its node_modules is missing or older than its package-lock.json.
+ensure_npm_packages() {
+  local dir=$1 what=$2
+  if [[ ! -f $dir/node_modules/.package-lock.json || $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+    say "installing the npm packages of $what"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
+
+# The browser side's tests: Node (client unit tests, playwright-core), the system's Chromium
+# (playwright-core never downloads a browser), and React, Vue, jsdom and TypeScript for the
+# tests of the client package (tests/web). A Node already installed from any source is kept.
 ensure_web_test_tools() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     ensure_packages nodejs npm
   fi
   ensure_packages chromium
-  local e2e=$PROJECT_ROOT/tests/e2e
-  if [[ ! -f $e2e/node_modules/.package-lock.json || $e2e/package-lock.json -nt $e2e/node_modules/.package-lock.json ]]; then
-    say "installing the end-to-end tests' npm packages"
-    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$e2e" --no-audit --no-fund --loglevel=error >/dev/null
-  fi
+  ensure_npm_packages "$PROJECT_ROOT/tests/e2e" "the end-to-end tests"
+  ensure_npm_packages "$PROJECT_ROOT/tests/web" "the client package's tests"
 }
 
 # The publisher SDKs' tests: Node with the Node SDK's npm packages (mqtt, and typescript to
@@ -83,9 +89,5 @@ ensure_bench_tools() {
     ensure_packages nodejs npm
   fi
   ensure_packages "${PROGRESS_BENCH_PACKAGES[@]}"
-  local bench=$PROJECT_ROOT/bench
-  if [[ ! -f $bench/node_modules/.package-lock.json || $bench/package-lock.json -nt $bench/node_modules/.package-lock.json ]]; then
-    say "installing the benchmark's npm packages"
-    npm ci --prefix "$bench" --no-audit --no-fund --loglevel=error >/dev/null
-  fi
+  ensure_npm_packages "$PROJECT_ROOT/bench" "the benchmark"
 }

@@ -17,7 +17,27 @@ const STATUS_LABEL = {
   cancelled: 'Cancelled',
 };
 
+// What the board says when the bridge refuses the token (401) or the scope (403): the codes
+// of docs/api.md, in words a person can act on.
+const REFUSALS = {
+  token_missing: 'No token was sent.',
+  token_malformed: 'This is not a token the bridge can read.',
+  token_unsupported_algorithm: 'Your token was signed with an algorithm this bridge does not accept.',
+  token_bad_signature: 'Your token was signed with a different key than this bridge uses.',
+  token_expired: 'Your token expired.',
+  token_not_yet_valid: 'Your token is not valid yet: check the clocks of its issuer and of the bridge.',
+  token_missing_claim: 'Your token lacks a claim the bridge needs (sub or exp).',
+  token_invalid_subject: 'Your token names a user id the bridge does not accept.',
+  forbidden: 'Your token may not see these jobs.',
+};
+
 // --- formatting (pure, exported for tests) -----------------------------------------------
+
+/** Why the bridge refused, for people, with what to do next. */
+export function refusalText(code) {
+  const why = REFUSALS[code] ?? `The bridge refused the token (${code}).`;
+  return `${why} Change the token to continue.`;
+}
 
 /** "about 2 h 5 min" style remaining time; '' for absent or invalid values. */
 export function formatEta(ms) {
@@ -202,11 +222,6 @@ class Dashboard {
     });
     client.on('job', ({ job }) => this.put(job));
     client.on('removed', ({ userId, jobId }) => this.removeCard(jobKey(userId, jobId)));
-    client.on('error', (e) => {
-      if (['expired', 'bad_signature', 'malformed', 'invalid_subject', 'token_expired'].includes(e.code)) {
-        this.notice(`The bridge refused the token (${e.code}). Change the token to continue.`);
-      }
-    });
     if (this.admin) client.subscribe({ userId: '*' });
     client.connect();
   }
@@ -217,7 +232,7 @@ class Dashboard {
     el.textContent = text ?? '';
   }
 
-  showConnection({ state, transport, reconnectInMs }) {
+  showConnection({ state, transport, reconnectInMs, error }) {
     const el = this.$('connection');
     el.dataset.state = state;
     el.dataset.transport = transport ?? '';
@@ -228,9 +243,11 @@ class Dashboard {
     else if (state === 'fallback') text = `switching to ${via}`;
     else if (state === 'closed') {
       text = reconnectInMs !== undefined ? `reconnecting in ${Math.ceil(reconnectInMs / 1000)} s` : 'closed';
-    }
+    } else if (state === 'unauthorized') text = 'token refused';
+    else if (state === 'forbidden') text = 'not allowed';
     this.$('connection-text').textContent = text;
     if (state === 'open') this.notice('');
+    if (error) this.notice(refusalText(error.code));
   }
 
   clear() {

@@ -28,7 +28,23 @@ export interface Job {
 }
 
 export type Transport = 'websocket' | 'sse' | 'poll';
-export type ConnectionState = 'idle' | 'connecting' | 'open' | 'closed' | 'fallback';
+/**
+ * `unauthorized` (the bridge refused the token: 401) and `forbidden` (it refused what was
+ * asked for: 403) are final until connect() is called again.
+ */
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'closed' | 'fallback' | 'unauthorized' | 'forbidden';
+
+/** Why the bridge refuses a token (docs/api.md), or `forbidden` for a scope it refuses. */
+export type RefusalCode =
+  | 'token_missing'
+  | 'token_malformed'
+  | 'token_unsupported_algorithm'
+  | 'token_bad_signature'
+  | 'token_expired'
+  | 'token_not_yet_valid'
+  | 'token_missing_claim'
+  | 'token_invalid_subject'
+  | 'forbidden';
 
 export interface BackoffOptions {
   /** First reconnect delay. Default 500. */
@@ -46,7 +62,10 @@ export interface ProgressClientOptions {
   baseUrl?: string;
   /** A fixed token. */
   token?: string;
-  /** Called on every (re)connect; wins over `token`. */
+  /**
+   * Called on every (re)connect; wins over `token`. After the bridge refused a token as
+   * expired it is called once more and should give a fresh one.
+   */
   getToken?: () => string | Promise<string>;
   /** Whose jobs to follow. Default: the token's `sub`. */
   userId?: string;
@@ -108,15 +127,20 @@ export interface StatusEvent {
   reason?: string;
   /** closed: delay before the next attempt. */
   reconnectInMs?: number;
-  /** closed: true after close(). */
+  /** closed: true after close(); unauthorized, forbidden: always true. */
   final?: boolean;
+  /** unauthorized, forbidden: the bridge's reason. */
+  error?: { code: RefusalCode | string; message: string };
   /** fallback: the transports involved. */
   from?: Transport;
   to?: Transport;
 }
 export interface ErrorEvent {
-  code: string;
+  /** A RefusalCode, an error code of the bridge, or one of the client's own (network_error, ...). */
+  code: RefusalCode | string;
   message: string;
+  /** The HTTP status when the bridge refused a request (401, 403). */
+  status?: number;
 }
 export interface PongEvent {
   id: string | number | null;
@@ -151,6 +175,7 @@ export class ProgressClient {
   readonly claims: Record<string, unknown> | null;
   on<K extends keyof ProgressClientEvents>(type: K, fn: (event: ProgressClientEvents[K]) => void): () => void;
   off<K extends keyof ProgressClientEvents>(type: K, fn: (event: ProgressClientEvents[K]) => void): void;
+  /** Starts connecting; after a refusal (unauthorized, forbidden), tries again. */
   connect(): void;
   subscribe(scope?: Scope): void;
   unsubscribe(): void;

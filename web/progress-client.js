@@ -7,6 +7,9 @@
 // A transport that fails to open `fallbackAfter` times in a row hands over to the
 // next one; while polling, the client probes the first transport again now and then.
 // Every reconnect asks getToken() for a fresh token and resumes with the last cursor.
+// Browsers hide why a WebSocket or EventSource was refused, so after a failed open the client
+// asks GET /api/v1/session: a refused token (401) or scope (403) stops the client with a
+// reason instead of retrying forever; an expired token is replaced through getToken().
 //
 // No dependencies, no build step: an ES module that runs as is. Types: progress-client.d.ts.
 
@@ -16,6 +19,8 @@ const ID_RE = /^(?!\.+$)[A-Za-z0-9_.-]{1,128}$/;
 const STATUSES = new Set(['queued', 'started', 'in_progress', 'completed', 'failed', 'cancelled']);
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 const EVENT_TYPES = new Set(['snapshot', 'resume', 'job', 'removed', 'status', 'error', 'pong']);
+// Final states: the bridge refused the token (401) or what it asked for (403).
+const REFUSED_STATES = new Set(['unauthorized', 'forbidden']);
 // SSE event names the bridge sends (its `error` message shares the name of
 // EventSource's own connection-error event; the data field tells them apart).
 const SSE_EVENTS = ['snapshot', 'resume', 'job', 'job_removed', 'error'];
@@ -110,6 +115,8 @@ export class ProgressClient {
       throw new TypeError('ProgressClient: getToken must be a function');
     }
     this.getToken_ = o.getToken ?? (() => o.token);
+    // Only an application that hands out tokens through getToken can replace an expired one.
+    this.refreshable_ = typeof o.getToken === 'function';
     this.fixedUserId_ = o.userId;
     this.transports_ = o.transports.filter((t) => t === 'websocket' || t === 'sse' || t === 'poll');
     if (this.transports_.length === 0) throw new TypeError('ProgressClient: no usable transport');
@@ -125,7 +132,7 @@ export class ProgressClient {
     this.jobs = new Map();
     /** Last cursor processed; resumes the stream after a reconnect. */
     this.cursor = null;
-    /** 'idle' | 'connecting' | 'open' | 'closed' | 'fallback' */
+    /** 'idle' | 'connecting' | 'open' | 'closed' | 'fallback' | 'unauthorized' | 'forbidden' */
     this.state = 'idle';
     /** The transport in use or being tried. */
     this.transport = null;
@@ -149,6 +156,7 @@ export class ProgressClient {
     this.pingId_ = 0;
     this.probeReturn_ = undefined; // transport index to go back to when a probe fails
     this.missedOnce_ = new Set(); // polling: keys missing from the last multi-page listing
+    this.expiredToken_ = null; // the last token refused as expired: never retried
 
     // Let the caller attach listeners in the same tick before anything happens.
     if (o.autoConnect !== false) queueMicrotask(() => this.connect());
@@ -181,10 +189,16 @@ export class ProgressClient {
 
   // --- public operations ----------------------------------------------------------------
 
-  /** Starts connecting (done automatically unless autoConnect is false). Idempotent. */
+  /**
+   * Starts connecting (done automatically unless autoConnect is false). Idempotent, except
+   * after the bridge refused the client ('unauthorized', 'forbidden'): then it tries again,
+   * for instance once getToken() has a new token to give.
+   */
   connect() {
-    if (this.started_ || this.closed_) return;
+    if (this.closed_ || (this.started_ && !REFUSED_STATES.has(this.state))) return;
     this.started_ = true;
+    this.attempt_ = 0;
+    this.openFailures_ = 0;
     this.open_();
   }
 
@@ -284,7 +298,7 @@ export class ProgressClient {
     } catch (e) {
       // A constructor that throws (bad URL, transport missing) counts as a failure to open.
       this.emit_('error', { code: 'transport_unavailable', message: String(e?.message ?? e) });
-      this.connectionLost_(ctx, {});
+      this.connectionLost_(ctx, { explained: true });
     }
   }
 
@@ -361,8 +375,12 @@ export class ProgressClient {
       if (jobIds || types || userId) this.conn_.send(this.subscribeOp_());
     };
     ws.onmessage = (ev) => {
-      if (ctx.generation !== this.generation_) return;
-      if (typeof ev.data === 'string') this.handleText_(ev.data, ctx);
+      if (ctx.generation !== this.generation_ || typeof ev.data !== 'string') return;
+      const msg = this.handleText_(ev.data, ctx);
+      // The bridge refused a subscribe to another user's jobs: asking again cannot help.
+      if (msg?.type === 'error' && msg.code === 'forbidden') {
+        this.refused_(ctx, { status: 403, code: msg.code, message: msg.message ?? '', reported: true });
+      }
     };
     ws.onclose = (ev) => finish({ code: ev?.code, reason: ev?.reason });
     // An error is always followed by a close event; only a stuck socket needs the timeout.
@@ -426,9 +444,14 @@ export class ProgressClient {
         result = await this.fetchAllJobs_(ctx.token, abort?.signal);
       } catch (e) {
         if (stopped || ctx.generation !== this.generation_) return;
-        this.emit_('error', { code: e.code ?? 'network_error', message: String(e?.message ?? e) });
         this.conn_ = null;
-        this.connectionLost_(ctx, { code: e.status === 401 ? 4001 : undefined });
+        // Polling reads the bridge's answer itself: a refusal needs no session check.
+        if (e.status === 401 || e.status === 403) {
+          this.refused_(ctx, { status: e.status, code: e.code, message: String(e.message) });
+          return;
+        }
+        this.emit_('error', { code: e.code ?? 'network_error', message: String(e?.message ?? e) });
+        this.connectionLost_(ctx, { explained: true });
         return;
       }
       if (stopped || ctx.generation !== this.generation_) return;
@@ -505,7 +528,78 @@ export class ProgressClient {
   connectionLost_(ctx, info) {
     if (ctx.generation !== this.generation_ || this.closed_) return;
     this.conn_ = null;
-    this.scheduleReconnect_(ctx.generation, { opened: ctx.opened, ...info });
+    this.clearTimers_();
+    if (ctx.opened || info.explained || typeof this.fetch_ !== 'function') {
+      this.scheduleReconnect_(ctx.generation, { opened: ctx.opened, ...info });
+      return;
+    }
+    this.checkSession_(ctx, info);
+  }
+
+  // A WebSocket or EventSource that fails to open does not say why (a browser hides the
+  // HTTP status), so ask the bridge what it makes of the token before trying again.
+  async checkSession_(ctx, info) {
+    const answer = await this.fetchSession_(ctx.token);
+    if (ctx.generation !== this.generation_ || this.closed_) return;
+    const refusal = answer && this.refusalIn_(answer);
+    if (refusal) this.refused_(ctx, refusal);
+    else this.scheduleReconnect_(ctx.generation, { opened: false, ...info });
+  }
+
+  // {status, body} of GET /api/v1/session, or null when the bridge could not be asked.
+  async fetchSession_(token) {
+    const abort = typeof AbortController === 'function' ? new AbortController() : null;
+    const timer = this.setTimeout_(() => abort?.abort(), this.o_.connectTimeoutMs);
+    const headers = { Accept: 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    try {
+      const res = await this.fetch_(this.url_(`${API}/session`, {}).toString(), { headers, signal: abort?.signal });
+      const body = await res.json().catch(() => null);
+      return { status: res.status, body };
+    } catch {
+      return null; // the network failed too: retry as usual
+    } finally {
+      this.clearTimeout_(timer);
+    }
+  }
+
+  // The refusal a session answer explains, or null when the token is fine. A bridge without
+  // the endpoint (404) or a busy one (429, 5xx) explains nothing.
+  refusalIn_({ status, body }) {
+    if (status === 401) {
+      const err = isObject(body) && isObject(body.error) ? body.error : {};
+      return {
+        status,
+        code: typeof err.code === 'string' ? err.code : 'unauthorized',
+        message: typeof err.message === 'string' ? err.message : 'the bridge refused the token',
+      };
+    }
+    // A valid token, but an SSE stream of someone else's jobs is answered 403.
+    const other = isObject(body) && typeof body.userId === 'string' && body.admin !== true && body.userId !== this.userId;
+    if (status === 200 && this.transport === 'sse' && other) {
+      return { status: 403, code: 'forbidden', message: `${body.userId} may not follow the jobs of ${this.userId}` };
+    }
+    return null;
+  }
+
+  // The bridge refused the token (401) or the scope (403). Retrying the same request cannot
+  // help: stop and say why. Only an expired token is worth one retry, with a new token from
+  // getToken(); a token already refused as expired is never tried twice.
+  refused_(ctx, { status, code, message, reported = false }) {
+    if (ctx.generation !== this.generation_ || this.closed_) return;
+    if (!reported) this.emit_('error', { code, message, status });
+    const expired = status === 401 && code === 'token_expired';
+    const refresh = expired && this.refreshable_ && ctx.token !== this.expiredToken_;
+    if (expired) this.expiredToken_ = ctx.token;
+    this.conn_?.close();
+    this.conn_ = null;
+    if (refresh) {
+      this.scheduleReconnect_(ctx.generation, { opened: true, reason: code });
+      return;
+    }
+    this.generation_++;
+    this.clearTimers_();
+    this.setState_(status === 403 ? 'forbidden' : 'unauthorized', { final: true, error: { code, message } });
   }
 
   scheduleReconnect_(generation, { opened, code, reason }) {

@@ -5,28 +5,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { chromium } from 'playwright-core';
 
+import { log, waitFor } from '../support/progress-system.mjs';
+
+export { log, waitFor };
+
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-
-export function log(...args) {
-  console.log(`[${new Date().toISOString().slice(11, 23)}]`, ...args);
-}
-
-/** Polls `check` until it returns a truthy value or `ms` pass; throws `what` on timeout. */
-export async function waitFor(what, check, { ms = 30000, everyMs = 200 } = {}) {
-  const deadline = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (e) {
-      if (e.fatal) throw e;
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 /**
  * Starts Chromium on a fresh profile (Playwright passes it as --user-data-dir); returns

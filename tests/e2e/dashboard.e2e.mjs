@@ -1,20 +1,14 @@
 // End to end: a real Mosquitto with the project's broker-config, the real progress-bridge
 // serving the dashboard, the demo worker publishing jobs for alice, bob and carol, and the
-// dashboard in headless Chromium, once logged in as alice and once as bob. Everything on 127.0.0.1; every wait is
-// bounded; every child process is killed at the end.
+// dashboard in headless Chromium, once logged in as alice, once as bob and once with a wrongly
+// signed token. Everything on 127.0.0.1; every wait is bounded; every child process is killed
+// at the end.
 //
 //   node dashboard.e2e.mjs --bridge PATH --demo-worker PATH --broker-config DIR --web-root DIR
 //                          --screenshot FILE [--mosquitto PATH]
-import { spawn, execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 
-const run = promisify(execFile);
+import { ProgressSystem } from '../support/progress-system.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -45,130 +39,33 @@ try {
 const { checkDashboard, launchBrowser, log, waitFor } = checks;
 
 const TEST_TIMEOUT_MS = 240000;
-const children = [];
-let dir;
+const system = new ProgressSystem({
+  bridge: opt.bridge,
+  brokerConfig: opt['broker-config'],
+  mosquitto: opt.mosquitto,
+  webRoot: opt['web-root'],
+  users: ['alice', 'bob'],
+  keepDir: opt['keep-dir'],
+});
 let closeBrowser = null;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port) {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-// Starts a child with its output in DIR/<name>.log; remembers it for the final kill.
-function start(name, command, args, env = {}) {
-  const logFile = join(dir, `${name}.log`);
-  const out = createWriteStream(logFile);
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc = { name, child, logFile, output: '', exited: null };
-  const collect = (chunk) => {
-    out.write(chunk);
-    if (proc.output.length < 1 << 20) proc.output += chunk.toString();
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  child.on('error', (e) => {
-    proc.exited = { error: e.message };
-  });
-  child.on('exit', (code, signal) => {
-    proc.exited = { code, signal };
-    out.end();
-  });
-  children.push(proc);
-  log(`started ${name}: ${command} ${args.join(' ')}`);
-  return proc;
-}
-
-function alive(proc) {
-  if (proc.exited) {
-    const how = proc.exited.error ?? (proc.exited.signal ? `signal ${proc.exited.signal}` : `exit code ${proc.exited.code}`);
-    const error = new Error(`${proc.name} stopped (${how}); its output:\n${proc.output.slice(-3000)}`);
-    error.fatal = true; // ends a waitFor at once
-    throw error;
-  }
-  return true;
-}
-
-async function stopAll() {
-  for (const proc of children.reverse()) {
-    if (proc.exited) continue;
-    proc.child.kill('SIGTERM');
-    const gone = await waitFor(`${proc.name} to stop`, () => proc.exited !== null, { ms: 5000, everyMs: 50 }).catch(() => false);
-    if (!gone) {
-      log(`${proc.name} ignored SIGTERM; killing it`);
-      proc.child.kill('SIGKILL');
-      await waitFor(`${proc.name} to die`, () => proc.exited !== null, { ms: 5000, everyMs: 50 }).catch(() => {});
-    }
-  }
-}
-
-// Finds the bridge's option for the directory served at `/` from its --help.
-async function webRootFlag() {
-  const { stdout } = await run(opt.bridge, ['--help'], { timeout: 10000 }).catch((e) => ({ stdout: `${e.stdout ?? ''}` }));
-  const flags = [...stdout.matchAll(/--(?:web[-_]?root|web[-_]?dir|static[-_]?dir|static[-_]?root|www[-_]?root|document[-_]?root)\b/g)].map((m) => m[0]);
-  if (flags.length === 0) throw new Error(`progress-bridge --help lists no option for the web root (looked for --web-root and similar):\n${stdout}`);
-  return flags[0];
+// A token the bridge refuses shows why on the board, not an endless "reconnecting": the
+// browser cannot see the 401 of the WebSocket, the client asks /api/v1/session.
+async function checkRefusedToken(chrome) {
+  const page = await chrome.newPage({ viewport: { width: 1280, height: 600 } });
+  const forged = await system.token('alice', { secret: 'a-different-secret-of-at-least-32-bytes!' });
+  await page.goto(`${system.baseUrl}/#token=${forged}`, { waitUntil: 'load', timeout: 30000 });
+  await waitFor('the board to say the token is refused', async () => (await page.getAttribute('#connection', 'data-state')) === 'unauthorized', { ms: 20000 });
+  const notice = await page.textContent('#notice');
+  if (!notice.includes('signed with a different key')) throw new Error(`the board says "${notice}" for a wrongly signed token`);
+  log(`a wrongly signed token shows: ${notice}`);
+  await page.screenshot({ path: opt.screenshot.replace(/(\.png)?$/, '-refused.png') });
+  await page.close();
 }
 
 async function main() {
-  dir = await mkdtemp(join(tmpdir(), 'progress-e2e-'));
-  log(`work dir ${dir}`);
-  const [mqttPort, wsPort, httpPort] = [await freePort(), await freePort(), await freePort()];
-  const password = (account) => `${account}-${randomBytes(9).toString('base64url')}`;
-  const accounts = Object.fromEntries(['worker', 'bridge', 'alice', 'bob'].map((a) => [a, password(a)]));
-  const secret = randomBytes(32).toString('hex');
-
-  // Broker with the project's config, ACL and accounts.
-  const brokerDir = join(dir, 'broker');
-  await run('mkdir', ['-p', brokerDir]);
-  await run(join(opt['broker-config'], 'render-config'), [brokerDir, '--port', String(mqttPort), '--ws-port', String(wsPort)], { timeout: 30000 });
-  for (const [account, pw] of Object.entries(accounts)) {
-    await run(join(opt['broker-config'], 'progress-user'), ['add', join(brokerDir, 'passwd'), account, pw], { timeout: 30000 });
-  }
-  const mosquitto = start('mosquitto', opt.mosquitto, ['-c', join(brokerDir, 'mosquitto.conf')]);
-  await waitFor(`mosquitto on 127.0.0.1:${mqttPort}`, async () => alive(mosquitto) && accepts(mqttPort), { ms: 20000 });
-  const mqttUrl = `tcp://127.0.0.1:${mqttPort}`;
-
-  // The bridge, serving the dashboard.
-  const flag = await webRootFlag();
-  const bridge = start('progress-bridge', opt.bridge, [
-    '--mqtt-url', mqttUrl,
-    '--mqtt-username', 'bridge',
-    '--mqtt-password', accounts.bridge,
-    '--http-listen', `127.0.0.1:${httpPort}`,
-    '--jwt-secret', secret,
-    flag, opt['web-root'],
-  ]);
-  const listening = await waitFor(
-    'the bridge to log "listening on http://127.0.0.1:<port>"',
-    () => alive(bridge) && bridge.output.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/),
-    { ms: 30000 },
-  );
-  const baseUrl = listening[1];
-  log(`bridge at ${baseUrl}`);
-
-  const tokenFor = async (user) => {
-    const { stdout } = await run(opt.bridge, ['token', '--user', user, '--jwt-secret', secret], { timeout: 10000 });
-    const token = stdout.split(/\s+/).find((w) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(w));
-    if (!token) throw new Error(`progress-bridge token printed no JWT: ${stdout}`);
-    return token;
-  };
+  await system.start();
+  const baseUrl = system.baseUrl;
 
   // The page is served before any job exists, so a static-file problem shows as such.
   const index = await fetch(`${baseUrl}/`, { signal: AbortSignal.timeout(10000) });
@@ -177,6 +74,7 @@ async function main() {
 
   const chrome = await launchBrowser();
   closeBrowser = chrome.close;
+  await checkRefusedToken(chrome);
   // Alice and Bob watch side by side. The demo worker's failing job is Bob's, so each sees
   // only their own jobs, Alice's complete, and Bob's failed import shows its error.
   const viewers = [
@@ -184,7 +82,7 @@ async function main() {
     { user: 'bob', expectFailed: true, screenshot: opt.screenshot.replace(/(\.png)?$/, '-bob.png') },
   ];
   for (const viewer of viewers) {
-    viewer.token = await tokenFor(viewer.user);
+    viewer.token = await system.token(viewer.user);
     viewer.page = await chrome.newPage({ viewport: { width: 1280, height: 900 } });
   }
 
@@ -196,19 +94,19 @@ async function main() {
     await waitFor(`${user}'s dashboard to connect`, async () => (await page.getAttribute('#connection', 'data-state').catch(() => null)) === 'open', { ms: 30000 }).catch(() => {});
   }
   // One round (four jobs: alice's launch, bob's sell and failing import, carol's scan), sped up.
-  const worker = start('progress-demo-worker', opt['demo-worker'], ['--rounds', '1', '--speed', '2'], {
-    PROGRESS_MQTT_URL: mqttUrl,
+  const worker = system.spawn('progress-demo-worker', opt['demo-worker'], ['--rounds', '1', '--speed', '2'], {
+    PROGRESS_MQTT_URL: system.mqttUrl,
     PROGRESS_MQTT_USERNAME: 'worker',
-    PROGRESS_MQTT_PASSWORD: accounts.worker,
+    PROGRESS_MQTT_PASSWORD: system.accounts.worker,
   });
   // A worker that exits 0 has simply run all its jobs; one that fails ends the test.
   let finished = false;
   const crashed = waitFor(
     'the test to finish',
     () => {
-      if (worker.exited && worker.exited.code !== 0) alive(worker);
-      alive(bridge);
-      alive(mosquitto);
+      if (worker.exited && worker.exited.code !== 0) system.alive(worker);
+      system.alive(system.bridge);
+      system.alive(system.mosquitto);
       return finished;
     },
     { ms: TEST_TIMEOUT_MS, everyMs: 250 },
@@ -223,12 +121,12 @@ async function main() {
 
 const watchdog = setTimeout(async () => {
   console.error(`FAIL: the test took longer than ${TEST_TIMEOUT_MS / 1000} s`);
-  await stopAll();
+  await system.stop();
   process.exit(1);
 }, TEST_TIMEOUT_MS + 30000);
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, async () => {
-    await stopAll();
+    await system.stop();
     process.exit(1);
   });
 }
@@ -238,14 +136,10 @@ try {
   log('PASS');
 } catch (e) {
   console.error(`FAIL: ${e.message}`);
-  for (const proc of children) {
-    const text = await readFile(proc.logFile, 'utf8').catch(() => '');
-    console.error(`--- last lines of ${proc.name}.log ---\n${text.split('\n').slice(-25).join('\n')}`);
-  }
+  console.error(await system.logs());
   process.exitCode = 1;
 } finally {
   if (closeBrowser) await closeBrowser().catch(() => {});
-  await stopAll();
+  await system.stop();
   clearTimeout(watchdog);
-  if (dir && !opt['keep-dir']) await rm(dir, { recursive: true, force: true });
 }

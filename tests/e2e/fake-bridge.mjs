@@ -139,7 +139,7 @@ export async function startFakeBridge({ webDir, port = 0, tickMs = 400, websocke
     res.writeHead(status, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify(body));
   };
-  const deny = (res, status = 401) => json(res, status, { error: { code: status === 401 ? 'missing_token' : 'forbidden', message: 'no' } });
+  const deny = (res, status = 401) => json(res, status, { error: { code: status === 401 ? 'token_missing' : 'forbidden', message: 'no' } });
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
@@ -159,6 +159,9 @@ export async function startFakeBridge({ webDir, port = 0, tickMs = 400, websocke
     const principal = authenticate(req, url);
     if (!principal) return deny(res);
     let m;
+    if (path === '/api/v1/session') {
+      return json(res, 200, { userId: principal.sub, admin: principal.role === 'admin', expiresAt: (principal.exp ?? 0) * 1000 });
+    }
     if ((m = path.match(/^\/api\/v1\/users\/([^/]+)\/jobs$/))) {
       if (!visible(principal, m[1])) return deny(res, 403);
       return json(res, 200, { jobs: jobsFor(m[1]), nextCursor: null });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { formatCounters, formatEta, formatPhase, matchesFilter, percentOf } from '../../web/dashboard.js';
+import { formatCounters, formatEta, formatPhase, matchesFilter, percentOf, refusalText } from '../../web/dashboard.js';
 
 test('formatEta speaks in seconds, minutes, hours and days', () => {
   assert.equal(formatEta(undefined), '');
@@ -44,4 +44,13 @@ test('matchesFilter matches every word against user, job, type, status and messa
   assert.equal(matchesFilter(job, 'bob completed'), false);
   assert.equal(matchesFilter(job, 'stopped'), true);
   assert.equal(matchesFilter(job, 'alice'), false);
+});
+
+test('refusalText explains each refusal code of the bridge and says what to do', () => {
+  assert.equal(refusalText('token_bad_signature'), 'Your token was signed with a different key than this bridge uses. Change the token to continue.');
+  assert.equal(refusalText('token_expired'), 'Your token expired. Change the token to continue.');
+  for (const code of ['token_missing', 'token_malformed', 'token_unsupported_algorithm', 'token_not_yet_valid', 'token_missing_claim', 'token_invalid_subject', 'forbidden']) {
+    assert.ok(!refusalText(code).includes(code), `${code} has its own words`);
+  }
+  assert.equal(refusalText('token_from_the_future'), 'The bridge refused the token (token_from_the_future). Change the token to continue.');
 });

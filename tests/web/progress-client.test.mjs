@@ -3,150 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { ProgressClient, backoffDelay, decodeToken, jobKey } from '../../web/progress-client.js';
-
-// --- fakes ------------------------------------------------------------------------------
-
-function b64url(obj) {
-  return Buffer.from(JSON.stringify(obj)).toString('base64url');
-}
-function makeToken(payload) {
-  return `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url(payload)}.c2ln`;
-}
-const ALICE = makeToken({ sub: 'alice', exp: 4102444800 });
-
-// Timers that run only when the test says so.
-class FakeClock {
-  constructor() {
-    this.now = 0;
-    this.timers = new Map();
-    this.nextId = 1;
-    this.setTimeout = (fn, ms) => {
-      const id = this.nextId++;
-      this.timers.set(id, { fn, at: this.now + ms, ms });
-      return id;
-    };
-    this.clearTimeout = (id) => this.timers.delete(id);
-  }
-  // Delays of the pending timers, soonest first.
-  pending() {
-    return [...this.timers.values()].sort((a, b) => a.at - b.at).map((t) => t.ms);
-  }
-  // Runs the next timer (advancing the clock to it); returns its delay.
-  async next() {
-    const [id, t] = [...this.timers.entries()].sort((a, b) => a[1].at - b[1].at)[0] ?? [];
-    assert.ok(id !== undefined, 'a timer is pending');
-    this.timers.delete(id);
-    this.now = t.at;
-    t.fn();
-    await flush();
-    return t.ms;
-  }
-}
-
-// Lets promise chains (getToken, fetch) settle.
-async function flush() {
-  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-}
-
-function fakeWebSocketClass() {
-  const sockets = [];
-  class FakeWebSocket {
-    constructor(url) {
-      this.url = new URL(url);
-      this.sent = [];
-      this.closed = false;
-      sockets.push(this);
-    }
-    send(text) {
-      this.sent.push(JSON.parse(text));
-    }
-    close() {
-      this.closed = true;
-    }
-    // Test side.
-    open() {
-      this.onopen?.({});
-    }
-    receive(msg) {
-      this.onmessage?.({ data: typeof msg === 'string' ? msg : JSON.stringify(msg) });
-    }
-    drop(code = 1006) {
-      this.onerror?.({});
-      this.onclose?.({ code, reason: '' });
-    }
-  }
-  return { FakeWebSocket, sockets };
-}
-
-function fakeEventSourceClass() {
-  const sources = [];
-  class FakeEventSource {
-    constructor(url) {
-      this.url = new URL(url);
-      this.listeners = new Map();
-      this.closed = false;
-      sources.push(this);
-    }
-    addEventListener(name, fn) {
-      if (!this.listeners.has(name)) this.listeners.set(name, new Set());
-      this.listeners.get(name).add(fn);
-    }
-    removeEventListener(name, fn) {
-      this.listeners.get(name)?.delete(fn);
-    }
-    close() {
-      this.closed = true;
-    }
-    // Test side.
-    open() {
-      this.onopen?.({ type: 'open' });
-    }
-    receive(type, msg) {
-      const data = typeof msg === 'string' ? msg : JSON.stringify(msg);
-      for (const fn of this.listeners.get(type) ?? []) fn({ type, data });
-    }
-    fail() {
-      for (const fn of this.listeners.get('error') ?? []) fn({ type: 'error' });
-    }
-  }
-  return { FakeEventSource, sources };
-}
-
-function job(jobId, fields = {}) {
-  return { userId: 'alice', jobId, status: 'in_progress', progress: 10, updatedAt: 1, ...fields };
-}
-
-function collect(client) {
-  const events = [];
-  for (const type of ['snapshot', 'resume', 'job', 'removed', 'status', 'error', 'pong']) {
-    client.on(type, (e) => events.push({ type, ...e }));
-  }
-  return events;
-}
-
-function newClient(extra = {}) {
-  const clock = new FakeClock();
-  const ws = fakeWebSocketClass();
-  const es = fakeEventSourceClass();
-  const client = new ProgressClient({
-    baseUrl: 'http://127.0.0.1:8080',
-    token: ALICE,
-    WebSocket: ws.FakeWebSocket,
-    EventSource: es.FakeEventSource,
-    fetch: async () => {
-      throw new Error('fetch not expected');
-    },
-    setTimeout: clock.setTimeout,
-    clearTimeout: clock.clearTimeout,
-    random: () => 0.5,
-    backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0 },
-    autoConnect: false,
-    ...extra,
-  });
-  const events = collect(client);
-  return { client, clock, ws, es, events };
-}
+import { backoffDelay, decodeToken, jobKey } from '../../web/progress-client.js';
+import { ALICE, fakeFetch, flush, job, listing, makeToken, newClient } from './client-fakes.mjs';
 
 // --- tests ------------------------------------------------------------------------------
 
@@ -320,12 +178,9 @@ test('close code 4029 waits the maximum delay', async () => {
 });
 
 test('websocket that never opens falls back to SSE, then to polling', async () => {
-  const polls = [];
-  let listing = [job('a', { progress: 10 }), job('b')];
-  const fetch = async (url, init) => {
-    polls.push({ url: new URL(url), init });
-    return { ok: true, status: 200, json: async () => ({ jobs: listing, nextCursor: null }) };
-  };
+  let jobs = [job('a', { progress: 10 }), job('b')];
+  const fetch = fakeFetch({ jobs: () => listing(jobs) });
+  const polls = fetch.listings;
   const { client, clock, ws, es, events } = newClient({ fetch, pollIntervalMs: 5000 });
   client.connect();
   await flush();
@@ -354,19 +209,22 @@ test('websocket that never opens falls back to SSE, then to polling', async () =
   assert.deepEqual(fallback.at(-1).to, 'poll');
 
   // Polling: the first list is a snapshot...
-  assert.equal(polls.length, 1);
-  assert.equal(polls[0].url.pathname, '/api/v1/users/alice/jobs');
-  assert.equal(polls[0].init.headers.Authorization, `Bearer ${ALICE}`);
+  assert.equal(polls().length, 1);
+  assert.equal(polls()[0].url.pathname, '/api/v1/users/alice/jobs');
+  assert.equal(polls()[0].init.headers.Authorization, `Bearer ${ALICE}`);
+  // Each of the six failed opens asked the bridge about the token first.
+  assert.equal(fetch.sessions().length, 6);
+  assert.equal(fetch.sessions()[0].init.headers.Authorization, `Bearer ${ALICE}`);
   assert.deepEqual([...client.jobs.keys()], ['alice/a', 'alice/b']);
   assert.equal(events.filter((e) => e.type === 'snapshot').length, 1);
 
   // ...later lists are diffed into job and removed events.
-  listing = [job('a', { progress: 60, updatedAt: 2 }), job('c')];
+  jobs = [job('a', { progress: 60, updatedAt: 2 }), job('c')];
   const mark = events.length;
   const pending = clock.pending();
   assert.ok(pending.includes(5000), `poll timer pending: ${pending}`);
   while ((await clock.next()) !== 5000);
-  assert.equal(polls.length, 2);
+  assert.equal(polls().length, 2);
   const diff = events.slice(mark).filter((e) => e.type !== 'status');
   assert.deepEqual(
     diff.map((e) => [e.type, e.job.jobId]),
@@ -413,19 +271,16 @@ test('SSE token_expired error ends the stream and reconnects', async () => {
 
 test('polling reports HTTP errors with the bridge error code and retries with backoff', async () => {
   let n = 0;
-  const fetch = async () => {
-    n++;
-    if (n === 1) {
-      return { ok: false, status: 401, json: async () => ({ error: { code: 'expired', message: 'token expired' } }) };
-    }
-    return { ok: true, status: 200, json: async () => ({ jobs: [job('a')] }) };
-  };
+  const fetch = fakeFetch({
+    jobs: () => (++n === 1 ? { status: 503, body: { error: { code: 'not_ready', message: 'loading' } } } : listing([job('a')])),
+  });
   const { client, clock, events } = newClient({ transports: ['poll'], fetch });
   client.connect();
   await flush();
-  assert.ok(events.some((e) => e.type === 'error' && e.code === 'expired'));
+  assert.ok(events.some((e) => e.type === 'error' && e.code === 'not_ready'));
   assert.equal(await clock.next(), 100);
   assert.deepEqual([...client.jobs.keys()], ['alice/a']);
+  assert.equal(fetch.sessions().length, 0); // polling reads the answer itself
   client.close();
 });
 
@@ -487,7 +342,7 @@ test('a connection that hangs while opening times out and counts as a failure', 
 });
 
 test('while polling, the preferred transport is probed again and a failed probe returns at once', async () => {
-  const fetch = async () => ({ ok: true, status: 200, json: async () => ({ jobs: [job('a')] }) });
+  const fetch = fakeFetch({ jobs: () => listing([job('a')]) });
   const { client, clock, ws, events } = newClient({
     transports: ['websocket', 'poll'],
     fallbackAfter: 1,
@@ -516,13 +371,13 @@ test('while polling, the preferred transport is probed again and a failed probe 
 test('polling follows nextCursor and removes a job of a multi-page list only after two misses', async () => {
   let pages = [[job('a'), job('b')], [job('c')]];
   const urls = [];
-  const fetch = async (url) => {
-    const u = new URL(url);
-    urls.push(u);
-    const index = u.searchParams.has('cursor') ? 1 : 0;
-    const nextCursor = index === 0 && pages.length > 1 ? 'page2' : null;
-    return { ok: true, status: 200, json: async () => ({ jobs: pages[index], nextCursor }) };
-  };
+  const fetch = fakeFetch({
+    jobs: (u) => {
+      urls.push(u);
+      const index = u.searchParams.has('cursor') ? 1 : 0;
+      return listing(pages[index], index === 0 && pages.length > 1 ? 'page2' : null);
+    },
+  });
   const { client, clock, events } = newClient({ transports: ['poll'], fetch, pollPageLimit: 2, pollIntervalMs: 1000 });
   client.connect();
   await flush();
