@@ -68,4 +68,12 @@ void mosquitto_broker::stop() {
   if (process_) process_->stop(SIGTERM);
 }
 
+void mosquitto_broker::pause() {
+  if (process_) ::kill(process_->pid(), SIGSTOP);
+}
+
+void mosquitto_broker::resume() {
+  if (process_) ::kill(process_->pid(), SIGCONT);
+}
+
 }  // namespace progress::test

@@ -34,6 +34,9 @@ class mosquitto_broker {
   // with the same accounts and retained messages.
   void stop();
   void start();
+  // Freezes the broker (SIGSTOP): connections stay open but nothing answers. resume() thaws it.
+  void pause();
+  void resume();
 
   // The password of one of `accounts`.
   [[nodiscard]] static std::string password(std::string_view user);
