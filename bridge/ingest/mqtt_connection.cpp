@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <deque>
 
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <openssl/ssl.h>
 
 #include "mqtt_reason.hpp"

@@ -37,6 +37,8 @@
 #include <variant>
 #include <vector>
 
+#include <boost/asio/ssl/context.hpp>
+
 #include "asio.hpp"
 #include "mqtt_codec.hpp"
 
