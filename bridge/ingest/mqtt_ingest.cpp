@@ -371,7 +371,8 @@ void mqtt_ingest::handle(const mqtt::message& message) {
   const auto key = parse_job_topic(topic);
   if (!key) {
     metrics_.message_rejected("bad_topic");
-    reject_log_.log(spdlog::level::warn, "rejected message on topic '{}': not a job topic", printable(topic));
+    outsider_log().log("mqtt_topic", spdlog::level::warn, "rejected message on topic '{}': not a job topic",
+                       printable(topic));
     return;
   }
   if (sweep_possible_) {
@@ -392,8 +393,9 @@ void mqtt_ingest::handle(const mqtt::message& message) {
   if (!parsed) {
     const auto& error = *parsed.error;
     metrics_.message_rejected(to_string(error.reason));
-    reject_log_.log(spdlog::level::warn, "rejected update on {}: {} {} {}", printable(topic),
-                    to_string(error.reason), printable(error.field), printable(error.message));
+    outsider_log().log("mqtt_update", spdlog::level::warn, "rejected update on {}: {} {} {}",
+                       printable(topic), to_string(error.reason), printable(error.field),
+                       printable(error.message));
     return;
   }
   const auto result = store_.apply(*key, std::move(*parsed.state), unix_ms_now());
@@ -413,8 +415,9 @@ void mqtt_ingest::record(const apply_result& result) {
     case apply_outcome::not_found: metrics_.update_ignored(to_string(result.outcome)); break;
     case apply_outcome::over_capacity:
       metrics_.message_rejected("over_capacity");
-      reject_log_.log(spdlog::level::warn, "store full: new job {}/{} refused (no finished job to evict)",
-                      result.key.user_id, result.key.job_id);
+      outsider_log().log("store_full", spdlog::level::warn,
+                         "store full: new job {}/{} refused (no finished job to evict)", result.key.user_id,
+                         result.key.job_id);
       break;
   }
 }
@@ -431,8 +434,8 @@ void mqtt_ingest::notify(const apply_result& result) {
 void mqtt_ingest::drain_overload() {
   if (const auto dropped = dropped_.exchange(0); dropped > 0) {
     for (std::size_t i = 0; i < dropped; ++i) metrics_.message_rejected("overloaded");
-    reject_log_.log(spdlog::level::warn,
-                    "MQTT hand-off full: dropped {} messages; resubscribing once caught up", dropped);
+    outsider_log().log("mqtt_overload", spdlog::level::warn,
+                       "MQTT hand-off full: dropped {} messages; resubscribing once caught up", dropped);
     resync_needed_ = true;
     sweep_possible_ = false;
   }

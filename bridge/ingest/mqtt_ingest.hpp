@@ -158,7 +158,6 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   boost::asio::steady_timer connect_timer_;
   boost::asio::steady_timer sync_timer_;
   boost::asio::steady_timer resync_timer_;
-  rate_limited_log reject_log_;
 
   std::atomic<bool> started_{false};
   std::atomic<bool> accepting_{false};  // Paho callbacks hand messages over
