@@ -129,7 +129,7 @@ async function webRootFlag() {
 async function main() {
   dir = await mkdtemp(join(tmpdir(), 'progress-e2e-'));
   log(`work dir ${dir}`);
-  const [mqttPort, wsPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+  const [mqttPort, wsPort, httpPort, adminPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const password = (account) => `${account}-${randomBytes(9).toString('base64url')}`;
   const accounts = Object.fromEntries(['worker', 'bridge', 'alice', 'bob'].map((a) => [a, password(a)]));
   const secret = randomBytes(32).toString('hex');
@@ -152,16 +152,23 @@ async function main() {
     '--mqtt-username', 'bridge',
     '--mqtt-password', accounts.bridge,
     '--http-listen', `127.0.0.1:${httpPort}`,
+    '--admin-listen', `127.0.0.1:${adminPort}`,
     '--jwt-secret', secret,
     flag, opt['web-root'],
   ]);
   const listening = await waitFor(
-    'the bridge to log "listening on http://127.0.0.1:<port>"',
-    () => alive(bridge) && bridge.output.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/),
+    'the bridge to log "progress-bridge <version> listening on http://127.0.0.1:<port>"',
+    () => alive(bridge) && bridge.output.match(/progress-bridge \S+ listening on (http:\/\/127\.0\.0\.1:\d+)/),
     { ms: 30000 },
   );
   const baseUrl = listening[1];
   log(`bridge at ${baseUrl}`);
+  // Ready (connected to the broker) according to its admin listener.
+  await waitFor(
+    `the bridge's /readyz on 127.0.0.1:${adminPort}`,
+    async () => alive(bridge) && (await fetch(`http://127.0.0.1:${adminPort}/readyz`, { signal: AbortSignal.timeout(5000) }).catch(() => null))?.status === 200,
+    { ms: 30000 },
+  );
 
   const tokenFor = async (user) => {
     const { stdout } = await run(opt.bridge, ['token', '--user', user, '--jwt-secret', secret], { timeout: 10000 });
