@@ -42,7 +42,8 @@ class connection_slot {
   [[nodiscard]] const std::string& key() const noexcept { return key_; }
 
   // Counts the connection under `key` instead (a proxied connection whose
-  // client became known); false, and nothing changed, when `key` is at its cap.
+  // client became known; empty: in the total only, between its requests);
+  // false, and nothing changed, when `key` is at its cap.
   [[nodiscard]] bool rekey(const std::string& key);
 
  private:

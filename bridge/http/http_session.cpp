@@ -126,6 +126,8 @@ void http_session::on_write(bool close, beast::error_code ec, std::size_t /*byte
     return do_close();
   }
   if (close || stopping_) return do_close();
+  // An idle connection of a proxy's keep-alive pool is nobody's until its next request.
+  if (proxies_) (void)slot_.rekey({});
   response_ = {};
   do_read();
 }

@@ -35,6 +35,12 @@ class mosquitto_broker {
   void stop();
   void start();
 
+  // Freezes the broker (SIGSTOP): its sockets stay open and the kernel still
+  // accepts connections, but it answers nothing, like a hung broker. resume()
+  // (SIGCONT) lets it go on.
+  void pause();
+  void resume();
+
   // The password of one of `accounts`.
   [[nodiscard]] static std::string password(std::string_view user);
 

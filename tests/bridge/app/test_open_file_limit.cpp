@@ -25,7 +25,7 @@ rlim_t soft_limit() {
   return limit.rlim_cur;
 }
 
-TEST(OpenFileLimit, RaisesTheSoftLimitToWhatTheConnectionsNeed) {
+TEST(BridgeOpenFileLimit, RaisesTheSoftLimitToWhatTheConnectionsNeed) {
   EXPECT_EXIT(
       {
         set_limits(200, 5000);
@@ -36,7 +36,7 @@ TEST(OpenFileLimit, RaisesTheSoftLimitToWhatTheConnectionsNeed) {
       ::testing::ExitedWithCode(0), "open-file limit raised from 200 to 1064");
 }
 
-TEST(OpenFileLimit, ServesFewerConnectionsWhenTheHardLimitIsTooLow) {
+TEST(BridgeOpenFileLimit, ServesFewerConnectionsWhenTheHardLimitIsTooLow) {
   EXPECT_EXIT(
       {
         set_limits(100, 300);
@@ -47,7 +47,7 @@ TEST(OpenFileLimit, ServesFewerConnectionsWhenTheHardLimitIsTooLow) {
       ::testing::ExitedWithCode(0), "open-file limit 300 .* serving at most 236 connections");
 }
 
-TEST(OpenFileLimit, LeavesAnAmpleLimitAlone) {
+TEST(BridgeOpenFileLimit, LeavesAnAmpleLimitAlone) {
   EXPECT_EXIT(
       {
         set_limits(4096, 4096);
@@ -57,7 +57,7 @@ TEST(OpenFileLimit, LeavesAnAmpleLimitAlone) {
       ::testing::ExitedWithCode(0), "");
 }
 
-TEST(OpenFileLimit, NoRoomForConnectionsIsAnError) {
+TEST(BridgeOpenFileLimit, NoRoomForConnectionsIsAnError) {
   EXPECT_EXIT(
       {
         set_limits(40, 40);

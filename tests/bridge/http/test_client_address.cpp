@@ -22,7 +22,7 @@ trusted_proxies trusting(std::initializer_list<const char*> ranges,
   return trusted_proxies{std::move(parsed), header};
 }
 
-TEST(AddressRange, ParsesRangesAndSingleAddresses) {
+TEST(HttpAddressRange, ParsesRangesAndSingleAddresses) {
   const auto net10 = address_range::parse("10.0.0.0/8");
   ASSERT_TRUE(net10);
   EXPECT_TRUE(net10->contains(ip("10.200.3.4")));
@@ -42,34 +42,34 @@ TEST(AddressRange, ParsesRangesAndSingleAddresses) {
   EXPECT_FALSE(address_range::parse("10.0.0.0/12")->contains(ip("10.16.0.0")));
 }
 
-TEST(AddressRange, RefusesWhatIsNoRange) {
+TEST(HttpAddressRange, RefusesWhatIsNoRange) {
   for (const auto* bad : {"", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8x",
                           "example.com", "10.0.0/8", "/8"}) {
     EXPECT_FALSE(address_range::parse(bad)) << bad;
   }
 }
 
-TEST(TrustedProxies, AnUntrustedPeerIsTheClientWhateverItSends) {
+TEST(HttpTrustedProxies, AnUntrustedPeerIsTheClientWhateverItSends) {
   const auto proxies = trusting({"10.0.0.0/8"});
   const auto req = with_headers({{"X-Forwarded-For", "198.51.100.1"}});
   EXPECT_EQ(proxies.client_of(ip("203.0.113.5"), req), ip("203.0.113.5"));
   EXPECT_EQ(trusted_proxies{}.client_of(ip("10.0.0.1"), req), ip("10.0.0.1")) << "nobody trusted by default";
 }
 
-TEST(TrustedProxies, TheFirstUntrustedAddressFromTheRightIsTheClient) {
+TEST(HttpTrustedProxies, TheFirstUntrustedAddressFromTheRightIsTheClient) {
   const auto proxies = trusting({"10.0.0.0/8"});
   // The client forged the first entry; the proxies appended the rest.
   const auto req = with_headers({{"X-Forwarded-For", "1.2.3.4, 198.51.100.9, 10.0.0.3"}});
   EXPECT_EQ(proxies.client_of(ip("10.0.0.2"), req), ip("198.51.100.9"));
 }
 
-TEST(TrustedProxies, SeveralHeaderFieldsReadInOrder) {
+TEST(HttpTrustedProxies, SeveralHeaderFieldsReadInOrder) {
   const auto proxies = trusting({"10.0.0.0/8"});
   const auto req = with_headers({{"X-Forwarded-For", "1.2.3.4"}, {"X-Forwarded-For", "198.51.100.9:5555"}});
   EXPECT_EQ(proxies.client_of(ip("10.0.0.2"), req), ip("198.51.100.9"));
 }
 
-TEST(TrustedProxies, WithoutAHeaderOrWithGarbageThePeerStands) {
+TEST(HttpTrustedProxies, WithoutAHeaderOrWithGarbageThePeerStands) {
   const auto proxies = trusting({"10.0.0.0/8"});
   EXPECT_EQ(proxies.client_of(ip("10.0.0.2"), with_headers({})), ip("10.0.0.2"));
   EXPECT_EQ(proxies.client_of(ip("10.0.0.2"), with_headers({{"X-Forwarded-For", "1.2.3.4, nonsense"}})),
@@ -79,7 +79,7 @@ TEST(TrustedProxies, WithoutAHeaderOrWithGarbageThePeerStands) {
             ip("10.9.9.9"));
 }
 
-TEST(TrustedProxies, OnlyTheConfiguredHeaderCounts) {
+TEST(HttpTrustedProxies, OnlyTheConfiguredHeaderCounts) {
   const auto xff = trusting({"10.0.0.0/8"});
   const auto req = with_headers({{"Forwarded", "for=198.51.100.1"}});
   EXPECT_EQ(xff.client_of(ip("10.0.0.2"), req), ip("10.0.0.2"))
@@ -90,7 +90,7 @@ TEST(TrustedProxies, OnlyTheConfiguredHeaderCounts) {
             ip("10.0.0.2"));
 }
 
-TEST(TrustedProxies, ReadsForwardedElements) {
+TEST(HttpTrustedProxies, ReadsForwardedElements) {
   const auto proxies = trusting({"10.0.0.0/8"}, forwarded_header::forwarded);
   const auto req = with_headers(
       {{"Forwarded",
@@ -99,7 +99,7 @@ TEST(TrustedProxies, ReadsForwardedElements) {
   EXPECT_EQ(proxies.client_of(ip("10.0.0.2"), with_headers({{"Forwarded", "for=unknown"}})), ip("10.0.0.2"));
 }
 
-TEST(TrustedProxies, ReadsAtMostMaxHops) {
+TEST(HttpTrustedProxies, ReadsAtMostMaxHops) {
   const auto proxies = trusting({"10.0.0.0/8"});
   std::string chain = "198.51.100.1";
   for (std::size_t i = 0; i < trusted_proxies::max_hops + 5; ++i)
@@ -108,7 +108,7 @@ TEST(TrustedProxies, ReadsAtMostMaxHops) {
   EXPECT_EQ(proxies.client_of(ip("10.0.0.2"), req), ip("10.0.0.6")) << "beyond max_hops nothing is read";
 }
 
-TEST(ClientKey, IPv4IsItselfIPv6IsItsSlash64) {
+TEST(HttpClientKey, IPv4IsItselfIPv6IsItsSlash64) {
   EXPECT_EQ(client_key(ip("192.0.2.7")), "192.0.2.7");
   EXPECT_EQ(client_key(ip("::ffff:192.0.2.7")), "192.0.2.7");
   EXPECT_EQ(client_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")), "2001:db8:1:2::/64");
@@ -116,7 +116,7 @@ TEST(ClientKey, IPv4IsItselfIPv6IsItsSlash64) {
   EXPECT_NE(client_key(ip("2001:db8:1:2::1")), client_key(ip("2001:db8:1:3::1")));
 }
 
-TEST(ParseForwardedAddress, AcceptsTheFormsProxiesWrite) {
+TEST(HttpForwardedAddress, AcceptsTheFormsProxiesWrite) {
   EXPECT_EQ(parse_forwarded_address("192.0.2.7"), ip("192.0.2.7"));
   EXPECT_EQ(parse_forwarded_address(" 192.0.2.7:8080 "), ip("192.0.2.7"));
   EXPECT_EQ(parse_forwarded_address("2001:db8::1"), ip("2001:db8::1"));

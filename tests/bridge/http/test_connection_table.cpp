@@ -12,7 +12,7 @@ std::shared_ptr<connection_table> table(std::size_t max_connections, std::size_t
       connection_limits{.max_connections = max_connections, .max_per_address = max_per_address});
 }
 
-TEST(ConnectionTable, CapsTheTotal) {
+TEST(HttpConnectionTable, CapsTheTotal) {
   auto t = table(2, 10);
   connection_refusal why{};
   auto a = t->admit("10.0.0.1", why);
@@ -27,7 +27,7 @@ TEST(ConnectionTable, CapsTheTotal) {
   EXPECT_TRUE(t->admit("10.0.0.3", why));
 }
 
-TEST(ConnectionTable, CapsEachAddressAndCountsKeylessOnlyInTheTotal) {
+TEST(HttpConnectionTable, CapsEachAddressAndCountsKeylessOnlyInTheTotal) {
   auto t = table(100, 2);
   connection_refusal why{};
   auto a = t->admit("10.0.0.1", why);
@@ -42,7 +42,7 @@ TEST(ConnectionTable, CapsEachAddressAndCountsKeylessOnlyInTheTotal) {
   EXPECT_EQ(t->open(), 5u);
 }
 
-TEST(ConnectionTable, ASlotMovesWithItsOwnerAndRekeysWithinTheCap) {
+TEST(HttpConnectionTable, ASlotMovesWithItsOwnerAndRekeysWithinTheCap) {
   auto t = table(100, 1);
   connection_refusal why{};
   auto held = t->admit("198.51.100.7", why);
