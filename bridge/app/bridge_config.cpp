@@ -149,7 +149,7 @@ config_result parse_config(int argc, const char* const* argv) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   app.add_option("--max-connections", cfg.max_connections,
-                 "Open connections at most, HTTP and live streams together")
+                 "Open connections of the public listener at most, HTTP and live streams together")
       ->envname("BRIDGE_MAX_CONNECTIONS")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();

@@ -18,6 +18,12 @@ using test::nginx_proxy;
 using test::send_request;
 using ::testing::HasSubstr;
 
+// A bridge and the nginx in front of it.
+struct spent_burst {
+  std::unique_ptr<bridge_process> bridge;
+  std::unique_ptr<nginx_proxy> proxy;
+};
+
 class BridgeBehindProxy : public LiveStreams {
  protected:
   // A REST request through the proxy from `source`, a client machine of its own.
@@ -27,34 +33,36 @@ class BridgeBehindProxy : public LiveStreams {
                         token_for(user_id), headers, source)
         .status;
   }
+
+  // A bridge with a tight rate limit (a burst of 3, then one request a hundred
+  // seconds) that trusts `trusted`, behind nginx, once 127.0.0.2 has spent its
+  // burst through the proxy.
+  spent_burst spend_burst(const std::string& trusted) {
+    spent_burst stack;
+    stack.bridge =
+        start_bridge({"--rate-limit", "0.01", "--rate-limit-burst", "3", "--trusted-proxy", trusted});
+    stack.proxy = std::make_unique<nginx_proxy>(stack.bridge->port());
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(rest_via(*stack.proxy, user("alice"), "127.0.0.2"), 200u) << stack.proxy->log();
+    }
+    return stack;
+  }
 };
 
-// One request a hundred seconds: only the burst of 3 counts in a test.
-const std::vector<std::string> tight_rate_limit = {"--rate-limit", "0.01", "--rate-limit-burst", "3"};
-
 TEST_F(BridgeBehindProxy, RateLimitsEachForwardedClientWhenTheProxyIsTrusted) {
-  auto args = tight_rate_limit;
-  args.insert(args.end(), {"--trusted-proxy", "127.0.0.1/32"});
-  auto bridge = start_bridge(args);
-  nginx_proxy proxy{bridge->port()};
+  const auto [bridge, proxy] = spend_burst("127.0.0.1/32");
   const auto alice = user("alice");
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(rest_via(proxy, alice, "127.0.0.2"), 200u) << proxy.log();
-  EXPECT_EQ(rest_via(proxy, alice, "127.0.0.2"), 429u);
+  EXPECT_EQ(rest_via(*proxy, alice, "127.0.0.2"), 429u);
   // An address the client writes itself changes nothing: nginx appends the real one, read first.
-  EXPECT_EQ(rest_via(proxy, alice, "127.0.0.2", {{"X-Forwarded-For", "198.51.100.77"}}), 429u);
-  EXPECT_EQ(rest_via(proxy, alice, "127.0.0.3"), 200u) << "another client has its own budget";
+  EXPECT_EQ(rest_via(*proxy, alice, "127.0.0.2", {{"X-Forwarded-For", "198.51.100.77"}}), 429u);
+  EXPECT_EQ(rest_via(*proxy, alice, "127.0.0.3"), 200u) << "another client has its own budget";
   EXPECT_THAT(bridge->log(), HasSubstr("127.0.0.2 GET /api/v1/users/{userId}/jobs -> 429"));
   EXPECT_THAT(bridge->log(), HasSubstr("127.0.0.3 GET /api/v1/users/{userId}/jobs -> 200"));
 }
 
 TEST_F(BridgeBehindProxy, AnUntrustedProxyIsOneClient) {
-  auto args = tight_rate_limit;
-  args.insert(args.end(), {"--trusted-proxy", "10.0.0.0/8"});
-  auto bridge = start_bridge(args);
-  nginx_proxy proxy{bridge->port()};
-  const auto alice = user("alice");
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(rest_via(proxy, alice, "127.0.0.2"), 200u) << proxy.log();
-  EXPECT_EQ(rest_via(proxy, alice, "127.0.0.3"), 429u) << "every client shares nginx's budget";
+  const auto [bridge, proxy] = spend_burst("10.0.0.0/8");
+  EXPECT_EQ(rest_via(*proxy, user("alice"), "127.0.0.3"), 429u) << "every client shares nginx's budget";
   EXPECT_THAT(bridge->log(), HasSubstr("127.0.0.1 GET /api/v1/users/{userId}/jobs -> 429"));
 }
 
