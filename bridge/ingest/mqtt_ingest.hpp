@@ -69,7 +69,9 @@ struct ingest_options {
   std::string password;
   // Also names the sync topic, so it must follow the id rule (is_valid_id).
   std::string client_id = "progress-bridge";
-  std::chrono::seconds keepalive{30};
+  // A broker that stops answering (hung, not gone) is given up within 2.5
+  // keepalives plus Paho's one-second tick: connected() and ready() turn false.
+  std::chrono::seconds keepalive{5};
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds min_reconnect_delay{1};
   std::chrono::seconds max_reconnect_delay{30};
