@@ -231,7 +231,8 @@ TEST_F(HttpOutOfDescriptors, TheListenerShedsWaitingConnectionsBacksOffAndRecove
   const double cpu_used = cpu_seconds() - cpu_before;
   EXPECT_LT(cpu_used, 2.0) << "the accept loop must back off, not spin";
   EXPECT_GE(count_of(service_->refusals(), "descriptors"), static_cast<std::size_t>(clients / 2));
-  EXPECT_LE(log_lines(), 12u) << log_.str();
+  // 10 lines a window and one summary (a spinning loop wrote millions here).
+  EXPECT_LE(log_lines(), 30u) << log_.str();
   EXPECT_THAT(log_.str(), ::testing::HasSubstr("Too many open files"));
 
   // Once the clients leave, it serves again.
