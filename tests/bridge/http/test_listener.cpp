@@ -209,8 +209,8 @@ class HttpOutOfDescriptors : public ListenerTest {
 
 TEST_F(HttpOutOfDescriptors, TheListenerShedsWaitingConnectionsBacksOffAndRecovers) {
   start({});
-  // Every client socket exists before the limit drops: only the listener runs short.
-  // (Even so it would hold at most clients / 2 connections: the rest must be shed.)
+  // Every client socket exists before the limit drops: only the listener runs short,
+  // with descriptors for free_descriptors connections and 80 waiting.
   for (int i = 0; i < clients; ++i) client_fds_.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   ASSERT_TRUE(std::ranges::all_of(client_fds_, [](int fd) { return fd >= 0; }));
   lower_limit();
@@ -227,7 +227,7 @@ TEST_F(HttpOutOfDescriptors, TheListenerShedsWaitingConnectionsBacksOffAndRecove
   EXPECT_TRUE(test::wait_until([&] { return closed_clients() >= clients / 2; }, 20s))
       << closed_clients() << " of " << clients << " closed\n"
       << log_.str();
-  std::this_thread::sleep_for(3s);  // connections keep waiting on the ones it holds
+  std::this_thread::sleep_for(3s);  // still out of descriptors: it keeps failing to accept
   const double cpu_used = cpu_seconds() - cpu_before;
   EXPECT_LT(cpu_used, 2.0) << "the accept loop must back off, not spin";
   EXPECT_GE(count_of(service_->refusals(), "descriptors"), static_cast<std::size_t>(clients / 2));
