@@ -100,6 +100,7 @@ wait_port() {  # wait_port PORT SECONDS
 MQTT_PORT=$(free_port 21883)
 MQTT_WS_PORT=$(free_port 29001)
 CONTENDER_PORT=$(free_port 28080)
+ADMIN_PORT=$(free_port $((CONTENDER_PORT + 1)))
 
 # Accounts: worker, bridge and one per benchmark user, all made with progress-user.
 # mosquitto_passwd rewrites the whole file per account, so users go into small files
@@ -160,6 +161,11 @@ probe_bridge_flags() {
   bridge_flags+=("${extra[@]}")
   # Options that newer bridges have; generous values so the benchmark measures the server.
   [[ $help == *--max-connections* ]] && bridge_flags+=(--max-connections 19000)
+  # Every load-generator client comes from 127.0.0.1.
+  [[ $help == *--max-connections-per-address* ]] && bridge_flags+=(--max-connections-per-address 19000)
+  # Probes on the admin listener where there is one, else on the public one.
+  probe_port=$CONTENDER_PORT
+  [[ $help == *--admin-listen* ]] && bridge_flags+=(--admin-listen "127.0.0.1:$ADMIN_PORT") && probe_port=$ADMIN_PORT
   [[ $help == *--ws-max-connections* ]] && bridge_flags+=(--ws-max-connections 19000)
   return 0
 }
@@ -200,7 +206,7 @@ start_contender() {  # start_contender A|B|C|D; sets contender_pid, wire, port
   if [[ $1 == A ]]; then  # ready once the retained states are loaded
     local i
     for ((i = 0; i < 200; i++)); do
-      curl -sf "http://127.0.0.1:$CONTENDER_PORT/readyz" >/dev/null && break
+      curl -sf "http://127.0.0.1:$probe_port/readyz" >/dev/null && break
       sleep 0.05
     done
   fi

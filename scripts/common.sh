@@ -11,6 +11,7 @@ PROGRESS_PACKAGES=(
   mosquitto mosquitto-clients
   libboost-dev nlohmann-json3-dev libcli11-dev libspdlog-dev prometheus-cpp-dev libjwt-dev
   libgtest-dev libgmock-dev docker-compose
+  nginx-light
 )
 
 # What the Python publisher SDK and its tests need (publisher-sdk/python).

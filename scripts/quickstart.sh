@@ -4,7 +4,8 @@
 # 127.0.0.1. Stop with Ctrl-C. State and logs live in .run/.
 #
 # Environment: MQTT_PORT (default 1883, or the next free one), MQTT_WS_PORT
-# (default 9001), HTTP_PORT (default 8080).
+# (default 9001), HTTP_PORT (default 8080), ADMIN_PORT (default: the one after HTTP_PORT; the
+# bridge's probes and metrics).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -26,6 +27,7 @@ pick_port() {
 MQTT_PORT=$(pick_port "${MQTT_PORT:-1883}")
 MQTT_WS_PORT=$(pick_port "${MQTT_WS_PORT:-9001}")
 HTTP_PORT=$(pick_port "${HTTP_PORT:-8080}")
+ADMIN_PORT=$(pick_port "${ADMIN_PORT:-$((HTTP_PORT + 1))}")
 
 # Accounts and passwords are made once and kept in .run/credentials.env (mode 600).
 CREDENTIALS=$RUN_DIR/credentials.env
@@ -63,7 +65,8 @@ BRIDGE=$BUILD_DIR/bridge/progress-bridge
 if [[ -x $BRIDGE ]]; then
   say "starting progress-bridge on http://127.0.0.1:$HTTP_PORT"
   BRIDGE_MQTT_URL=$MQTT_URL BRIDGE_MQTT_USERNAME=bridge BRIDGE_MQTT_PASSWORD=$BRIDGE_PASSWORD \
-  BRIDGE_JWT_SECRET=$JWT_SECRET BRIDGE_HTTP_LISTEN=127.0.0.1:$HTTP_PORT BRIDGE_WEB_ROOT=$PROJECT_ROOT/web \
+  BRIDGE_JWT_SECRET=$JWT_SECRET BRIDGE_HTTP_LISTEN=127.0.0.1:$HTTP_PORT BRIDGE_ADMIN_LISTEN=127.0.0.1:$ADMIN_PORT \
+  BRIDGE_WEB_ROOT=$PROJECT_ROOT/web \
     "$BRIDGE" >"$RUN_DIR/bridge.log" 2>&1 &
   pids+=($!)
 fi
@@ -101,6 +104,11 @@ Open the dashboard in a browser, as alice or as an admin who sees every user:
 
   http://127.0.0.1:$HTTP_PORT/#token=$TOKEN
   http://127.0.0.1:$HTTP_PORT/#token=$ADMIN_TOKEN
+
+Probes and Prometheus metrics are on the admin listener:
+
+  curl -s http://127.0.0.1:$ADMIN_PORT/readyz
+  curl -s http://127.0.0.1:$ADMIN_PORT/metrics
 INFO
 fi
 printf '\nPress Ctrl-C to stop.\n'

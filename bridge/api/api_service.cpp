@@ -19,6 +19,10 @@ unsigned handoff_status(const http_request& req) {
   return websocket::is_upgrade(req) ? 101 : 200;
 }
 
+std::string_view to_string(listener_kind where) {
+  return where == listener_kind::admin ? "admin" : "public";
+}
+
 }  // namespace
 
 api_service::api_service(const job_store& store, std::shared_ptr<stream_hub> hub, metrics& metrics,
@@ -36,25 +40,40 @@ api_service::api_service(const job_store& store, std::shared_ptr<stream_hub> hub
   const auto bind = [](const auto* target, auto handler) {
     return [target, handler](const api_call& call) -> http_answer { return (target->*handler)(call); };
   };
-  // Every route of the bridge (docs/api.md, docs/protocol.md).
-  routes_.add(verb::get, "/api/v1/users/{userId}/jobs", {token, bind(&rest_, &rest_routes::list_user_jobs)});
-  routes_.add(verb::get, "/api/v1/users/{userId}/jobs/{jobId}", {token, bind(&rest_, &rest_routes::get_job)});
-  routes_.add(verb::get, "/api/v1/users/{userId}/jobs/{jobId}/events",
-              {token, bind(&rest_, &rest_routes::get_job_events)});
-  routes_.add(verb::get, "/api/v1/users/{userId}/stats", {token, bind(&rest_, &rest_routes::get_user_stats)});
-  routes_.add(verb::get, "/api/v1/jobs", {token, bind(&rest_, &rest_routes::list_all_jobs)});
-  routes_.add(verb::get, "/api/v1/session", {token, bind(&rest_, &rest_routes::get_session)});
-  routes_.add(verb::get, "/api/v1/ws", {token, bind(&streams_, &stream_routes::websocket)});
-  routes_.add(verb::get, "/api/v1/users/{userId}/stream", {token, bind(&streams_, &stream_routes::sse)});
-  routes_.add(verb::get, "/healthz", {open, bind(&probes_, &probe_routes::healthz)});
-  routes_.add(verb::get, "/readyz", {open, bind(&probes_, &probe_routes::readyz)});
-  routes_.add(verb::get, "/metrics", {open, bind(&probes_, &probe_routes::scrape_metrics)});
+  // Every route of the bridge (docs/api.md, docs/protocol.md), with the listener that serves it.
+  using enum listener_kind;
+  add(public_api, verb::get, "/api/v1/users/{userId}/jobs",
+      {token, bind(&rest_, &rest_routes::list_user_jobs)});
+  add(public_api, verb::get, "/api/v1/users/{userId}/jobs/{jobId}",
+      {token, bind(&rest_, &rest_routes::get_job)});
+  add(public_api, verb::get, "/api/v1/users/{userId}/jobs/{jobId}/events",
+      {token, bind(&rest_, &rest_routes::get_job_events)});
+  add(public_api, verb::get, "/api/v1/users/{userId}/stats",
+      {token, bind(&rest_, &rest_routes::get_user_stats)});
+  add(public_api, verb::get, "/api/v1/jobs", {token, bind(&rest_, &rest_routes::list_all_jobs)});
+  add(public_api, verb::get, "/api/v1/session", {token, bind(&rest_, &rest_routes::get_session)});
+  add(public_api, verb::get, "/api/v1/ws", {token, bind(&streams_, &stream_routes::websocket)});
+  add(public_api, verb::get, "/api/v1/users/{userId}/stream", {token, bind(&streams_, &stream_routes::sse)});
+  add(admin, verb::get, "/healthz", {open, bind(&probes_, &probe_routes::healthz)});
+  add(admin, verb::get, "/readyz", {open, bind(&probes_, &probe_routes::readyz)});
+  add(admin, verb::get, "/metrics", {open, bind(&probes_, &probe_routes::scrape_metrics)});
+}
+
+void api_service::add(listener_kind where, http::verb method, std::string pattern, route r) {
+  routes_[static_cast<std::size_t>(where)].add(method, std::move(pattern), std::move(r));
 }
 
 http_answer api_service::serve(const http_request& req, const request_info& info) {
   std::string_view label = unmatched_label;
-  http_answer answer = dispatch(req, info, label);
+  http_answer answer = dispatch(listener_kind::public_api, req, info, label);
   if (auto* res = std::get_if<http_response>(&answer)) cors_.apply(req, *res);
+  count(label, answer, req, info);
+  return answer;
+}
+
+http_answer api_service::serve_admin(const http_request& req, const request_info& info) {
+  std::string_view label = unmatched_label;
+  http_answer answer = dispatch(listener_kind::admin, req, info, label);
   count(label, answer, req, info);
   return answer;
 }
@@ -63,17 +82,27 @@ void api_service::on_rejected(http::status status, const request_info& /*info*/)
   metrics_.http_request(unmatched_label, static_cast<unsigned>(status), 0.0);
 }
 
-http_answer api_service::dispatch(const http_request& req, const request_info& info,
+void api_service::on_connection_refused(std::string_view reason) {
+  count_refused(listener_kind::public_api, reason);
+}
+
+void api_service::count_refused(listener_kind where, std::string_view reason) {
+  metrics_.connection_refused(to_string(where), reason);
+}
+
+http_answer api_service::dispatch(listener_kind where, const http_request& req, const request_info& info,
                                   std::string_view& label) {
   const auto [path, query_text] = split_target(req.target());
-  const auto match = routes_.match(req.method(), path);
+  const auto match = routes_[static_cast<std::size_t>(where)].match(req.method(), path);
   if (match.status != route_status::not_found) label = match.pattern;
+  // Browsers have no business on the admin listener: no CORS, no dashboard.
+  const bool browsers = where == listener_kind::public_api;
 
-  if (cors_policy::is_preflight(req)) {
+  if (browsers && cors_policy::is_preflight(req)) {
     if (match.status == route_status::not_found) return not_found(req, "no such resource");
     return cors_.preflight(req, match.allow.empty() ? "GET, OPTIONS" : match.allow);
   }
-  if (match.status == route_status::not_found && files_ &&
+  if (browsers && match.status == route_status::not_found && files_ &&
       (req.method() == http::verb::get || req.method() == http::verb::head)) {
     if (auto res = files_->serve(req, path)) {
       label = static_label;
@@ -91,7 +120,7 @@ http_answer api_service::dispatch(const http_request& req, const request_info& i
   // Probes and scrapes are never limited: monitoring must see an overloaded bridge.
   const bool open = match.status == route_status::matched && match.handler->needs == route::access::open;
   if (!open && path.starts_with("/api/")) {
-    if (auto denied = access_.admit(info.remote_address)) return denial_response(req, *denied);
+    if (auto denied = access_.admit(info.client_key)) return denial_response(req, *denied);
   }
   switch (match.status) {
     case route_status::not_found: return not_found(req, "no such resource");

@@ -7,6 +7,7 @@
 #include "asio.hpp"
 
 #include "build_info.hpp"
+#include "client_address.hpp"
 #include "parse_integer.hpp"
 #include "progress/protocol/topic.hpp"
 #include "token_issuer.hpp"
@@ -69,6 +70,8 @@ config_result parse_config(int argc, const char* const* argv) {
   app.fallthrough();  // `token --jwt-secret ...` works like `--jwt-secret ... token`
 
   std::string listen = "127.0.0.1:8080";
+  std::string admin_listen = "127.0.0.1:8081";
+  std::string mqtt_keepalive = "5s";
   std::string password_file;
   std::string public_key_file;
   std::string finished_ttl = "24h";
@@ -91,8 +94,17 @@ config_result parse_config(int argc, const char* const* argv) {
   app.add_option("--mqtt-client-id", cfg.mqtt_client_id, "MQTT client id ([A-Za-z0-9_.-], unique per bridge)")
       ->envname("BRIDGE_MQTT_CLIENT_ID")
       ->capture_default_str();
+  app.add_option("--mqtt-keepalive", mqtt_keepalive,
+                 "MQTT keepalive: a stalled broker is noticed within 2.5 times this")
+      ->envname("BRIDGE_MQTT_KEEPALIVE")
+      ->check(duration_validator())
+      ->capture_default_str();
   app.add_option("--http-listen", listen, "HTTP address:port to listen on (port 0: any free port)")
       ->envname("BRIDGE_HTTP_LISTEN")
+      ->capture_default_str();
+  app.add_option("--admin-listen", admin_listen,
+                 "Address:port of /healthz, /readyz and /metrics (keep it off the public network)")
+      ->envname("BRIDGE_ADMIN_LISTEN")
       ->capture_default_str();
   app.add_option("--jwt-secret", cfg.jwt_secret, "HS256 secret for bearer tokens (>= 32 bytes)")
       ->envname("BRIDGE_JWT_SECRET");
@@ -137,9 +149,29 @@ config_result parse_config(int argc, const char* const* argv) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   app.add_option("--max-connections", cfg.max_connections,
-                 "Open connections at most, HTTP and live streams together")
+                 "Open connections of the public listener at most, HTTP and live streams together")
       ->envname("BRIDGE_MAX_CONNECTIONS")
       ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--max-connections-per-address", cfg.max_connections_per_address,
+                 "Open connections at most from one client address (IPv6: one /64)")
+      ->envname("BRIDGE_MAX_CONNECTIONS_PER_ADDRESS")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--trusted-proxy", cfg.trusted_proxies,
+                 "Proxy (CIDR or address) whose forwarding header names the client (repeatable)")
+      ->envname("BRIDGE_TRUSTED_PROXIES")
+      ->delimiter(',')
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            if (!address_range::parse(text)) return "not an address or CIDR range: " + text;
+            return {};
+          },
+          "CIDR"));
+  app.add_option("--trusted-proxy-header", cfg.trusted_proxy_header,
+                 "Header a trusted proxy names the client in: x-forwarded-for or forwarded")
+      ->envname("BRIDGE_TRUSTED_PROXY_HEADER")
+      ->check(CLI::IsMember({"x-forwarded-for", "forwarded"}))
       ->capture_default_str();
   app.add_option("--web-root", cfg.web_root, "Directory of static files served at / (the dashboard)")
       ->envname("BRIDGE_WEB_ROOT")
@@ -194,6 +226,13 @@ config_result parse_config(int argc, const char* const* argv) {
   if (!endpoint) return failure("--http-listen: not an address:port: " + listen);
   cfg.http_address = endpoint->first;
   cfg.http_port = endpoint->second;
+  const auto admin_endpoint = parse_listen_address(admin_listen);
+  if (!admin_endpoint) return failure("--admin-listen: not an address:port: " + admin_listen);
+  cfg.admin_address = admin_endpoint->first;
+  cfg.admin_port = admin_endpoint->second;
+  cfg.mqtt_keepalive = *parse_duration(mqtt_keepalive);
+  if (cfg.mqtt_keepalive < std::chrono::seconds{2} || cfg.mqtt_keepalive > std::chrono::hours{1})
+    return failure("--mqtt-keepalive: between 2s and 1h");
   cfg.finished_ttl = *parse_duration(finished_ttl);  // checked by the validator
   cfg.stream_stall_timeout = *parse_duration(stall_timeout);
   cfg.stream_heartbeat = *parse_duration(heartbeat);

@@ -21,6 +21,10 @@ struct bridge_config {
   std::string mqtt_username = "bridge";
   std::string mqtt_password;  // from --mqtt-password or the first line of --mqtt-password-file
   std::string mqtt_client_id = "progress-bridge";
+  // PINGREQ after this long without sending; a broker from which nothing at all
+  // arrives for 1.5 times as long is given up (mqtt_connection), so a stalled
+  // broker is noticed within 1.75 keepalives (the check runs 4 times per keepalive).
+  std::chrono::seconds mqtt_keepalive{5};
 
   // HTTP.
   std::string http_address = "127.0.0.1";
@@ -29,7 +33,15 @@ struct bridge_config {
   double rate_limit = 20;  // requests per second per client address; 0 disables
   double rate_limit_burst = 40;
   unsigned threads = 2;
-  std::size_t max_connections = 10000;  // HTTP connections and live streams together
+  std::size_t max_connections = 10000;            // HTTP connections and live streams together
+  std::size_t max_connections_per_address = 256;  // of them from one client address (IPv6: one /64)
+  // Peers allowed to name the client in a forwarding header (CIDR or address).
+  std::vector<std::string> trusted_proxies;
+  std::string trusted_proxy_header = "x-forwarded-for";  // or "forwarded" (RFC 7239)
+
+  // Admin listener: /healthz, /readyz, /metrics.
+  std::string admin_address = "127.0.0.1";
+  std::uint16_t admin_port = 8081;
   // Directory served at `/` (the dashboard); empty: no static files.
   std::string web_root;
 

@@ -22,8 +22,10 @@
 #include "job_store.hpp"
 #include "jwt_verifier.hpp"
 #include "listener.hpp"
+#include "log_flush.hpp"
 #include "metrics.hpp"
 #include "mqtt_ingest.hpp"
+#include "open_file_limit.hpp"
 #include "static_files.hpp"
 #include "store_upkeep.hpp"
 #include "stream_hub.hpp"
@@ -48,6 +50,32 @@ void setup_logging(const std::string& level) {
 std::string url_host(const tcp::endpoint& endpoint) {
   const auto address = endpoint.address().to_string();
   return endpoint.address().is_v6() ? "[" + address + "]" : address;
+}
+
+std::shared_ptr<const trusted_proxies> proxies_of(const bridge_config& cfg) {
+  if (cfg.trusted_proxies.empty()) return nullptr;
+  std::vector<address_range> ranges;
+  for (const auto& text : cfg.trusted_proxies) ranges.push_back(*address_range::parse(text));  // validated
+  return std::make_shared<const trusted_proxies>(std::move(ranges), cfg.trusted_proxy_header == "forwarded"
+                                                                        ? forwarded_header::forwarded
+                                                                        : forwarded_header::x_forwarded_for);
+}
+
+// Opens a listener and logs its address ("<what> listening on http://...");
+// null, logged, when the address cannot be bound.
+std::shared_ptr<listener> open_listener(net::io_context& ioc, std::string_view what,
+                                        const std::string& address, std::uint16_t port,
+                                        std::shared_ptr<http_service> service, listener_options options) {
+  beast::error_code ec;
+  const tcp::endpoint endpoint{net::ip::make_address(address, ec), port};
+  auto opened = std::make_shared<listener>(ioc, endpoint, std::move(service), std::move(options), ec);
+  if (ec) {
+    spdlog::critical("cannot listen on {}:{}: {}", address, port, ec.message());
+    return nullptr;
+  }
+  const auto bound = opened->local_endpoint();
+  spdlog::info("{} listening on http://{}:{}", what, url_host(bound), bound.port());
+  return opened;
 }
 
 int print_token(const bridge_config& cfg) {
@@ -92,7 +120,11 @@ int serve(const bridge_config& cfg) {
   auto hub = std::make_shared<stream_hub>(
       ioc, store, stream_hub_options{.resume_limit = std::max<std::size_t>(1, cfg.stream_queue_limit / 2)});
 
+  const auto descriptors = fit_open_file_limit(cfg.max_connections);
+  if (descriptors.max_connections == 0) return 1;
+
   ingest_options ingest_opts;
+  ingest_opts.keepalive = cfg.mqtt_keepalive;
   ingest_opts.url = cfg.mqtt_url;
   ingest_opts.username = cfg.mqtt_username;
   ingest_opts.password = cfg.mqtt_password;
@@ -117,17 +149,29 @@ int serve(const bridge_config& cfg) {
                                             .stall_timeout = cfg.stream_stall_timeout,
                                             .heartbeat = cfg.stream_heartbeat,
                                             .token_leeway = cfg.jwt_leeway}});
-  beast::error_code ec;
-  const tcp::endpoint endpoint{net::ip::make_address(cfg.http_address, ec), cfg.http_port};
-  auto http = std::make_shared<listener>(ioc, endpoint, api, http_limits{}, ec, cfg.max_connections);
-  if (ec) {
-    spdlog::critical("cannot listen on {}:{}: {}", cfg.http_address, cfg.http_port, ec.message());
+  auto http =
+      open_listener(ioc, "progress-bridge " + std::string(version()), cfg.http_address, cfg.http_port, api,
+                    listener_options{.limits = {},
+                                     .connections = {.max_connections = descriptors.max_connections,
+                                                     .max_per_address = cfg.max_connections_per_address},
+                                     .proxies = proxies_of(cfg),
+                                     .name = "http"});
+  auto admin = open_listener(
+      ioc, "admin", cfg.admin_address, cfg.admin_port, std::make_shared<admin_door>(api),
+      listener_options{
+          .limits = {},
+          .connections = {.max_connections = admin_max_connections, .max_per_address = admin_max_connections},
+          .proxies = nullptr,
+          .name = "admin"});
+  if (!http || !admin) {
     ingest->stop();
     return 1;
   }
-  const auto bound = http->local_endpoint();
-  spdlog::info("progress-bridge {} listening on http://{}:{}", version(), url_host(bound), bound.port());
-  http->count_also([hub] { return hub->open_streams(); });
+  // Weak: the metrics outlive the io_context the listeners use.
+  bridge_metrics.on_scrape([http = std::weak_ptr(http), admin = std::weak_ptr(admin)](metrics& m) {
+    if (const auto open = http.lock()) m.set_connections_open("public", open->open_connections());
+    if (const auto open = admin.lock()) m.set_connections_open("admin", open->open_connections());
+  });
   spdlog::info("MQTT broker {} as {}", cfg.mqtt_url, cfg.mqtt_username);
   if (files) spdlog::info("serving {} static files from {}", files->size(), cfg.web_root);
 
@@ -145,9 +189,12 @@ int serve(const bridge_config& cfg) {
     wake.notify_all();
   });
 
+  auto flush = std::make_shared<log_flush>(ioc);
   ingest->start();
   upkeep->start();
+  flush->start();
   http->run();
+  admin->run();
 
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < cfg.threads; ++i) {
@@ -166,8 +213,10 @@ int serve(const bridge_config& cfg) {
   // Stop accepting and close idle connections; requests in progress finish;
   // live streams get a close frame (1001) or the end of their response.
   http->stop();
+  admin->stop();
   hub->shutdown();
   upkeep->stop();
+  flush->stop();
   // Blocks until the broker saw the disconnect; the event loop keeps running meanwhile.
   ingest->stop();
   {

@@ -77,4 +77,9 @@ http_response service_unavailable(const http_request& req, std::string_view mess
   return error_response(req, http::status::service_unavailable, "not_ready", message);
 }
 
+http_response too_many_connections(const http_request& req) {
+  return error_response(req, http::status::service_unavailable, "too_many_connections",
+                        "this address holds all the connections one address may");
+}
+
 }  // namespace progress::bridge

@@ -31,5 +31,7 @@ namespace progress::bridge {
 // 429 with `Retry-After` in whole seconds (at least 1).
 [[nodiscard]] http_response too_many_requests(const http_request& req, std::chrono::seconds retry_after);
 [[nodiscard]] http_response service_unavailable(const http_request& req, std::string_view message);
+// 503 `too_many_connections`: the client's address holds all the connections it may.
+[[nodiscard]] http_response too_many_connections(const http_request& req);
 
 }  // namespace progress::bridge

@@ -4,17 +4,20 @@
 // Handlers run on the connection's strand, concurrently across connections,
 // so implementations must be thread-safe and must not block.
 #include <functional>
+#include <string_view>
 #include <variant>
 
+#include "connection_table.hpp"
 #include "http_types.hpp"
 
 namespace progress::bridge {
 
 // Takes over a connection for a protocol that outlives one response
 // (WebSocket upgrade, server-sent events). It receives the stream, the
-// request that asked for it and any bytes already read past that request.
-using stream_handoff =
-    std::function<void(beast::tcp_stream stream, http_request req, beast::flat_buffer buffer)>;
+// request that asked for it, any bytes already read past that request, and the
+// connection's slot, which whoever owns the socket keeps until it closes.
+using stream_handoff = std::function<void(beast::tcp_stream stream, http_request req,
+                                          beast::flat_buffer buffer, connection_slot slot)>;
 
 // A response to write, or the hand-off of the connection to a stream.
 using http_answer = std::variant<http_response, stream_handoff>;
@@ -28,6 +31,10 @@ class http_service {
   // Told about requests the session answered itself (413, 431), so they are
   // counted like any other.
   virtual void on_rejected(http::status /*status*/, const request_info& /*info*/) {}
+
+  // Told about connections refused for a connection limit, with the reason
+  // ("max_connections", "per_address", "descriptors"), so they are counted.
+  virtual void on_connection_refused(std::string_view /*reason*/) {}
 };
 
 }  // namespace progress::bridge

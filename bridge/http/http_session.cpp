@@ -1,17 +1,24 @@
 #include "http_session.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include "http_error.hpp"
+#include "rate_limited_log.hpp"
 
 namespace progress::bridge {
 
 http_session::http_session(tcp::socket&& socket, std::shared_ptr<http_service> service,
-                           const http_limits& limits)
-    : stream_(std::move(socket)), service_(std::move(service)), limits_(limits) {
+                           const http_limits& limits, connection_slot slot,
+                           std::shared_ptr<const trusted_proxies> proxies)
+    : stream_(std::move(socket)),
+      service_(std::move(service)),
+      limits_(limits),
+      slot_(std::move(slot)),
+      proxies_(std::move(proxies)) {
   beast::error_code ec;
   const auto remote = stream_.socket().remote_endpoint(ec);
-  info_.remote_address = ec ? std::string("unknown") : remote.address().to_string();
+  if (!ec) peer_ = plain_address(remote.address());
+  info_.remote_address = ec ? std::string("unknown") : peer_.to_string();
+  info_.client_key = ec ? info_.remote_address : client_key(peer_);
+  if (proxies_ && !proxies_->trusts(peer_)) proxies_.reset();  // nothing to look up per request
 }
 
 void http_session::run() {
@@ -56,7 +63,8 @@ void http_session::on_read(beast::error_code ec, std::size_t /*bytes*/) {
   }
   if (ec) {
     // Malformed HTTP: nothing sensible can be parsed after it.
-    spdlog::debug("http read from {}: {}", info_.remote_address, ec.message());
+    outsider_log().log("http_read", spdlog::level::debug, "http read from {}: {}", info_.remote_address,
+                       ec.message());
     if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
       http_request minimal{http::verb::get, "/", 11};
       auto res = bad_request(minimal, "malformed request");
@@ -68,17 +76,33 @@ void http_session::on_read(beast::error_code ec, std::size_t /*bytes*/) {
 
   info_.received_at = std::chrono::steady_clock::now();
   http_request req = parser_->release();
+  if (!identify_client(req)) {
+    service_->on_connection_refused(to_string(connection_refusal::per_address));
+    return reject(too_many_connections(req), http::status::service_unavailable);
+  }
   auto answer = service_->serve(req, info_);
   if (auto* handoff = std::get_if<stream_handoff>(&answer)) {
     // The stream leaves this session; the session ends when this call returns.
     stream_.expires_never();
-    (*handoff)(std::move(stream_), std::move(req), std::move(buffer_));
+    (*handoff)(std::move(stream_), std::move(req), std::move(buffer_), std::move(slot_));
     return;
   }
   ++requests_;
   auto& res = std::get<http_response>(answer);
   if (requests_ >= limits_.max_requests_per_connection || stopping_) res.keep_alive(false);
   send(std::move(res));
+}
+
+bool http_session::identify_client(const http_request& req) {
+  if (!proxies_) return true;
+  const auto client = proxies_->client_of(peer_, req);
+  info_.remote_address = client.to_string();
+  info_.client_key = client_key(client);
+  if (slot_.rekey(info_.client_key)) return true;
+  outsider_log().log("address_cap", spdlog::level::warn,
+                     "{} (through proxy {}) has all the connections one address may; answering 503",
+                     info_.remote_address, peer_.to_string());
+  return false;
 }
 
 void http_session::reject(http_response res, http::status status) {
@@ -97,10 +121,13 @@ void http_session::send(http_response res) {
 
 void http_session::on_write(bool close, beast::error_code ec, std::size_t /*bytes*/) {
   if (ec) {
-    spdlog::debug("http write to {}: {}", info_.remote_address, ec.message());
+    outsider_log().log("http_write", spdlog::level::debug, "http write to {}: {}", info_.remote_address,
+                       ec.message());
     return do_close();
   }
   if (close || stopping_) return do_close();
+  // An idle connection of a proxy's keep-alive pool is nobody's until its next request.
+  if (proxies_) (void)slot_.rekey({});
   response_ = {};
   do_read();
 }

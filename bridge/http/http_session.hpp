@@ -8,6 +8,8 @@
 #include <memory>
 #include <optional>
 
+#include "client_address.hpp"
+#include "connection_table.hpp"
 #include "http_service.hpp"
 #include "http_types.hpp"
 
@@ -28,7 +30,10 @@ struct http_limits {
 
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(tcp::socket&& socket, std::shared_ptr<http_service> service, const http_limits& limits);
+  // `slot` counts the connection until its socket closes (it goes with a
+  // hand-off); `proxies` decides whose forwarding header names the client.
+  http_session(tcp::socket&& socket, std::shared_ptr<http_service> service, const http_limits& limits,
+               connection_slot slot = {}, std::shared_ptr<const trusted_proxies> proxies = nullptr);
 
   // Starts reading on the session's strand.
   void run();
@@ -40,6 +45,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
  private:
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
+  // Names the client of `req` when the peer is a trusted proxy; false when
+  // that client already holds all the connections one address may.
+  [[nodiscard]] bool identify_client(const http_request& req);
   void reject(http_response res, http::status status);
   void send(http_response res);
   void on_write(bool close, beast::error_code ec, std::size_t bytes);
@@ -49,6 +57,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   beast::flat_buffer buffer_;
   std::shared_ptr<http_service> service_;
   http_limits limits_;
+  connection_slot slot_;
+  std::shared_ptr<const trusted_proxies> proxies_;
+  net::ip::address peer_;
   request_info info_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http_response response_;  // kept alive while it is written

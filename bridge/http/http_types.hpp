@@ -13,7 +13,12 @@ using http_response = http::response<http::string_body>;
 
 // What the transport knows about a request besides its bytes.
 struct request_info {
-  std::string remote_address;  // client IP as text, used as the rate-limit key
+  // The client's IP as text: the TCP peer, or the client a trusted proxy
+  // named (client_address.hpp). Logged.
+  std::string remote_address;
+  // What per-client limits (request rate, connections) count the client
+  // under: its IPv4 address, or its IPv6 /64 network.
+  std::string client_key;
   std::chrono::steady_clock::time_point received_at;
 };
 

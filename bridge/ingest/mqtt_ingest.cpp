@@ -166,8 +166,8 @@ void mqtt_ingest::on_closed(const mqtt_connection_end& end) {
   if (was_connected) {
     spdlog::warn("MQTT connection to {}: {}; reconnecting", options_.url, describe(end));
   } else {
-    connection_log_.log(spdlog::level::warn, "MQTT connect to {}: {}; retrying in {} s", options_.url,
-                        describe(end), reconnect_delay_.count());
+    outsider_log().log("mqtt_connect", spdlog::level::warn, "MQTT connect to {}: {}; retrying in {} s",
+                       options_.url, describe(end), reconnect_delay_.count());
   }
   schedule_connect();
 }
@@ -251,7 +251,8 @@ void mqtt_ingest::handle(const mqtt::publish& message) {
   const auto key = parse_job_topic(topic);
   if (!key) {
     metrics_.message_rejected("bad_topic");
-    reject_log_.log(spdlog::level::warn, "rejected message on topic '{}': not a job topic", printable(topic));
+    outsider_log().log("mqtt_topic", spdlog::level::warn, "rejected message on topic '{}': not a job topic",
+                       printable(topic));
     return;
   }
   if (sweep_possible_) {
@@ -272,8 +273,9 @@ void mqtt_ingest::handle(const mqtt::publish& message) {
   if (!parsed) {
     const auto& error = *parsed.error;
     metrics_.message_rejected(to_string(error.reason));
-    reject_log_.log(spdlog::level::warn, "rejected update on {}: {} {} {}", printable(topic),
-                    to_string(error.reason), printable(error.field), printable(error.message));
+    outsider_log().log("mqtt_update", spdlog::level::warn, "rejected update on {}: {} {} {}",
+                       printable(topic), to_string(error.reason), printable(error.field),
+                       printable(error.message));
     return;
   }
   const auto result = store_.apply(*key, std::move(*parsed.state), unix_ms_now());
@@ -293,8 +295,9 @@ void mqtt_ingest::record(const apply_result& result) {
     case apply_outcome::not_found: metrics_.update_ignored(to_string(result.outcome)); break;
     case apply_outcome::over_capacity:
       metrics_.message_rejected("over_capacity");
-      reject_log_.log(spdlog::level::warn, "store full: new job {}/{} refused (no finished job to evict)",
-                      result.key.user_id, result.key.job_id);
+      outsider_log().log("store_full", spdlog::level::warn,
+                         "store full: new job {}/{} refused (no finished job to evict)", result.key.user_id,
+                         result.key.job_id);
       break;
   }
 }

@@ -62,8 +62,9 @@ struct ingest_options {
   std::string password;
   // Also names the sync topic, so it must follow the id rule (is_valid_id).
   std::string client_id = "progress-bridge";
-  // A broker that sends nothing for 1.5 × this is taken for gone.
-  std::chrono::seconds keepalive{10};
+  // A broker that sends nothing for 1.5 × this (hung, not gone) is taken for
+  // gone: connected() and ready() turn false and the ingest reconnects.
+  std::chrono::seconds keepalive{5};
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds min_reconnect_delay{1};
   std::chrono::seconds max_reconnect_delay{30};
@@ -136,8 +137,6 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   net::ssl::context tls_;
   net::steady_timer connect_timer_;
   net::steady_timer sync_timer_;
-  rate_limited_log reject_log_;
-  rate_limited_log connection_log_;
 
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};

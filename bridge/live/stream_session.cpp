@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "rate_limited_log.hpp"
 #include "store_cursor.hpp"
 
 namespace progress::bridge {
@@ -114,8 +115,9 @@ void stream_session::queue(outgoing_message message, bool conflate) {
     case push_result::queued: break;
     case push_result::conflated: metrics_.stream_message_conflated(); break;
     case push_result::full:
-      spdlog::debug("{} stream of {}: {} messages pending, closing a slow consumer", to_string(framing_),
-                    who_.user_id, queue_.size());
+      outsider_log().log("stream", spdlog::level::debug,
+                         "{} stream of {}: {} messages pending, closing a slow consumer", to_string(framing_),
+                         who_.user_id, queue_.size());
       end(stream_end::slow_consumer);
       break;
   }
@@ -166,7 +168,8 @@ void stream_session::on_written(boost::system::error_code ec) {
   const std::size_t sent = batch_.size();
   batch_.clear();
   if (ec) {
-    spdlog::debug("{} stream of {}: write: {}", to_string(framing_), who_.user_id, ec.message());
+    outsider_log().log("stream", spdlog::level::debug, "{} stream of {}: write: {}", to_string(framing_),
+                       who_.user_id, ec.message());
     if (!closing_) end(stream_end::error);
     return;
   }
@@ -184,7 +187,8 @@ void stream_session::end(stream_end reason) {
     closing_ = true;
     end_reason_ = reason;
     if (reason != stream_end::client && reason != stream_end::shutdown)
-      spdlog::debug("{} stream of {} ends: {}", to_string(framing_), who_.user_id, to_string(reason));
+      outsider_log().log("stream", spdlog::level::debug, "{} stream of {} ends: {}", to_string(framing_),
+                         who_.user_id, to_string(reason));
     queue_.clear();
   }
   close_transport(reason);

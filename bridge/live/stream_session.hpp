@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "asio.hpp"
+#include "connection_table.hpp"
 #include "metrics.hpp"
 #include "principal.hpp"
 #include "send_queue.hpp"
@@ -47,6 +48,9 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   void on_start(std::shared_ptr<const stream_start> start) final;
   void on_event(const std::shared_ptr<const stream_event>& event) final;
   void on_shutdown() final;
+
+  // Keeps the connection counted by its listener for as long as the stream lives.
+  void hold(connection_slot slot) { slot_ = std::move(slot); }
 
  protected:
   // `resume_after` / `resume_cursor`: the client's cursor when it was valid here.
@@ -130,6 +134,7 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   bool writing_ = false;
   bool closing_ = false;
   bool finished_ = false;
+  connection_slot slot_;
   stream_end end_reason_ = stream_end::client;
 };
 

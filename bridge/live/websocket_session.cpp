@@ -6,6 +6,7 @@
 #include "build_info.hpp"
 #include "progress/protocol/topic.hpp"
 #include "progress/protocol/validation.hpp"
+#include "rate_limited_log.hpp"
 
 namespace progress::bridge {
 
@@ -78,7 +79,7 @@ void websocket_session::run(http_request req) {
 
 void websocket_session::on_accept(beast::error_code ec) {
   if (ec) {
-    spdlog::debug("websocket accept: {}", ec.message());
+    outsider_log().log("websocket", spdlog::level::debug, "websocket accept: {}", ec.message());
     return finish();
   }
   open_ = true;
@@ -98,7 +99,8 @@ void websocket_session::do_read() {
 void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
   if (ec) {
     if (ec != websocket::error::closed && ec != net::error::operation_aborted)
-      spdlog::debug("websocket read from {}: {}", who().user_id, ec.message());
+      outsider_log().log("websocket", spdlog::level::debug, "websocket read from {}: {}", who().user_id,
+                         ec.message());
     if (ec == websocket::error::message_too_big) stats().stream_op_refused("too_big");
     close_timer_.cancel();
     return finish();
@@ -197,7 +199,8 @@ void websocket_session::close_transport(stream_end reason) {
 }
 
 void websocket_session::on_close(beast::error_code ec) {
-  if (ec && ec != net::error::operation_aborted) spdlog::debug("websocket close: {}", ec.message());
+  if (ec && ec != net::error::operation_aborted)
+    outsider_log().log("websocket", spdlog::level::debug, "websocket close: {}", ec.message());
   // The read loop ends with the close handshake (or the error) and calls finish().
 }
 

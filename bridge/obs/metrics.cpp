@@ -68,6 +68,11 @@ metrics::metrics()
                             "Refused credentials, by reason")},
       rate_limited_{
           counter(*registry_, "progress_bridge_rate_limited_total", "Requests refused by rate limiting")},
+      connections_refused_{family(prometheus::BuildCounter(), *registry_,
+                                  "progress_bridge_connections_refused_total",
+                                  "Connections refused for a connection limit, by listener and reason")},
+      connections_open_{family(prometheus::BuildGauge(), *registry_, "progress_bridge_connections_open",
+                               "Open connections (HTTP and live streams), by listener")},
       streams_open_{family(prometheus::BuildGauge(), *registry_, "progress_bridge_streams_open",
                            "Live streams open, by transport")},
       websocket_streams_{streams_open_.Add({{"transport", "websocket"}})},
@@ -129,6 +134,19 @@ void metrics::auth_failure(std::string_view reason) {
 
 void metrics::rate_limited() {
   rate_limited_.Increment();
+}
+
+void metrics::connection_refused(std::string_view listener, std::string_view reason) {
+  std::string key{listener};
+  key.append(1, '\n').append(reason);
+  connections_refused_
+      .get({{"listener", std::string{listener}}, {"reason", std::string{reason}}}, std::move(key))
+      .Increment();
+}
+
+void metrics::set_connections_open(std::string_view listener, std::size_t count) {
+  connections_open_.get({{"listener", std::string{listener}}}, std::string{listener})
+      .Set(static_cast<double>(count));
 }
 
 void metrics::stream_opened(std::string_view transport) {

@@ -52,6 +52,10 @@ class metrics {
   void http_request(std::string_view route, unsigned status, double seconds);
   void auth_failure(std::string_view reason);
   void rate_limited();
+  // Connections refused for a connection limit; `listener` is "public" or "admin",
+  // `reason` "max_connections", "per_address" or "descriptors".
+  void connection_refused(std::string_view listener, std::string_view reason);
+  void set_connections_open(std::string_view listener, std::size_t count);
 
   // Live streams; `transport` is "websocket" or "sse", `reason` a to_string(stream_end).
   void stream_opened(std::string_view transport);
@@ -96,6 +100,8 @@ class metrics {
   labelled<prometheus::Histogram> http_duration_;
   labelled<prometheus::Counter> auth_failures_;
   prometheus::Counter& rate_limited_;
+  labelled<prometheus::Counter> connections_refused_;
+  labelled<prometheus::Gauge> connections_open_;
   prometheus::Family<prometheus::Gauge>& streams_open_;
   prometheus::Gauge& websocket_streams_;
   prometheus::Gauge& sse_streams_;

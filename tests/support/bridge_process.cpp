@@ -13,37 +13,42 @@ namespace progress::test {
 using namespace std::chrono_literals;
 
 bridge_process::bridge_process(const mosquitto_broker& broker, const std::string& name,
-                               std::vector<std::string> extra_args)
+                               std::vector<std::string> extra_args, std::optional<unsigned> open_file_limit)
     : directory_(make_temp_dir("progress-bridge-" + name)) {
-  std::vector<std::string> argv{PROGRESS_BRIDGE_BINARY,
-                                "--mqtt-url",
-                                broker.url(),
-                                "--mqtt-username",
-                                "bridge",
-                                "--mqtt-password",
-                                mosquitto_broker::password("bridge"),
-                                "--mqtt-client-id",
-                                "bridge-" + name,
-                                "--http-listen",
-                                "127.0.0.1:0",
-                                "--jwt-secret",
-                                std::string(jwt_secret),
-                                "--log-level",
-                                "debug"};
+  std::vector<std::string> argv;
+  if (open_file_limit) {
+    // prlimit sets the limits on itself and execs the bridge: same process, limits in force from the start.
+    const auto limit = std::to_string(*open_file_limit);
+    argv = {"/usr/bin/prlimit", "--nofile=" + limit + ":" + limit, "--"};
+  }
+  argv.insert(argv.end(), {PROGRESS_BRIDGE_BINARY, "--mqtt-url", broker.url(), "--mqtt-username", "bridge",
+                           "--mqtt-password", mosquitto_broker::password("bridge"), "--mqtt-client-id",
+                           "bridge-" + name, "--http-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                           "--jwt-secret", std::string(jwt_secret), "--log-level", "debug"});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<child_process>(std::move(argv), directory_ / "bridge.log");
-  // The bridge logs its real address, also when asked for port 0.
-  const std::regex listening{R"(listening on http://127\.0\.0\.1:(\d+))"};
+  // The bridge logs its real addresses, also when asked for port 0.
+  const std::regex listening{R"(progress-bridge \S+ listening on http://127\.0\.0\.1:(\d+))"};
+  const std::regex admin_listening{R"(admin listening on http://127\.0\.0\.1:(\d+))"};
   std::smatch match;
+  std::smatch admin_match;
   std::string log;
   const bool started = wait_until(
       [&] {
         log = process_->log();
-        return std::regex_search(log, match, listening) || !process_->running();
+        return (std::regex_search(log, match, listening) &&
+                std::regex_search(log, admin_match, admin_listening)) ||
+               !process_->running();
       },
       10s);
-  if (!started || match.empty()) throw std::runtime_error("bridge did not start:\n" + process_->log());
+  if (!started || match.empty() || admin_match.empty())
+    throw std::runtime_error("bridge did not start:\n" + process_->log());
   port_ = static_cast<unsigned short>(std::stoi(match[1].str()));
+  admin_port_ = static_cast<unsigned short>(std::stoi(admin_match[1].str()));
+}
+
+bool bridge_process::becomes_ready(std::chrono::milliseconds timeout) const {
+  return wait_until([&] { return admin_get("/readyz").status == 200; }, timeout);
 }
 
 bridge_process::~bridge_process() {

@@ -42,6 +42,14 @@ class child_process {
   std::filesystem::path log_file_;
 };
 
+// CPU seconds (user and system) process `pid` has used so far, from
+// /proc/<pid>/stat; negative when it cannot be read.
+[[nodiscard]] double process_cpu_seconds(pid_t pid);
+
+// Raises this process's soft open-file limit to its hard limit: tests that
+// hold many connections need more than the usual 1024.
+void raise_open_file_limit();
+
 // A loopback TCP port nobody listens on right now.
 [[nodiscard]] unsigned short free_loopback_port();
 // True when something accepts TCP connections on 127.0.0.1:port.

@@ -7,7 +7,7 @@ namespace progress::test {
 using namespace std::chrono_literals;
 
 http_reply send_request(unsigned short port, http::verb method, const std::string& target,
-                        const std::string& token, const header_list& headers) {
+                        const std::string& token, const header_list& headers, const std::string& source) {
   net::io_context ioc;
   beast::tcp_stream stream{ioc};
   http::request<http::string_body> req{method, target, 11};
@@ -17,7 +17,7 @@ http_reply send_request(unsigned short port, http::verb method, const std::strin
   beast::flat_buffer buffer;
   http_reply r;
   bool answered = false;
-  if (open_client_socket(stream.socket())) return {};
+  if (open_client_socket(stream.socket(), source)) return {};
   // Asynchronous so that the stream's deadline bounds every step.
   stream.expires_after(10s);
   stream.async_connect(

@@ -65,7 +65,17 @@ void mosquitto_broker::start() {
 }
 
 void mosquitto_broker::stop() {
-  if (process_) process_->stop(SIGTERM);
+  if (!process_) return;
+  resume();  // a frozen broker would not see SIGTERM until it runs again
+  process_->stop(SIGTERM);
+}
+
+void mosquitto_broker::pause() {
+  if (process_ && process_->running()) ::kill(process_->pid(), SIGSTOP);
+}
+
+void mosquitto_broker::resume() {
+  if (process_ && process_->running()) ::kill(process_->pid(), SIGCONT);
 }
 
 void mosquitto_broker::pause() {

@@ -38,6 +38,12 @@ class mosquitto_broker {
   void pause();
   void resume();
 
+  // Freezes the broker (SIGSTOP): its sockets stay open and the kernel still
+  // accepts connections, but it answers nothing, like a hung broker. resume()
+  // (SIGCONT) lets it go on.
+  void pause();
+  void resume();
+
   // The password of one of `accounts`.
   [[nodiscard]] static std::string password(std::string_view user);
 

@@ -100,7 +100,7 @@ export class ProgressSystem {
   async start() {
     this.dir = await mkdtemp(join(tmpdir(), 'progress-system-'));
     log(`work dir ${this.dir}`);
-    const [mqttPort, wsPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+    const [mqttPort, wsPort, httpPort, adminPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     for (const account of ['worker', 'bridge', ...this.o.users]) {
       this.accounts[account] = `${account}-${randomBytes(9).toString('base64url')}`;
     }
@@ -123,19 +123,22 @@ export class ProgressSystem {
       '--mqtt-username', 'bridge',
       '--mqtt-password', this.accounts.bridge,
       '--http-listen', `127.0.0.1:${httpPort}`,
+      '--admin-listen', `127.0.0.1:${adminPort}`,
       '--jwt-secret', this.secret,
       ...webRoot,
       ...this.o.bridgeArgs,
     ]);
     const listening = await waitFor(
-      'the bridge to log "listening on http://127.0.0.1:<port>"',
-      () => this.alive(this.bridge) && this.bridge.output.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/),
+      'the bridge to log "progress-bridge <version> listening on http://127.0.0.1:<port>"',
+      () => this.alive(this.bridge) && this.bridge.output.match(/progress-bridge \S+ listening on (http:\/\/127\.0\.0\.1:\d+)/),
       { ms: 30000 },
     );
     this.baseUrl = listening[1];
+    // Probes and metrics are served on the admin listener only.
+    this.adminUrl = `http://127.0.0.1:${adminPort}`;
     await waitFor('the bridge to be ready (/readyz)', async () => {
       this.alive(this.bridge);
-      return (await fetch(`${this.baseUrl}/readyz`, { signal: AbortSignal.timeout(2000) })).ok;
+      return (await fetch(`${this.adminUrl}/readyz`, { signal: AbortSignal.timeout(2000) })).ok;
     }, { ms: 30000 });
     log(`bridge at ${this.baseUrl}`);
     return this;
@@ -200,7 +203,7 @@ export class ProgressSystem {
 
   /** The value of one sample of the bridge's /metrics (0 when absent), e.g. metric('progress_bridge_streams_open', {transport: 'websocket'}). */
   async metric(name, labels = {}) {
-    const text = await (await fetch(`${this.baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const text = await (await fetch(`${this.adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
     for (const line of text.split('\n')) {
       const m = line.match(/^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/);

@@ -9,7 +9,7 @@ websocket_test_client::websocket_test_client(unsigned short port, const std::str
                                              websocket_options options)
     : ws_(ioc_) {
   auto& tcp = beast::get_lowest_layer(ws_);
-  beast::error_code ec = open_client_socket(tcp.socket());
+  beast::error_code ec = open_client_socket(tcp.socket(), options.source_address);
   if (ec) {
     ended_ = true;
     end_error_ = ec;

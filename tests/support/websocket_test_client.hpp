@@ -23,6 +23,8 @@ struct websocket_options {
   // SO_RCVBUF set before connecting (the kernel doubles it and applies its minimum).
   std::optional<int> receive_buffer_bytes;
   std::chrono::milliseconds connect_timeout = std::chrono::seconds(5);
+  // Where the connection comes from (open_client_socket); empty: the default.
+  std::string source_address;
 };
 
 class websocket_test_client {

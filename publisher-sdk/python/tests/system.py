@@ -98,6 +98,7 @@ class System:
             bridge = Child("progress-bridge", [
                 self.bridge_binary, "--mqtt-url", self.mqtt_url, "--mqtt-username", "bridge",
                 "--mqtt-client-id", f"bridge-{secrets.token_hex(4)}", "--http-listen", "127.0.0.1:0",
+                "--admin-listen", "127.0.0.1:0",
             ], self.dir, {"BRIDGE_JWT_SECRET": self.jwt_secret, "BRIDGE_MQTT_PASSWORD": self.passwords["bridge"]})
             self.children.append(bridge)
             match = wait_for("the bridge to listen", lambda: self._listening(bridge))
@@ -127,7 +128,7 @@ class System:
     def _listening(child: Child) -> Optional["re.Match[str]"]:
         if child.process.poll() is not None:
             raise RuntimeError(f"progress-bridge stopped:\n{child.output()}")
-        return re.search(r"listening on http://127\.0\.0\.1:(\d+)", child.output())
+        return re.search(r"progress-bridge \S+ listening on http://127\.0\.0\.1:(\d+)", child.output())
 
     def stop(self) -> None:
         for child in reversed(self.children):

@@ -57,7 +57,18 @@ class RestApiTest : public ::testing::Test {
 
   http_response send(const http_request& req, const std::string& remote = "127.0.0.1") {
     if (!api_) api();
-    auto answer = api_->serve(req, request_info{remote, std::chrono::steady_clock::now()});
+    return response_of(api_->serve(req, request_info{remote, remote, std::chrono::steady_clock::now()}), req);
+  }
+
+  // A GET on the admin listener.
+  http_response get_admin(const std::string& target, const std::string& remote = "127.0.0.1") {
+    if (!api_) api();
+    const http_request req{http::verb::get, target, 11};
+    admin_door door{api_};
+    return response_of(door.serve(req, request_info{remote, remote, std::chrono::steady_clock::now()}), req);
+  }
+
+  static http_response response_of(http_answer answer, const http_request& req) {
     EXPECT_TRUE(std::holds_alternative<http_response>(answer)) << req.target() << " handed off a stream";
     if (auto* res = std::get_if<http_response>(&answer)) return std::move(*res);
     return http_response{};
@@ -269,18 +280,27 @@ TEST_F(RestApiTest, PlainOptionsListsAllowedMethods) {
 }
 
 TEST_F(RestApiTest, HealthAndReadiness) {
-  const auto health = json::parse(get("/healthz").body());
+  const auto health = json::parse(get_admin("/healthz").body());
   EXPECT_EQ(health["status"], "ok");
   EXPECT_TRUE(health["version"].is_string());
-  EXPECT_EQ(get("/readyz").result(), http::status::ok);
+  EXPECT_EQ(get_admin("/readyz").result(), http::status::ok);
   ready_ = false;
-  EXPECT_EQ(get("/readyz").result(), http::status::service_unavailable);
+  EXPECT_EQ(get_admin("/readyz").result(), http::status::service_unavailable);
+}
+
+TEST_F(RestApiTest, ProbesOnlyOnTheAdminListener) {
+  for (const auto* probe : {"/healthz", "/readyz", "/metrics"}) {
+    EXPECT_EQ(get(probe).result(), http::status::not_found) << probe;
+    EXPECT_EQ(get_admin(probe).result(), http::status::ok) << probe;
+  }
+  EXPECT_EQ(get_admin("/api/v1/users/alice/jobs").result(), http::status::not_found) << "no API on admin";
+  EXPECT_EQ(get_admin("/").result(), http::status::not_found);
 }
 
 TEST_F(RestApiTest, MetricsCountRequestsByRoute) {
-  (void)get("/healthz");
+  (void)get_admin("/healthz");
   (void)get("/api/v1/users/alice/jobs/x", token("alice"));
-  const auto res = get("/metrics");
+  const auto res = get_admin("/metrics");
   EXPECT_EQ(res.result(), http::status::ok);
   EXPECT_EQ(res[http::field::content_type], "text/plain; version=0.0.4");
   EXPECT_NE(res.body().find("/api/v1/users/{userId}/jobs/{jobId}"), std::string::npos);
@@ -297,7 +317,7 @@ TEST_F(RestApiTest, RateLimitPerClientAddress) {
   EXPECT_EQ(limited[http::field::retry_after], "1");
   EXPECT_EQ(error_code(limited), "rate_limited");
   EXPECT_EQ(get("/api/v1/users/alice/jobs", t, "10.0.0.2").result(), http::status::ok);
-  EXPECT_EQ(get("/healthz", {}, "10.0.0.1").result(), http::status::ok);  // probes are not limited
+  EXPECT_EQ(get_admin("/healthz", "10.0.0.1").result(), http::status::ok);  // probes are not limited
 }
 
 TEST_F(RestApiTest, CorsHeadersAndPreflight) {

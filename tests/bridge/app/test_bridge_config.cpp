@@ -61,6 +61,37 @@ TEST(BridgeConfig, Defaults) {
   EXPECT_EQ(c.finished_ttl, std::chrono::hours{24});
   EXPECT_EQ(c.log_level, "info");
   EXPECT_TRUE(c.cors_origins.empty());
+  EXPECT_EQ(c.admin_address, "127.0.0.1");
+  EXPECT_EQ(c.admin_port, 8081);
+  EXPECT_EQ(c.max_connections_per_address, 256u);
+  EXPECT_TRUE(c.trusted_proxies.empty());
+  EXPECT_EQ(c.trusted_proxy_header, "x-forwarded-for");
+  EXPECT_EQ(c.mqtt_keepalive, std::chrono::seconds{5});
+}
+
+TEST(BridgeConfig, EdgeLimitsFromFlagsAndEnvironment) {
+  auto r = parse({"--jwt-secret", secret, "--admin-listen", "[::1]:9100", "--max-connections-per-address",
+                  "7", "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "fd00::/8",
+                  "--trusted-proxy-header", "forwarded", "--mqtt-keepalive", "10s"});
+  ASSERT_TRUE(r.config) << r.output;
+  EXPECT_EQ(r.config->admin_address, "::1");
+  EXPECT_EQ(r.config->admin_port, 9100);
+  EXPECT_EQ(r.config->max_connections_per_address, 7u);
+  EXPECT_EQ(r.config->trusted_proxies, (std::vector<std::string>{"10.0.0.0/8", "fd00::/8"}));
+  EXPECT_EQ(r.config->trusted_proxy_header, "forwarded");
+  EXPECT_EQ(r.config->mqtt_keepalive, std::chrono::seconds{10});
+
+  const scoped_env admin{"BRIDGE_ADMIN_LISTEN", "127.0.0.1:0"};
+  const scoped_env per_address{"BRIDGE_MAX_CONNECTIONS_PER_ADDRESS", "3"};
+  const scoped_env proxies{"BRIDGE_TRUSTED_PROXIES", "127.0.0.1,192.168.0.0/16"};
+  const scoped_env header{"BRIDGE_TRUSTED_PROXY_HEADER", "x-forwarded-for"};
+  const scoped_env keepalive{"BRIDGE_MQTT_KEEPALIVE", "2s"};
+  r = parse({"--jwt-secret", secret});
+  ASSERT_TRUE(r.config) << r.output;
+  EXPECT_EQ(r.config->admin_port, 0);
+  EXPECT_EQ(r.config->max_connections_per_address, 3u);
+  EXPECT_EQ(r.config->trusted_proxies, (std::vector<std::string>{"127.0.0.1", "192.168.0.0/16"}));
+  EXPECT_EQ(r.config->mqtt_keepalive, std::chrono::seconds{2});
 }
 
 TEST(BridgeConfig, CommandLineFlags) {
@@ -147,6 +178,13 @@ TEST(BridgeConfig, RejectsBadValues) {
                                              {"--log-level", "loud"},
                                              {"--mqtt-client-id", "a/b"},
                                              {"--mqtt-password-file", "/nonexistent/file"},
+                                             {"--admin-listen", "8081"},
+                                             {"--max-connections-per-address", "0"},
+                                             {"--trusted-proxy", "10.0.0.0/33"},
+                                             {"--trusted-proxy", "proxy.internal"},
+                                             {"--trusted-proxy-header", "x-real-ip"},
+                                             {"--mqtt-keepalive", "1s"},
+                                             {"--mqtt-keepalive", "2h"},
                                              {"--unknown-flag"}}) {
     auto args = bad;
     args.insert(args.begin(), {"--jwt-secret", secret});
@@ -161,9 +199,26 @@ TEST(BridgeConfig, HelpListsFlagsWithEnvironmentNames) {
   const auto r = parse({"--help"});
   EXPECT_FALSE(r.config);
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* text : {"--mqtt-url", "BRIDGE_MQTT_URL", "--http-listen", "BRIDGE_HTTP_LISTEN",
-                           "--jwt-secret", "BRIDGE_JWT_SECRET", "--jwt-public-key", "--cors-origin",
-                           "--rate-limit", "--threads", "--finished-ttl", "--mqtt-password-file", "token"}) {
+  for (const char* text : {"--mqtt-url",
+                           "BRIDGE_MQTT_URL",
+                           "--http-listen",
+                           "BRIDGE_HTTP_LISTEN",
+                           "--jwt-secret",
+                           "BRIDGE_JWT_SECRET",
+                           "--jwt-public-key",
+                           "--cors-origin",
+                           "--rate-limit",
+                           "--threads",
+                           "--finished-ttl",
+                           "--mqtt-password-file",
+                           "token",
+                           "--admin-listen",
+                           "BRIDGE_ADMIN_LISTEN",
+                           "--max-connections-per-address",
+                           "--trusted-proxy",
+                           "BRIDGE_TRUSTED_PROXIES",
+                           "--trusted-proxy-header",
+                           "--mqtt-keepalive"}) {
     EXPECT_NE(r.output.find(text), std::string::npos) << text;
   }
 }

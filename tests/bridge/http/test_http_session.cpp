@@ -1,93 +1,15 @@
 #include "http_session.hpp"
 
-#include <atomic>
-#include <memory>
 #include <string>
-#include <thread>
 
 #include <gtest/gtest.h>
-#include <boost/asio/io_context.hpp>
 
-#include "http_error.hpp"
-#include "listener.hpp"
+#include "listener_fixture.hpp"
 
 namespace progress::bridge {
 namespace {
 
-// Answers every request with its target; "/handoff" takes the stream over
-// and answers on it directly.
-class echo_service : public http_service {
- public:
-  http_answer serve(const http_request& req, const request_info& info) override {
-    if (req.target() == "/handoff") {
-      return [this](beast::tcp_stream stream, http_request request, beast::flat_buffer) {
-        ++handed_over;
-        http_response res{http::status::ok, request.version()};
-        res.body() = "taken";
-        res.keep_alive(false);
-        res.prepare_payload();
-        beast::error_code ec;
-        http::write(stream, res, ec);
-        stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-      };
-    }
-    ++handled;
-    auto res = json_response(req, http::status::ok, "\"" + std::string(req.target()) + "\"");
-    res.set("X-Remote", info.remote_address);
-    return res;
-  }
-
-  void on_rejected(http::status status, const request_info&) override {
-    last_rejected = static_cast<int>(status);
-  }
-
-  std::atomic<int> handled{0};
-  std::atomic<int> handed_over{0};
-  std::atomic<int> last_rejected{0};
-};
-
-class HttpSessionTest : public ::testing::Test {
- protected:
-  void start(const http_limits& limits) {
-    service_ = std::make_shared<echo_service>();
-    beast::error_code ec;
-    listener_ = std::make_shared<listener>(ioc_, tcp::endpoint{net::ip::make_address("127.0.0.1"), 0},
-                                           service_, limits, ec);
-    ASSERT_FALSE(ec) << ec.message();
-    endpoint_ = listener_->local_endpoint();
-    ASSERT_NE(endpoint_.port(), 0);
-    listener_->run();
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-
-  void TearDown() override {
-    if (listener_) listener_->stop();
-    if (thread_.joinable()) thread_.join();  // returns once every session has closed
-  }
-
-  beast::tcp_stream connect() {
-    beast::tcp_stream stream{client_ioc_};
-    stream.connect(endpoint_);
-    stream.expires_after(std::chrono::seconds{10});
-    return stream;
-  }
-
-  static http_response exchange(beast::tcp_stream& stream, http_request& req, beast::error_code& ec) {
-    http::write(stream, req, ec);
-    http_response res;
-    if (ec) return res;
-    beast::flat_buffer buffer;
-    http::read(stream, buffer, res, ec);
-    return res;
-  }
-
-  net::io_context ioc_;
-  net::io_context client_ioc_;
-  std::shared_ptr<echo_service> service_;
-  std::shared_ptr<listener> listener_;
-  tcp::endpoint endpoint_;
-  std::thread thread_;
-};
+using HttpSessionTest = ListenerTest;
 
 TEST_F(HttpSessionTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   start({});

@@ -158,8 +158,8 @@ json big_update(int seq, std::string status) {
   return {{"status", std::move(status)}, {"seq", seq}, {"details", {{"blob", big_blob}}}};
 }
 
-double stream_closes(unsigned short port, const std::string& reason) {
-  return metric_with_label(http_get(port, "/metrics").body, "progress_bridge_streams_closed_total",
+double stream_closes(const bridge_process& bridge, const std::string& reason) {
+  return metric_with_label(bridge.scrape(), "progress_bridge_streams_closed_total",
                            "reason=\"" + reason + "\"");
 }
 

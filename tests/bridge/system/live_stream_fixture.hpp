@@ -113,7 +113,7 @@ const json* find_job(const json& jobs, const std::string& user, const std::strin
 json big_update(int seq, std::string status = "in_progress");
 
 // Scrape of the bridge's stream close counter for `reason`.
-double stream_closes(unsigned short port, const std::string& reason);
+double stream_closes(const bridge_process& bridge, const std::string& reason);
 
 class LiveStreams : public ::testing::Test {
  protected:
@@ -134,8 +134,7 @@ class LiveStreams : public ::testing::Test {
   static std::unique_ptr<bridge_process> start_bridge(std::vector<std::string> extra_args = {},
                                                       const std::string& suffix = {}) {
     auto bridge = std::make_unique<bridge_process>(*broker_, test_name() + suffix, std::move(extra_args));
-    EXPECT_TRUE(wait_until([&] { return http_get(bridge->port(), "/readyz").status == 200; }, 20s))
-        << bridge->log();
+    EXPECT_TRUE(bridge->becomes_ready()) << bridge->log();
     return bridge;
   }
 
@@ -170,25 +169,26 @@ class LiveStreams : public ::testing::Test {
   }
 
   // A stream client of another user keeps getting its updates and REST keeps answering.
-  void expect_bystander_served(unsigned short port, websocket_test_client& bystander,
+  void expect_bystander_served(const bridge_process& bridge, websocket_test_client& bystander,
                                const std::string& bystander_user, int seq) {
     publish(bystander_user, "watched", {{"status", "in_progress"}, {"seq", seq}});
     auto update = next_of_type(bystander, "job");
     ASSERT_TRUE(update);
     EXPECT_EQ((*update)["job"]["seq"], seq);
-    EXPECT_EQ(
-        http_get(port, "/api/v1/users/" + bystander_user + "/jobs/watched", token_for(bystander_user)).status,
-        200u);
-    EXPECT_EQ(http_get(port, "/healthz").status, 200u);
+    EXPECT_EQ(http_get(bridge.port(), "/api/v1/users/" + bystander_user + "/jobs/watched",
+                       token_for(bystander_user))
+                  .status,
+              200u);
+    EXPECT_EQ(bridge.admin_get("/healthz").status, 200u);
   }
 
   // Publishes big updates of `job_id`, each once `reader` has it, until the bridge conflates updates for
   // some other, stalled client of the same user: its socket buffers are full and a write is stuck.
   // Returns the last seq published.
-  int publish_until_a_stream_stalls(unsigned short port, websocket_test_client& reader,
+  int publish_until_a_stream_stalls(const bridge_process& bridge, websocket_test_client& reader,
                                     const std::string& user_id, const std::string& job_id) {
     const auto conflated = [&] {
-      return metric_total(http_get(port, "/metrics").body, "progress_bridge_stream_messages_conflated_total");
+      return metric_total(bridge.scrape(), "progress_bridge_stream_messages_conflated_total");
     };
     int seq = 0;
     while (conflated() == 0 && seq < updates_beyond_socket_buffers) {

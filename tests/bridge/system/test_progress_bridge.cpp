@@ -39,10 +39,6 @@ using test::unsigned_token_for;
 using test::wait_until;
 namespace http = test::http;
 
-bool becomes_ready(unsigned short port) {
-  return wait_until([&] { return http_get(port, "/readyz").status == 200; }, 20s);
-}
-
 // Polls until the job answers 200 and satisfies `condition`.
 std::optional<json> wait_for_job(unsigned short port, const std::string& user, const std::string& job,
                                  const std::function<bool(const json&)>& condition = {}) {
@@ -83,7 +79,7 @@ std::unique_ptr<mosquitto_broker> ProgressBridge::broker_;
 
 TEST_F(ProgressBridge, ServesWhatTheWorkerPublished) {
   bridge_process bridge{*broker_, "serves"};
-  ASSERT_TRUE(becomes_ready(bridge.port())) << bridge.log();
+  ASSERT_TRUE(bridge.becomes_ready()) << bridge.log();
   const json published = {
       {"status", "in_progress"},      {"progress", 42.5}, {"phase", 2}, {"totalPhases", 3},
       {"message", "encoding"},        {"type", "video"},  {"seq", 7},   {"attempt", 1},
@@ -122,7 +118,7 @@ TEST_F(ProgressBridge, ServesWhatTheWorkerPublished) {
 
 TEST_F(ProgressBridge, EnforcesIsolationAndAuthentication) {
   bridge_process bridge{*broker_, "isolation"};
-  ASSERT_TRUE(becomes_ready(bridge.port()));
+  ASSERT_TRUE(bridge.becomes_ready());
   publish("alice", "iso-a", {{"status", "queued"}, {"seq", 1}});
   publish("bob", "iso-b", {{"status", "queued"}, {"seq", 1}});
   ASSERT_TRUE(wait_for_job(bridge.port(), "bob", "iso-b"));
@@ -165,7 +161,7 @@ TEST_F(ProgressBridge, EnforcesIsolationAndAuthentication) {
   EXPECT_TRUE(owners.contains("bob")) << all.body;
   EXPECT_EQ(http_get(port, "/api/v1/users/bob/jobs/iso-b", token_for("ops", true)).status, 200u);
 
-  const auto scrape = http_get(port, "/metrics").body;
+  const auto scrape = bridge.scrape();
   EXPECT_GE(metric_total(scrape, "progress_bridge_auth_failures_total"), 5.0);
 }
 
@@ -193,23 +189,26 @@ TEST_F(ProgressBridge, LimitsRequestRatePerClient) {
   const auto limited = http_get(bridge.port(), "/api/v1/users/alice/jobs", alice);
   EXPECT_EQ(limited.status, 429u);
   EXPECT_EQ(limited.raw[http::field::retry_after], "5");
-  EXPECT_EQ(http_get(bridge.port(), "/healthz").status, 200u);
-  EXPECT_GE(metric_total(http_get(bridge.port(), "/metrics").body, "progress_bridge_rate_limited_total"),
-            1.0);
+  EXPECT_EQ(bridge.admin_get("/healthz").status, 200u);
+  EXPECT_GE(metric_total(bridge.scrape(), "progress_bridge_rate_limited_total"), 1.0);
 }
 
 TEST_F(ProgressBridge, ProbesAndMetrics) {
   bridge_process bridge{*broker_, "probes"};
-  const auto health = http_get(bridge.port(), "/healthz");
+  const auto health = bridge.admin_get("/healthz");
   ASSERT_EQ(health.status, 200u);
   EXPECT_EQ(health.body_json()["status"], "ok");
-  ASSERT_TRUE(becomes_ready(bridge.port()));
+  ASSERT_TRUE(bridge.becomes_ready());
   for (int i = 0; i < 3; ++i) (void)http_get(bridge.port(), "/api/v1/users/alice/stats", token_for("alice"));
-  const auto metrics = http_get(bridge.port(), "/metrics");
+  const auto metrics = bridge.admin_get("/metrics");
   ASSERT_EQ(metrics.status, 200u);
   EXPECT_EQ(metrics.raw[http::field::content_type], "text/plain; version=0.0.4");
   EXPECT_GE(metric_total(metrics.body, "progress_bridge_http_requests_total"), 4.0);
   EXPECT_NE(metrics.body.find("/api/v1/users/{userId}/stats"), std::string::npos);
+  // The public listener serves none of them.
+  for (const auto* probe : {"/healthz", "/readyz", "/metrics"}) {
+    EXPECT_EQ(http_get(bridge.port(), probe).status, 404u) << probe;
+  }
 }
 
 TEST_F(ProgressBridge, RestartedBridgeServesRetainedJobsAgain) {
@@ -222,7 +221,7 @@ TEST_F(ProgressBridge, RestartedBridgeServesRetainedJobsAgain) {
     EXPECT_EQ(bridge.terminate(), 0) << bridge.log();
   }
   bridge_process again{*broker_, "restart-b"};
-  ASSERT_TRUE(becomes_ready(again.port()));
+  ASSERT_TRUE(again.becomes_ready());
   const auto after = http_get(again.port(), "/api/v1/users/carol/jobs/restart-1", token_for("carol"));
   ASSERT_EQ(after.status, 200u);
   auto state = after.body_json();
@@ -234,20 +233,20 @@ TEST_F(ProgressBridge, RestartedBridgeServesRetainedJobsAgain) {
 
 TEST_F(ProgressBridge, ReconnectsAfterBrokerRestartAndCatchesUp) {
   bridge_process bridge{*broker_, "reconnect"};
-  ASSERT_TRUE(becomes_ready(bridge.port()));
+  ASSERT_TRUE(bridge.becomes_ready());
   worker_->disconnect();
   broker_->stop();
-  EXPECT_TRUE(wait_until([&] { return http_get(bridge.port(), "/readyz").status == 503; }, 20s));
+  EXPECT_TRUE(wait_until([&] { return bridge.admin_get("/readyz").status == 503; }, 20s));
   broker_->start();
   ASSERT_EQ(worker_->connect("worker", mosquitto_broker::password("worker")), 0);
   publish("alice", "after-restart", {{"status", "started"}, {"seq", 1}});
-  EXPECT_TRUE(becomes_ready(bridge.port())) << bridge.log();
+  EXPECT_TRUE(bridge.becomes_ready()) << bridge.log();
   EXPECT_TRUE(wait_for_job(bridge.port(), "alice", "after-restart")) << bridge.log();
 }
 
 TEST_F(ProgressBridge, ThousandMalformedMessagesHarmNoGoodJob) {
   bridge_process bridge{*broker_, "malformed"};
-  ASSERT_TRUE(becomes_ready(bridge.port()));
+  ASSERT_TRUE(bridge.becomes_ready());
   const json good_a = {{"status", "in_progress"}, {"progress", 30}, {"seq", 5}, {"message", "steady"}};
   const json good_b = {{"status", "completed"}, {"progress", 100}, {"seq", 9}};
   publish("alice", "good-a", good_a);
@@ -291,7 +290,7 @@ TEST_F(ProgressBridge, ThousandMalformedMessagesHarmNoGoodJob) {
   EXPECT_EQ(http_get(bridge.port(), "/api/v1/users/alice/jobs/bad-1", token_for("alice")).status, 404u);
   EXPECT_EQ(http_get(bridge.port(), "/api/v1/users/carol/jobs/bad-2", token_for("carol")).status, 404u);
 
-  const auto scrape = http_get(bridge.port(), "/metrics").body;
+  const auto scrape = bridge.scrape();
   EXPECT_EQ(metric_total(scrape, "progress_bridge_mqtt_messages_rejected_total"), total_bad + 1.0) << scrape;
   for (const auto& [reason, payload] : bad_payloads) {
     EXPECT_GT(metric_with_label(scrape, "progress_bridge_mqtt_messages_rejected_total", "\"" + reason + "\""),
@@ -299,13 +298,13 @@ TEST_F(ProgressBridge, ThousandMalformedMessagesHarmNoGoodJob) {
         << reason;
   }
   EXPECT_EQ(metric_with_label(scrape, "progress_bridge_mqtt_messages_rejected_total", "\"oversize\""), 1.0);
-  EXPECT_EQ(http_get(bridge.port(), "/healthz").status, 200u);
+  EXPECT_EQ(bridge.admin_get("/healthz").status, 200u);
   EXPECT_EQ(bridge.terminate(), 0) << bridge.log();
 }
 
 TEST_F(ProgressBridge, ServesJobsReportedThroughThePublisherSdk) {
   bridge_process bridge{*broker_, "sdk"};
-  ASSERT_TRUE(becomes_ready(bridge.port()));
+  ASSERT_TRUE(bridge.becomes_ready());
   {
     progress::publisher_options options;
     options.url = broker_->url();

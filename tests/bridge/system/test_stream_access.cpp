@@ -130,7 +130,7 @@ TEST_F(LiveStreams, UpgradeWithoutAValidTokenIsAnswered401) {
   // The same requests with a good token are upgraded.
   websocket_test_client good{port, websocket_target(token_for(alice))};
   EXPECT_TRUE(good.upgraded()) << good.upgrade_status();
-  EXPECT_GE(metric_total(http_get(port, "/metrics").body, "progress_bridge_auth_failures_total"), 9.0);
+  EXPECT_GE(metric_total(bridge->scrape(), "progress_bridge_auth_failures_total"), 9.0);
 }
 
 TEST_F(LiveStreams, StreamOpensAreAdmittedLikeRequests) {

@@ -14,7 +14,7 @@ TEST_F(LiveStreams, StalledConsumerIsClosed4008WhileOthersKeepReceivingEveryUpda
   ASSERT_TRUE(next_of_type(*stalled, "snapshot"));
   // From here on `stalled` reads nothing until the bridge has given up on it.
 
-  const int seq = publish_until_a_stream_stalls(port, *reader, alice, "bulk");
+  const int seq = publish_until_a_stream_stalls(*bridge, *reader, alice, "bulk");
   if (HasFailure()) return;
 
   // The stalled write runs into the 2 s limit; the reader is served promptly all along. The bridge only
@@ -44,8 +44,8 @@ TEST_F(LiveStreams, StalledConsumerIsClosed4008WhileOthersKeepReceivingEveryUpda
     last_seq = (*message)["job"]["seq"];
   }
   EXPECT_LT(last_seq, seq) << "the stalled client cannot have read everything";
-  EXPECT_TRUE(wait_until([&] { return stream_closes(port, "slow_consumer") == 1; }, 10s))
-      << http_get(port, "/metrics").body;
+  EXPECT_TRUE(wait_until([&] { return stream_closes(*bridge, "slow_consumer") == 1; }, 10s))
+      << bridge->scrape();
   publish(alice, "bulk", big_update(seq + 1, "completed"));
   auto final_state = next_of_type(*reader, "job");
   ASSERT_TRUE(final_state);
@@ -80,7 +80,7 @@ TEST_F(LiveStreams, ConsumerWhoseQueueOverflowsIsClosed4008AndResumesWithItsCurs
   auto stalled = open_websocket(port, token_for(alice), {}, small_receive_buffer());
   ASSERT_TRUE(next_of_type(*reader, "snapshot"));
   ASSERT_TRUE(next_of_type(*stalled, "snapshot"));
-  publish_until_a_stream_stalls(port, *reader, alice, "filler");
+  publish_until_a_stream_stalls(*bridge, *reader, alice, "filler");
   if (HasFailure()) return;
 
   // Distinct jobs cannot be conflated with each other: the queue outgrows 16.
@@ -96,8 +96,8 @@ TEST_F(LiveStreams, ConsumerWhoseQueueOverflowsIsClosed4008AndResumesWithItsCurs
   while (auto message = stalled->next_message(0ms))
     if (message->contains("cursor")) last_cursor = (*message)["cursor"];
   ASSERT_FALSE(last_cursor.empty());
-  EXPECT_TRUE(wait_until([&] { return stream_closes(port, "slow_consumer") == 1; }, 10s))
-      << http_get(port, "/metrics").body;
+  EXPECT_TRUE(wait_until([&] { return stream_closes(*bridge, "slow_consumer") == 1; }, 10s))
+      << bridge->scrape();
 
   // The reader is still served.
   publish(alice, "many-1", {{"status", "completed"}, {"seq", 2}});
@@ -118,7 +118,7 @@ TEST_F(LiveStreams, ConsumerWhoseQueueOverflowsIsClosed4008AndResumesWithItsCurs
   EXPECT_TRUE(missing.empty()) << missing.size() << " jobs missing, first " << *missing.begin();
   EXPECT_FALSE(back->ended()) << "closed again: " << back->close_code().value_or(0) << " "
                               << back->end_reason();
-  EXPECT_EQ(stream_closes(port, "slow_consumer"), 1.0);
+  EXPECT_EQ(stream_closes(*bridge, "slow_consumer"), 1.0);
 }
 
 TEST_F(LiveStreams, SlowConsumerThatCatchesUpGetsConflatedLatestStatesAndEveryTerminalState) {
@@ -182,7 +182,7 @@ TEST_F(LiveStreams, SlowConsumerThatCatchesUpGetsConflatedLatestStatesAndEveryTe
   }
   for (const auto& [job_id, state] : final_states) EXPECT_EQ(last_state[job_id], state) << job_id;
   EXPECT_LT(job_messages, static_cast<std::size_t>(published)) << "nothing was conflated";
-  EXPECT_EQ(stream_closes(port, "slow_consumer"), 0.0);
+  EXPECT_EQ(stream_closes(*bridge, "slow_consumer"), 0.0);
 }
 
 }  // namespace

@@ -25,8 +25,8 @@ TEST_F(LiveStreams, StreamsEndWhenTheirTokenExpires) {
   EXPECT_EQ((*expired)["code"], "token_expired");
   EXPECT_TRUE(sse->wait_for_end(5s)) << sse->body();
   EXPECT_GE(std::chrono::steady_clock::now() - opened, 500ms) << "closed long before the token expired";
-  EXPECT_TRUE(wait_until([&] { return stream_closes(port, "token_expired") == 2; }, 5s))
-      << http_get(port, "/metrics").body;
+  EXPECT_TRUE(wait_until([&] { return stream_closes(*bridge, "token_expired") == 2; }, 5s))
+      << bridge->scrape();
 }
 
 TEST_F(LiveStreams, MalformedOpsGetErrorsAndTheStreamStaysOpen) {
@@ -61,13 +61,13 @@ TEST_F(LiveStreams, MalformedOpsGetErrorsAndTheStreamStaysOpen) {
     ASSERT_TRUE(error) << frame;
     EXPECT_EQ((*error)["code"], code) << frame;
     EXPECT_TRUE((*error)["message"].is_string()) << frame;
-    expect_bystander_served(port, *bystander, bob, ++seq);
+    expect_bystander_served(*bridge, *bystander, bob, ++seq);
   }
   ASSERT_TRUE(ws->send_binary(R"({"op":"ping","id":"binary"})"));
   auto binary_error = next_of_type(*ws, "error");
   ASSERT_TRUE(binary_error);
   EXPECT_EQ((*binary_error)["code"], "bad_request");
-  expect_bystander_served(port, *bystander, bob, ++seq);
+  expect_bystander_served(*bridge, *bystander, bob, ++seq);
 
   // Still open and still serving alice, in her own scope.
   publish(alice, "still-here", {{"status", "queued"}, {"seq", 1}});
@@ -75,7 +75,7 @@ TEST_F(LiveStreams, MalformedOpsGetErrorsAndTheStreamStaysOpen) {
   ASSERT_TRUE(update);
   EXPECT_EQ((*update)["job"]["jobId"], "still-here");
   expect_nothing_more(*ws);
-  const auto scrape = http_get(port, "/metrics").body;
+  const auto scrape = bridge->scrape();
   const auto bad_requests = std::count_if(bad_ops.begin(), bad_ops.end(),
                                           [](const auto& op) { return op.second == "bad_request"; });
   EXPECT_EQ(metric_with_label(scrape, "progress_bridge_stream_ops_refused_total", R"(code="bad_request")"),
@@ -108,8 +108,8 @@ TEST_F(LiveStreams, OpFloodIsRateLimitedThenClosed4029) {
   EXPECT_GE(pongs, 30u) << "the burst is answered";
   EXPECT_LT(pongs, 100u) << "the flood is not";
   EXPECT_GE(rate_limited, 1u);
-  expect_bystander_served(port, *bystander, bob, 1);
-  EXPECT_GE(stream_closes(port, "op_flood"), 1.0) << http_get(port, "/metrics").body;
+  expect_bystander_served(*bridge, *bystander, bob, 1);
+  EXPECT_GE(stream_closes(*bridge, "op_flood"), 1.0) << bridge->scrape();
 }
 
 TEST_F(LiveStreams, OversizeClientFrameIsClosed1009) {
@@ -131,7 +131,7 @@ TEST_F(LiveStreams, OversizeClientFrameIsClosed1009) {
   ws->send_text(prefix + std::string(5000, 'a') + "\"}");
   ASSERT_TRUE(ws->wait_for_end(10s));
   EXPECT_EQ(ws->close_code(), close_too_big) << ws->end_reason();
-  expect_bystander_served(port, *bystander, bob, 1);
+  expect_bystander_served(*bridge, *bystander, bob, 1);
 }
 
 TEST_F(LiveStreams, IdleWebSocketIsPinged) {
@@ -154,11 +154,9 @@ TEST_F(LiveStreams, SilentWebSocketIsDroppedAfterTwiceTheHeartbeat) {
   auto silent = open_websocket(port, token_for(user("alice")));
   ASSERT_TRUE(next_of_type(*silent, "snapshot"));
   // It neither reads nor answers pings from here on.
-  const auto open_streams = [&] {
-    return metric_total(http_get(port, "/metrics").body, "progress_bridge_streams_open");
-  };
+  const auto open_streams = [&] { return metric_total(bridge->scrape(), "progress_bridge_streams_open"); };
   EXPECT_EQ(open_streams(), 1.0);
-  EXPECT_TRUE(wait_until([&] { return open_streams() == 0.0; }, 8s)) << http_get(port, "/metrics").body;
+  EXPECT_TRUE(wait_until([&] { return open_streams() == 0.0; }, 8s)) << bridge->scrape();
   EXPECT_TRUE(silent->wait_for_end(5s));
 }
 
@@ -181,9 +179,7 @@ TEST_F(LiveStreams, MetricsCountStreamConnectionsAndCloses) {
   auto bridge = start_bridge();
   const auto port = bridge->port();
   const auto alice = user("alice");
-  const auto connections = [&] {
-    return metric_total(http_get(port, "/metrics").body, "progress_bridge_streams_open");
-  };
+  const auto connections = [&] { return metric_total(bridge->scrape(), "progress_bridge_streams_open"); };
   EXPECT_EQ(connections(), 0.0);
   {
     auto ws_a = open_websocket(port, token_for(alice));
@@ -192,15 +188,15 @@ TEST_F(LiveStreams, MetricsCountStreamConnectionsAndCloses) {
     ASSERT_TRUE(next_of_type(*ws_a, "snapshot"));
     ASSERT_TRUE(next_of_type(*ws_b, "snapshot"));
     ASSERT_TRUE(next_event_of_type(*sse, "snapshot"));
-    const auto open = http_get(port, "/metrics").body;
+    const auto open = bridge->scrape();
     EXPECT_EQ(metric_with_label(open, "progress_bridge_streams_open", R"(transport="websocket")"), 2.0)
         << open;
     EXPECT_EQ(metric_with_label(open, "progress_bridge_streams_open", R"(transport="sse")"), 1.0) << open;
     EXPECT_GE(metric_total(open, "progress_bridge_stream_messages_sent_total"), 3.0) << "three snapshots";
     EXPECT_TRUE(ws_b->close());  // a close handshake; the others just drop the connection
   }
-  EXPECT_TRUE(wait_until([&] { return connections() == 0.0; }, 10s)) << http_get(port, "/metrics").body;
-  const auto scrape = http_get(port, "/metrics").body;
+  EXPECT_TRUE(wait_until([&] { return connections() == 0.0; }, 10s)) << bridge->scrape();
+  const auto scrape = bridge->scrape();
   const auto closed = [&](const std::string& transport) {
     return metric_with_label(scrape, "progress_bridge_streams_closed_total",
                              R"(reason="client",transport=")" + transport + "\"");

@@ -189,7 +189,7 @@ TEST_F(LiveStreams, StreamsSurviveABrokerOutageAndLearnWhatChangedMeanwhile) {
 
   worker_->disconnect();
   broker_->stop();
-  ASSERT_TRUE(wait_until([&] { return http_get(port, "/readyz").status == 503; }, 20s));
+  ASSERT_TRUE(wait_until([&] { return bridge->admin_get("/readyz").status == 503; }, 20s));
   broker_->start();
   // Most likely before the bridge is back (it retries after a delay): it then learns from the
   // retained messages it is replayed.
@@ -220,9 +220,8 @@ TEST_F(LiveStreams, StreamsSurviveABrokerOutageAndLearnWhatChangedMeanwhile) {
   expect_nothing_more(*ws);
   // Dropping the connection ends the stream on the bridge, too (the restarted broker holds no copy of it).
   ws.reset();
-  EXPECT_TRUE(wait_until(
-      [&] { return metric_total(http_get(port, "/metrics").body, "progress_bridge_streams_open") == 0; },
-      5s));
+  EXPECT_TRUE(
+      wait_until([&] { return metric_total(bridge->scrape(), "progress_bridge_streams_open") == 0; }, 5s));
 }
 
 }  // namespace

@@ -125,11 +125,12 @@ export async function startSystem({ bridge = true } = {}) {
       const child = new Child('progress-bridge', binary, [
         '--mqtt-url', `tcp://127.0.0.1:${mqttPort}`, '--mqtt-username', 'bridge',
         '--mqtt-client-id', `bridge-${randomBytes(4).toString('hex')}`, '--http-listen', '127.0.0.1:0',
+        '--admin-listen', '127.0.0.1:0',
       ], env);
       children.push(child);
       const match = await waitFor('the bridge to listen', () => {
         if (child.exit) throw new Error(`progress-bridge stopped:\n${child.output}`);
-        return /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(child.output);
+        return /progress-bridge \S+ listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(child.output);
       });
       system.bridgeUrl = `http://127.0.0.1:${match[1]}`;
       system.token = async (user) => {
