@@ -78,12 +78,4 @@ void mosquitto_broker::resume() {
   if (process_ && process_->running()) ::kill(process_->pid(), SIGCONT);
 }
 
-void mosquitto_broker::pause() {
-  if (process_) ::kill(process_->pid(), SIGSTOP);
-}
-
-void mosquitto_broker::resume() {
-  if (process_) ::kill(process_->pid(), SIGCONT);
-}
-
 }  // namespace progress::test

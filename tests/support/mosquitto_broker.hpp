@@ -34,10 +34,6 @@ class mosquitto_broker {
   // with the same accounts and retained messages.
   void stop();
   void start();
-  // Freezes the broker (SIGSTOP): connections stay open but nothing answers. resume() thaws it.
-  void pause();
-  void resume();
-
   // Freezes the broker (SIGSTOP): its sockets stay open and the kernel still
   // accepts connections, but it answers nothing, like a hung broker. resume()
   // (SIGCONT) lets it go on.
