@@ -2,6 +2,7 @@
 // The real progress-bridge binary as a child process, connected to a test
 // broker as the `bridge` account and listening on a free loopback port.
 
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -30,6 +31,8 @@ class bridge_process {
 
   [[nodiscard]] unsigned short port() const noexcept { return port_; }
   [[nodiscard]] std::string log() const { return process_->log(); }
+  // The bridge's resident memory now (VmRSS of /proc/<pid>/status), in bytes.
+  [[nodiscard]] std::size_t resident_bytes() const;
   // SIGTERM; returns the exit code (-1 when it did not exit normally).
   int terminate();
 
