@@ -87,11 +87,11 @@ void stream_session::start(const stream_start& start) {
   start_asked_ = false;
   if (start_stale_) {
     // Asked for an older scope: a snapshot of the current one supersedes it.
-    // Changes keep flowing meanwhile, filtered by the current scope; the
-    // snapshot, at a later revision than every one of them, replaces them.
+    // Changes meanwhile are filtered by the current scope (dropped before the
+    // first start); the snapshot, at a later revision than all of them,
+    // replaces those still pending when it arrives.
     start_stale_ = false;
     start_asked_ = true;
-    resume_after_.reset();
     hub_->rescope(self(), scope_.user_id);
     return;
   }

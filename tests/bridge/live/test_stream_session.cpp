@@ -244,6 +244,25 @@ TEST_F(StreamSession, SubscribesWhileASnapshotIsAskedForAreAnsweredOnceWithTheLa
   EXPECT_TRUE(session->idle());
 }
 
+TEST_F(StreamSession, ASubscribeBeforeTheFirstStartIsAnsweredWithASnapshotOfItsScopeOnly) {
+  apply("alice", "a1", job_status::queued, 1);  // revision 1
+  apply("alice", "a2", job_status::queued, 1);  // 2
+  const principal who{"alice", false, std::chrono::system_clock::now() + 1h};
+  auto session = std::make_shared<fake_stream_session>(
+      net::make_strand(ioc_), hub_, metrics_, stream_framing::websocket, who, stream_scope{"alice", {}, {}},
+      1, store_cursor{store_.epoch(), 1}.to_string(), stream_options{});
+  session->open();  // asks for a resume after revision 1
+  session->subscribe(stream_scope{"alice", {"a1"}, {}});
+  ioc_.poll();
+  ASSERT_EQ(session->batches.size(), 1u);
+  const auto first = last_message(*session);
+  EXPECT_EQ(first["type"], "snapshot") << "the resume was asked for a scope the client has left";
+  ASSERT_EQ(first["jobs"].size(), 1u);
+  EXPECT_EQ(first["jobs"][0]["jobId"], "a1");
+  session->complete_write();
+  EXPECT_TRUE(session->idle());
+}
+
 TEST_F(StreamSession, ChangesAroundReplacedSnapshotsAreNeitherLostNorSentBackwards) {
   auto session = open();
   const std::vector<stream_scope> scopes{
