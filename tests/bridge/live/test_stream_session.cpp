@@ -29,6 +29,13 @@ principal alice(std::chrono::system_clock::duration valid_for = 1h) {
 
 class StreamSession : public ::testing::Test {
  protected:
+  // The hub and a session it holds keep each other alive until the session detaches: sessions a
+  // test leaves open end with the hub here, so nothing outlives the test (LeakSanitizer).
+  void TearDown() override {
+    hub_->shutdown();
+    ioc_.poll();
+  }
+
   std::shared_ptr<fake_stream_session> open(stream_options options = {}, std::size_t batch_limit = 1,
                                             stream_framing framing = stream_framing::websocket,
                                             std::optional<std::uint64_t> resume_after = std::nullopt,
