@@ -13,6 +13,26 @@ if(PROGRESS_SANITIZE)
   target_compile_options(progress_options INTERFACE -fsanitize=${PROGRESS_SANITIZE} -fno-omit-frame-pointer)
   target_link_options(progress_options INTERFACE -fsanitize=${PROGRESS_SANITIZE})
 endif()
+# ThreadSanitizer does not model std::atomic_thread_fence, which Asio uses to
+# publish a handler's memory to the thread that runs it (GCC warns about each
+# use). Asio's documented switch turns those fences off; the ordering TSan
+# then checks is the one Asio's scheduler and strands establish with their
+# mutexes, which is what makes a handler's writes visible anyway.
+if(PROGRESS_SANITIZE MATCHES "thread")
+  target_compile_definitions(progress_options INTERFACE BOOST_ASIO_DISABLE_FENCED_BLOCK)
+endif()
+# Fuzzing (tests/fuzz): every target gets libFuzzer's coverage instrumentation
+# and AddressSanitizer with UndefinedBehaviorSanitizer; the fuzz targets link
+# libFuzzer itself. Any undefined behaviour aborts, so the fuzzer reports it.
+option(PROGRESS_FUZZ "Build the libFuzzer targets of tests/fuzz (clang only)" OFF)
+if(PROGRESS_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "PROGRESS_FUZZ needs clang (e.g. -DCMAKE_CXX_COMPILER=clang++-14)")
+  endif()
+  target_compile_options(progress_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+                         -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_link_options(progress_options INTERFACE -fsanitize=address,undefined)
+endif()
 option(PROGRESS_WERROR "Treat warnings as errors" OFF)
 if(PROGRESS_WERROR)
   target_compile_options(progress_options INTERFACE -Werror)

@@ -20,6 +20,10 @@ PROGRESS_SDK_TEST_PACKAGES=(python3 python3-paho-mqtt python3-pytest)
 # What bench/run.sh needs beyond the above (docs/benchmarks.md).
 PROGRESS_BENCH_PACKAGES=(jq gnuplot-nox wrk)
 
+# What the fuzz targets need (tests/fuzz, docs/security.md): clang and its libFuzzer.
+PROGRESS_FUZZ_PACKAGES=(clang-14 libfuzzer-14-dev)
+FUZZ_BUILD_DIR=${FUZZ_BUILD_DIR:-$PROJECT_ROOT/build-fuzz}
+
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # Installs the packages that are not installed yet; silent when none is missing.
@@ -45,6 +49,18 @@ build_project() {
     -DPROGRESS_BUILD_TESTS=ON >/dev/null
   [[ $# -gt 0 ]] && targets=(--target "$@")
   cmake --build "$BUILD_DIR" -j "$(nproc)" "${targets[@]}"
+}
+
+# Configures the clang build of the fuzz targets (every target instrumented for libFuzzer,
+# AddressSanitizer and UndefinedBehaviorSanitizer; -O1 with line tables, as fuzzing wants)
+# and builds them and nothing else.
+build_fuzzers() {
+  local generator=()
+  [[ -f $FUZZ_BUILD_DIR/CMakeCache.txt ]] || generator=(-G Ninja)
+  cmake -S "$PROJECT_ROOT" -B "$FUZZ_BUILD_DIR" "${generator[@]}" -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only" -DPROGRESS_FUZZ=ON \
+    -DPROGRESS_BUILD_TESTS=OFF -DPROGRESS_BUILD_EXAMPLES=OFF -DPROGRESS_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$FUZZ_BUILD_DIR" -j "$(nproc)" --target progress_fuzzers
 }
 
 # Runs `npm ci` in DIR when its node_modules is missing or older than its package-lock.json.

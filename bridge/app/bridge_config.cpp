@@ -181,6 +181,12 @@ config_result parse_config(int argc, const char* const* argv) {
       ->envname("BRIDGE_STREAM_QUEUE_LIMIT")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
+  app.add_option("--stream-queue-bytes", cfg.stream_queue_bytes,
+                 "Bytes of messages a live stream may hold for its client besides one snapshot being "
+                 "written and one waiting; beyond: closed (4009)")
+      ->envname("BRIDGE_STREAM_QUEUE_BYTES")
+      ->check(CLI::Range(min_stream_queue_bytes, std::size_t{1} << 32))
+      ->capture_default_str();
   app.add_option("--stream-stall-timeout", stall_timeout,
                  "A live stream whose writes make no progress this long is closed (4008)")
       ->envname("BRIDGE_STREAM_STALL_TIMEOUT")

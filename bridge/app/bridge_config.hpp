@@ -12,6 +12,10 @@
 
 namespace progress::bridge {
 
+// The smallest --stream-queue-bytes: one job change of the largest payload
+// (protocol max_payload_bytes), with its SSE copy, must fit.
+inline constexpr std::size_t min_stream_queue_bytes = 256 * 1024;
+
 struct bridge_config {
   enum class command { serve, token };
   command mode = command::serve;
@@ -47,6 +51,8 @@ struct bridge_config {
 
   // Live streams (WebSocket and SSE).
   std::size_t stream_queue_limit = 1024;  // messages pending per stream after conflation
+  // Bytes of job changes and own messages a stream may hold (snapshots apart).
+  std::size_t stream_queue_bytes = 1024 * 1024;
   std::chrono::seconds stream_stall_timeout{30};
   std::chrono::seconds stream_heartbeat{15};
   std::size_t change_log_limit = 10000;  // changes kept so streams can resume

@@ -118,7 +118,9 @@ int serve(const bridge_config& cfg) {
   metrics bridge_metrics;
   net::io_context ioc{static_cast<int>(cfg.threads)};
   auto hub = std::make_shared<stream_hub>(
-      ioc, store, stream_hub_options{.resume_limit = std::max<std::size_t>(1, cfg.stream_queue_limit / 2)});
+      ioc, store,
+      stream_hub_options{.resume_limit = std::max<std::size_t>(1, cfg.stream_queue_limit / 2),
+                         .resume_bytes = cfg.stream_queue_bytes / 2});
 
   const auto descriptors = fit_open_file_limit(cfg.max_connections);
   if (descriptors.max_connections == 0) return 1;
@@ -146,6 +148,7 @@ int serve(const bridge_config& cfg) {
       store, hub, bridge_metrics, access, files, [ingest] { return ingest->ready(); },
       api_options{.cors_origins = cfg.cors_origins,
                   .streams = stream_options{.queue_limit = cfg.stream_queue_limit,
+                                            .queue_bytes = cfg.stream_queue_bytes,
                                             .stall_timeout = cfg.stream_stall_timeout,
                                             .heartbeat = cfg.stream_heartbeat,
                                             .token_leeway = cfg.jwt_leeway}});

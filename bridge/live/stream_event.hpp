@@ -2,6 +2,7 @@
 // One change of the job store as every live stream sends it: built once per
 // accepted update (or removal) and shared, read-only, by every session that
 // delivers it, so fan-out costs no JSON work and no copy per client.
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,6 +23,8 @@ struct stream_event {
   std::string sse_text;
 
   [[nodiscard]] bool removed() const noexcept { return job == nullptr; }
+  // The text it holds, as send queue budgets count it.
+  [[nodiscard]] std::size_t bytes() const noexcept { return websocket_text.size() + sse_text.size(); }
 };
 
 // `with_sse`: also frame the SSE event (only worth it while SSE streams are open).

@@ -110,8 +110,12 @@ std::shared_ptr<const stream_start> stream_hub::start_for(const std::optional<st
       start->resumed = true;
       start->revision = feed.head_revision;
       start->changes.reserve(feed.changes.size());
-      for (const auto& change : feed.changes) start->changes.push_back(make_stream_event(change, epoch()));
-      return start;
+      std::size_t bytes = 0;
+      for (const auto& change : feed.changes) {
+        auto& event = start->changes.emplace_back(make_stream_event(change, epoch()));
+        bytes += event->bytes();
+      }
+      if (bytes <= options_.resume_bytes) return start;
     }
   }
   return snapshot(user_id);

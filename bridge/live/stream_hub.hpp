@@ -60,6 +60,9 @@ struct stream_hub_options {
   // A resume replays at most this many changes; more and the stream gets a
   // snapshot instead (recovered: false), which is smaller and as correct.
   std::size_t resume_limit = 1000;
+  // ... and at most this many bytes of them (their text), so a replay fits in
+  // a stream's send queue budget (stream_options::queue_bytes).
+  std::size_t resume_bytes = 512 * 1024;
 };
 
 class stream_hub : public std::enable_shared_from_this<stream_hub> {

@@ -15,6 +15,7 @@ std::string_view to_string(stream_end reason) noexcept {
     case stream_end::shutdown: return "shutdown";
     case stream_end::token_expired: return "token_expired";
     case stream_end::slow_consumer: return "slow_consumer";
+    case stream_end::over_budget: return "over_budget";
     case stream_end::op_flood: return "op_flood";
     case stream_end::error: return "error";
   }
@@ -34,7 +35,7 @@ stream_session::stream_session(net::any_io_executor executor, std::shared_ptr<st
       resume_after_(resume_after),
       resume_cursor_(std::move(resume_cursor)),
       options_(options),
-      queue_(options.queue_limit),
+      queue_(send_queue_limits{.messages = options.queue_limit, .bytes = options.queue_bytes}),
       expiry_timer_(executor_),
       stall_timer_(executor_) {
   hub_->stream_opened();
@@ -63,6 +64,7 @@ std::string stream_session::cursor(std::uint64_t revision) const {
 }
 
 void stream_session::begin() {
+  start_asked_ = true;
   hub_->attach(self(), scope_.user_id, resume_after_);
   const auto left = who_.expires_at + options_.token_leeway - std::chrono::system_clock::now();
   expiry_timer_.expires_after(std::max(left, std::chrono::system_clock::duration::zero()));
@@ -83,19 +85,33 @@ void stream_session::finish() {
 
 void stream_session::start(const stream_start& start) {
   if (closing_) return;
+  start_asked_ = false;
+  if (start_stale_) {
+    // Asked for an older scope: a snapshot of the current one supersedes it.
+    // Changes meanwhile are filtered by the current scope (dropped before the
+    // first start); the snapshot, at a later revision than all of them,
+    // replaces those still pending when it arrives.
+    start_stale_ = false;
+    start_asked_ = true;
+    hub_->rescope(self(), scope_.user_id);
+    return;
+  }
   started_ = true;
   start_revision_ = start.revision;
-  // The client replaces its view with a snapshot: older pending changes are moot.
-  queue_.drop_events();
+  // The client replaces its view with this start: pending changes and a
+  // pending older snapshot are moot (every one of them is at or below
+  // start.revision, as the hub posted them before this start).
+  queue_.drop_superseded();
   if (start.resumed) {
-    if (!send_own(wire::resume_message(resume_cursor_), "resume", resume_cursor_)) return;
+    if (!send_view_start(wire::resume_message(resume_cursor_), "resume", resume_cursor_)) return;
     for (const auto& change : start.changes) {
       // Every missed change, not only the latest of each job: recovered means all of them.
       if (scope_.covers(change->key, change->job.get())) queue(outgoing_message{change, nullptr}, false);
     }
   } else {
     const std::string at = cursor(start.revision);
-    if (!send_own(wire::snapshot_message(start.jobs, scope_, at, start.truncated), "snapshot", at)) return;
+    if (!send_view_start(wire::snapshot_message(start.jobs, scope_, at, start.truncated), "snapshot", at))
+      return;
   }
   // Later starts (a subscribe op) are snapshots of the new scope.
   resume_after_.reset();
@@ -120,7 +136,21 @@ void stream_session::queue(outgoing_message message, bool conflate) {
                          who_.user_id, queue_.size());
       end(stream_end::slow_consumer);
       break;
+    case push_result::over_budget:
+      spdlog::debug("{} stream of {}: {} bytes held, closing it over its budget", to_string(framing_),
+                    who_.user_id, queue_.bytes());
+      end(stream_end::over_budget);
+      break;
   }
+}
+
+bool stream_session::send_view_start(std::string json, std::string_view type, std::string_view cursor) {
+  if (closing_) return false;
+  queue(outgoing_message{
+      nullptr, std::make_shared<const std::string>(wire::frame(framing_, type, cursor, std::move(json))),
+      /*starts_view=*/true});
+  pump();
+  return !closing_;
 }
 
 bool stream_session::send_own(std::string json, std::string_view type, std::string_view cursor) {
@@ -135,10 +165,9 @@ bool stream_session::send_framed(std::string text) {
 }
 
 void stream_session::send_final(std::string text) {
-  // Past the limit on purpose: it is the last message, and the queue was cleared.
+  // Past the limits on purpose: it is the last message, and the queue was cleared.
   queue_.clear();
-  outgoing_message message{nullptr, std::make_shared<const std::string>(std::move(text))};
-  if (queue_.push(std::move(message)) == push_result::full) return;
+  queue_.push_final(outgoing_message{nullptr, std::make_shared<const std::string>(std::move(text))});
   pump();
 }
 
@@ -146,27 +175,32 @@ void stream_session::change_scope(stream_scope scope) {
   if (closing_) return;
   scope_ = std::move(scope);
   // Until the fresh snapshot arrives, events are filtered by the new scope.
+  if (start_asked_) {
+    start_stale_ = true;  // at most one start asked of the hub at a time
+    return;
+  }
+  start_asked_ = true;
   hub_->rescope(self(), scope_.user_id);
 }
 
 void stream_session::pump() {
   if (writing_ || finished_ || queue_.empty()) return;
-  const std::size_t count = std::min({queue_.size(), batch_limit(), options_.max_batch});
-  batch_.clear();
-  for (std::size_t i = 0; i < count; ++i) batch_.push_back(queue_.pop());
+  const auto batch = queue_.start_batch(std::min(batch_limit(), options_.max_batch));
+  in_flight_ = batch.size();
   writing_ = true;
   stall_timer_.expires_after(options_.stall_timeout);
   stall_timer_.async_wait([self = self()](boost::system::error_code ec) {
     if (!ec && self->writing_) self->end(stream_end::slow_consumer);
   });
-  write(batch_);
+  write(batch);
 }
 
 void stream_session::on_written(boost::system::error_code ec) {
   writing_ = false;
   stall_timer_.cancel();
-  const std::size_t sent = batch_.size();
-  batch_.clear();
+  const std::size_t sent = in_flight_;
+  in_flight_ = 0;
+  queue_.end_batch();
   if (ec) {
     outsider_log().log("stream", spdlog::level::debug, "{} stream of {}: write: {}", to_string(framing_),
                        who_.user_id, ec.message());

@@ -3,6 +3,13 @@
 // bounded conflating send queue, the write pump with one write in flight,
 // and the timers that end a stream (token expiry, stalled writes).
 //
+// Snapshots: at most one is asked of the hub at a time, and at most one
+// waits in the send queue (besides one being written). A scope change while
+// one is asked only marks it stale: when it arrives, it is dropped and a
+// snapshot of the current scope is asked instead; a snapshot that arrives
+// while an older one still waits unsent replaces it, together with every
+// job change queued before it (the new one covers them).
+//
 // Everything here runs on the connection's strand; the hub only posts to it.
 // The hub holds the session until detach(), which finish() calls once, when
 // the transport has ended.
@@ -28,7 +35,8 @@
 namespace progress::bridge {
 
 struct stream_options {
-  std::size_t queue_limit = 1024;          // send_queue capacity
+  std::size_t queue_limit = 1024;          // send_queue_limits::messages
+  std::size_t queue_bytes = 1024 * 1024;   // send_queue_limits::bytes
   std::chrono::seconds stall_timeout{30};  // a write in flight this long: slow consumer
   std::chrono::seconds heartbeat{15};      // SSE comment / WebSocket ping interval
   std::size_t max_batch = 64;              // messages per write where the transport allows
@@ -38,7 +46,7 @@ struct stream_options {
 };
 
 // Why a stream ended; WebSocket close codes in docs/protocol.md.
-enum class stream_end { client, shutdown, token_expired, slow_consumer, op_flood, error };
+enum class stream_end { client, shutdown, token_expired, slow_consumer, over_budget, op_flood, error };
 
 [[nodiscard]] std::string_view to_string(stream_end reason) noexcept;
 
@@ -74,7 +82,8 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   bool send_framed(std::string text);
   // Queues framed text even when closing (a final SSE event).
   void send_final(std::string text);
-  // Switches the scope and asks the hub for a fresh snapshot of it.
+  // Switches the scope and asks the hub for a fresh snapshot of it (or, when
+  // one is already asked, for another once that one arrives).
   void change_scope(stream_scope scope);
   void pump();
   // Called by the transport when the write of the current batch completed.
@@ -113,6 +122,8 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   void start(const stream_start& start);
   void deliver(const std::shared_ptr<const stream_event>& event);
   void queue(outgoing_message message, bool conflate = true);
+  // Queues a snapshot or resume message, superseding pending ones.
+  bool send_view_start(std::string json, std::string_view type, std::string_view cursor);
   [[nodiscard]] std::shared_ptr<stream_session> self() { return shared_from_this(); }
 
   net::any_io_executor executor_;
@@ -126,11 +137,13 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   const stream_options options_;
 
   send_queue queue_;
-  std::vector<outgoing_message> batch_;
+  std::size_t in_flight_ = 0;  // messages of the batch being written
   net::steady_timer expiry_timer_;
   net::steady_timer stall_timer_;
   std::uint64_t start_revision_ = 0;  // events at or below it are in the start already
   bool started_ = false;
+  bool start_asked_ = false;  // the hub owes this stream a start (attach or rescope)
+  bool start_stale_ = false;  // the scope changed since it was asked
   bool writing_ = false;
   bool closing_ = false;
   bool finished_ = false;

@@ -1,11 +1,9 @@
 #include "websocket_session.hpp"
 
 #include <spdlog/spdlog.h>
-#include <nlohmann/json.hpp>
 
 #include "build_info.hpp"
-#include "progress/protocol/topic.hpp"
-#include "progress/protocol/validation.hpp"
+#include "client_op.hpp"
 #include "rate_limited_log.hpp"
 
 namespace progress::bridge {
@@ -17,37 +15,12 @@ websocket::close_reason close_reason_for(stream_end reason) {
     case stream_end::shutdown: return {websocket::close_code::going_away, "bridge shutting down"};
     case stream_end::token_expired: return {websocket::close_code{4001}, "token expired"};
     case stream_end::slow_consumer: return {websocket::close_code{4008}, "slow consumer"};
+    case stream_end::over_budget: return {websocket::close_code{4009}, "over budget"};
     case stream_end::op_flood: return {websocket::close_code{4029}, "too many client ops"};
     case stream_end::client: return {websocket::close_code::normal};
     case stream_end::error: break;
   }
   return {websocket::close_code::internal_error};
-}
-
-// The string array `field` of an op, each entry accepted by `valid`; nothing
-// (and `error` set) when it is malformed.
-template <typename Valid>
-std::optional<std::vector<std::string>> string_array(const nlohmann::json& op, const char* field,
-                                                     std::size_t max, Valid valid, std::string& error) {
-  std::vector<std::string> values;
-  const auto it = op.find(field);
-  if (it == op.end() || it->is_null()) return values;
-  if (!it->is_array() || it->size() > max) {
-    error = std::string(field) + " must be an array of at most " + std::to_string(max) + " strings";
-    return std::nullopt;
-  }
-  for (const auto& value : *it) {
-    if (!value.is_string() || !valid(value.get_ref<const std::string&>())) {
-      error = std::string("invalid entry in ") + field;
-      return std::nullopt;
-    }
-    values.push_back(value.get<std::string>());
-  }
-  return values;
-}
-
-bool valid_type(const std::string& type) {
-  return !type.empty() && type.size() <= max_type_length;
 }
 
 }  // namespace
@@ -141,38 +114,22 @@ void websocket_session::handle_op(std::string_view text) {
     if (++refused_ops_ > max_refused_ops) return end(stream_end::op_flood);
     return refuse("rate_limited", "too many ops; slow down");
   }
-  const auto op = nlohmann::json::parse(text, nullptr, false);
-  if (op.is_discarded() || !op.is_object()) return refuse("bad_request", "an op is a JSON object");
-  const auto name = op.find("op");
-  if (name == op.end() || !name->is_string()) return refuse("bad_request", "missing \"op\"");
-  const auto& verb = name->get_ref<const std::string&>();
-
-  if (verb == "ping") {
-    std::string id = "null";
-    if (const auto given = op.find("id"); given != op.end() && (given->is_string() || given->is_number()))
-      id = given->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    send_own(wire::pong_message(id), "pong");
+  auto op = parse_client_op(text);
+  if (const auto* error = std::get_if<client_op_error>(&op)) return refuse(error->code, error->message);
+  if (const auto* ping = std::get_if<ping_op>(&op)) {
+    send_own(wire::pong_message(ping->id_json), "pong");
     return;
   }
-  if (verb == "unsubscribe") return change_scope(stream_scope{who().user_id, {}, {}});
-  if (verb != "subscribe") return refuse("unknown_op", "unknown op; expected subscribe, unsubscribe or ping");
+  if (std::holds_alternative<unsubscribe_op>(op)) return change_scope(stream_scope{who().user_id, {}, {}});
 
-  stream_scope next{who().user_id, {}, {}};
-  if (const auto user = op.find("userId"); user != op.end() && !user->is_null()) {
-    if (!user->is_string()) return refuse("bad_request", "userId must be a string");
-    auto granted = access_.authorize_scope(who(), user->get_ref<const std::string&>());
+  auto& subscribe = std::get<subscribe_op>(op);
+  stream_scope next{who().user_id, std::move(subscribe.job_ids), std::move(subscribe.types)};
+  if (subscribe.user_id) {
+    auto granted = access_.authorize_scope(who(), *subscribe.user_id);
     if (const auto* denied = std::get_if<access_denial>(&granted))
       return refuse(denied->code, denied->message);
     next.user_id = std::move(std::get<read_grant>(granted).user_id);
   }
-  std::string error;
-  auto job_ids = string_array(
-      op, "jobIds", stream_scope::max_job_ids, [](const std::string& id) { return is_valid_id(id); }, error);
-  if (!job_ids) return refuse("bad_request", error);
-  auto types = string_array(op, "types", stream_scope::max_types, valid_type, error);
-  if (!types) return refuse("bad_request", error);
-  next.job_ids = std::move(*job_ids);
-  next.types = std::move(*types);
   change_scope(std::move(next));
 }
 

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <fstream>
 #include <regex>
 #include <stdexcept>
 #include <system_error>
@@ -55,6 +56,16 @@ bridge_process::~bridge_process() {
   process_.reset();
   std::error_code ignored;
   std::filesystem::remove_all(directory_, ignored);
+}
+
+std::size_t bridge_process::resident_bytes() const {
+  std::ifstream status{"/proc/" + std::to_string(process_->pid()) + "/status"};
+  std::string line;
+  while (std::getline(status, line)) {
+    if (!line.starts_with("VmRSS:")) continue;
+    return std::stoull(line.substr(6)) * 1024;  // "VmRSS:   123456 kB"
+  }
+  throw std::runtime_error("no VmRSS for the bridge's process");
 }
 
 int bridge_process::terminate() {

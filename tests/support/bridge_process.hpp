@@ -3,6 +3,7 @@
 // broker as the `bridge` account, its public and admin listeners each on a
 // free loopback port.
 
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -46,6 +47,8 @@ class bridge_process {
 
   [[nodiscard]] pid_t pid() const noexcept { return process_->pid(); }
   [[nodiscard]] std::string log() const { return process_->log(); }
+  // The bridge's resident memory now (VmRSS of /proc/<pid>/status), in bytes.
+  [[nodiscard]] std::size_t resident_bytes() const;
   // SIGTERM; returns the exit code (-1 when it did not exit normally).
   int terminate();
 

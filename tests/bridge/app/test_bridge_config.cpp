@@ -67,6 +67,7 @@ TEST(BridgeConfig, Defaults) {
   EXPECT_TRUE(c.trusted_proxies.empty());
   EXPECT_EQ(c.trusted_proxy_header, "x-forwarded-for");
   EXPECT_EQ(c.mqtt_keepalive, std::chrono::seconds{5});
+  EXPECT_EQ(c.stream_queue_bytes, 1024u * 1024u);
 }
 
 TEST(BridgeConfig, EdgeLimitsFromFlagsAndEnvironment) {
@@ -95,21 +96,24 @@ TEST(BridgeConfig, EdgeLimitsFromFlagsAndEnvironment) {
 }
 
 TEST(BridgeConfig, CommandLineFlags) {
-  const auto r = parse({"--jwt-secret",       secret,
-                        "--mqtt-url",         "tcp://broker:1884",
-                        "--mqtt-username",    "b",
-                        "--mqtt-password",    "pw",
-                        "--http-listen",      "127.0.0.1:0",
-                        "--cors-origin",      "https://a.example",
-                        "--cors-origin",      "https://b.example",
-                        "--history-limit",    "7",
-                        "--jobs-per-user",    "8",
-                        "--max-jobs",         "9",
-                        "--finished-ttl",     "15m",
-                        "--rate-limit",       "2.5",
-                        "--rate-limit-burst", "5",
-                        "--threads",          "4",
-                        "--log-level",        "debug"});
+  // clang-format off
+  const auto r = parse({"--jwt-secret",         secret,
+                        "--mqtt-url",           "tcp://broker:1884",
+                        "--mqtt-username",      "b",
+                        "--mqtt-password",      "pw",
+                        "--http-listen",        "127.0.0.1:0",
+                        "--cors-origin",        "https://a.example",
+                        "--cors-origin",        "https://b.example",
+                        "--history-limit",      "7",
+                        "--jobs-per-user",      "8",
+                        "--max-jobs",           "9",
+                        "--finished-ttl",       "15m",
+                        "--rate-limit",         "2.5",
+                        "--rate-limit-burst",   "5",
+                        "--threads",            "4",
+                        "--stream-queue-bytes", "300000",
+                        "--log-level",          "debug"});
+  // clang-format on
   ASSERT_TRUE(r.config) << r.output;
   const auto& c = *r.config;
   EXPECT_EQ(c.mqtt_url, "tcp://broker:1884");
@@ -124,6 +128,7 @@ TEST(BridgeConfig, CommandLineFlags) {
   EXPECT_DOUBLE_EQ(c.rate_limit, 2.5);
   EXPECT_DOUBLE_EQ(c.rate_limit_burst, 5);
   EXPECT_EQ(c.threads, 4u);
+  EXPECT_EQ(c.stream_queue_bytes, 300000u);
   EXPECT_EQ(c.log_level, "debug");
 }
 
@@ -175,6 +180,7 @@ TEST(BridgeConfig, RejectsBadValues) {
                                              {"--http-listen", "not-an-ip:80"},
                                              {"--finished-ttl", "soon"},
                                              {"--threads", "0"},
+                                             {"--stream-queue-bytes", "1000"},
                                              {"--log-level", "loud"},
                                              {"--mqtt-client-id", "a/b"},
                                              {"--mqtt-password-file", "/nonexistent/file"},

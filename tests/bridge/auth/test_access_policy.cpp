@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -94,7 +95,8 @@ TEST_F(AccessPolicy, UsersReadOnlyTheirOwnJobs) {
 
 TEST_F(AccessPolicy, IdsAreCheckedBeforeOwnership) {
   const auto p = policy();
-  for (const char* bad : {"", "a/b", "a+b", "#", "*", std::string(129, 'a').c_str()}) {
+  // The strings live as long as the loop (a c_str() of a temporary would not).
+  for (const std::string& bad : std::vector<std::string>{"", "a/b", "a+b", "#", "*", std::string(129, 'a')}) {
     const auto refused = denial(p.authorize_user(user("alice", true), bad));
     EXPECT_EQ(refused.why, access_denial::kind::invalid_request) << bad;
     EXPECT_EQ(refused.code, "bad_request");

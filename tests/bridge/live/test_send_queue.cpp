@@ -25,17 +25,33 @@ outgoing_message own(std::string text) {
   return outgoing_message{nullptr, std::make_shared<const std::string>(std::move(text))};
 }
 
+outgoing_message view_start(std::string text) {
+  return outgoing_message{nullptr, std::make_shared<const std::string>(std::move(text)),
+                          /*starts_view=*/true};
+}
+
+send_queue_limits messages(std::size_t count) {
+  return send_queue_limits{.messages = count};
+}
+
+// The oldest pending message, written as a batch of one.
+outgoing_message take(send_queue& queue) {
+  outgoing_message message = queue.start_batch(1).front();
+  queue.end_batch();
+  return message;
+}
+
 std::vector<std::uint64_t> drain_revisions(send_queue& queue) {
   std::vector<std::uint64_t> revisions;
   while (!queue.empty()) {
-    const auto message = queue.pop();
+    const auto message = take(queue);
     revisions.push_back(message.event ? message.event->revision : 0);
   }
   return revisions;
 }
 
 TEST(SendQueue, KeepsOrderOfDistinctJobs) {
-  send_queue queue{8};
+  send_queue queue{messages(8)};
   EXPECT_EQ(queue.push(of(change("a", 1))), push_result::queued);
   EXPECT_EQ(queue.push(of(change("b", 2))), push_result::queued);
   EXPECT_EQ(queue.push(of(change("c", 3))), push_result::queued);
@@ -43,7 +59,7 @@ TEST(SendQueue, KeepsOrderOfDistinctJobs) {
 }
 
 TEST(SendQueue, NewerUpdateReplacesPendingOneAndMovesToTheBack) {
-  send_queue queue{8};
+  send_queue queue{messages(8)};
   queue.push(of(change("a", 1)));
   queue.push(of(change("b", 2)));
   EXPECT_EQ(queue.push(of(change("a", 3))), push_result::conflated);
@@ -52,7 +68,7 @@ TEST(SendQueue, NewerUpdateReplacesPendingOneAndMovesToTheBack) {
 }
 
 TEST(SendQueue, TerminalStatesAndRemovalsAreNeverReplaced) {
-  send_queue queue{8};
+  send_queue queue{messages(8)};
   queue.push(of(change("a", 1, /*keep=*/true)));                            // completed
   EXPECT_EQ(queue.push(of(change("a", 2))), push_result::queued);           // a new attempt
   EXPECT_EQ(queue.push(of(change("a", 3, true))), push_result::conflated);  // removal replaces the update
@@ -60,14 +76,14 @@ TEST(SendQueue, TerminalStatesAndRemovalsAreNeverReplaced) {
 }
 
 TEST(SendQueue, OwnMessagesAreNeverConflated) {
-  send_queue queue{8};
+  send_queue queue{messages(8)};
   queue.push(own("pong"));
   queue.push(own("pong"));
   EXPECT_EQ(queue.size(), 2u);
 }
 
 TEST(SendQueue, RefusesPastTheLimitUnlessConflationMakesRoom) {
-  send_queue queue{2};
+  send_queue queue{messages(2)};
   EXPECT_EQ(queue.push(of(change("a", 1))), push_result::queued);
   EXPECT_EQ(queue.push(of(change("b", 2))), push_result::queued);
   EXPECT_EQ(queue.push(of(change("a", 3))), push_result::conflated);
@@ -75,18 +91,18 @@ TEST(SendQueue, RefusesPastTheLimitUnlessConflationMakesRoom) {
   EXPECT_EQ(queue.size(), 2u);
 }
 
-TEST(SendQueue, DropEventsKeepsOwnMessages) {
-  send_queue queue{8};
+TEST(SendQueue, DropSupersededKeepsOwnMessages) {
+  send_queue queue{messages(8)};
   queue.push(of(change("a", 1)));
   queue.push(own("error"));
   queue.push(of(change("b", 2)));
-  queue.drop_events();
+  queue.drop_superseded();
   ASSERT_EQ(queue.size(), 1u);
-  EXPECT_EQ(*queue.pop().text, "error");
+  EXPECT_EQ(*take(queue).text, "error");
 }
 
 TEST(SendQueue, ZeroLimitStillHoldsOneMessage) {
-  send_queue queue{0};
+  send_queue queue{messages(0)};
   EXPECT_EQ(queue.push(own("x")), push_result::queued);
   EXPECT_EQ(queue.push(own("y")), push_result::full);
 }
@@ -98,34 +114,34 @@ namespace progress::bridge {
 namespace {
 
 TEST(SendQueue, LongRunsOfPushAndPopKeepOrderAndConflation) {
-  send_queue queue{100};
+  send_queue queue{messages(100)};
   std::uint64_t revision = 0;
   std::vector<std::uint64_t> sent;
   for (int round = 0; round < 50; ++round) {
     for (int job = 0; job < 10; ++job) queue.push(of(change("j" + std::to_string(job % 4), ++revision)));
     for (int i = 0; i < 3 && !queue.empty(); ++i) {
-      const auto message = queue.pop();
+      const auto message = take(queue);
       if (message.event) sent.push_back(message.event->revision);
     }
     queue.push(own("pong"));
   }
   while (!queue.empty()) {
-    const auto message = queue.pop();
+    const auto message = take(queue);
     if (message.event) sent.push_back(message.event->revision);
   }
   EXPECT_TRUE(std::is_sorted(sent.begin(), sent.end()));
   EXPECT_EQ(sent.back(), revision);
 }
 
-TEST(SendQueue, DropEventsAfterPopsKeepsOnlyPendingOwnMessages) {
-  send_queue queue{8};
+TEST(SendQueue, DropSupersededAfterTakesKeepsOnlyPendingOwnMessages) {
+  send_queue queue{messages(8)};
   queue.push(own("first"));
   queue.push(of(change("a", 1)));
   queue.push(own("second"));
-  EXPECT_EQ(*queue.pop().text, "first");
-  queue.drop_events();
+  EXPECT_EQ(*take(queue).text, "first");
+  queue.drop_superseded();
   ASSERT_EQ(queue.size(), 1u);
-  EXPECT_EQ(*queue.pop().text, "second");
+  EXPECT_EQ(*take(queue).text, "second");
   EXPECT_TRUE(queue.empty());
 }
 
@@ -136,10 +152,74 @@ namespace progress::bridge {
 namespace {
 
 TEST(SendQueue, ReplayedChangesAreNotConflated) {
-  send_queue queue{8};
+  send_queue queue{messages(8)};
   queue.push(of(change("a", 1)), false);
   queue.push(of(change("a", 2)), false);
   EXPECT_EQ(drain_revisions(queue), (std::vector<std::uint64_t>{1, 2}));
+}
+
+}  // namespace
+}  // namespace progress::bridge
+
+namespace progress::bridge {
+namespace {
+
+TEST(SendQueue, CountsTheBytesItHoldsPendingAndInFlight) {
+  send_queue queue{messages(8)};
+  queue.push(own("12345"));
+  queue.push(of(change("a", 1)));  // websocket_text "1"
+  EXPECT_EQ(queue.bytes(), 6u);
+  const auto batch = queue.start_batch(1);
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(queue.bytes(), 6u) << "the batch in flight is still held";
+  queue.end_batch();
+  EXPECT_EQ(queue.bytes(), 1u);
+  EXPECT_EQ(queue.push(of(change("a", 22))), push_result::conflated);
+  EXPECT_EQ(queue.bytes(), 2u) << "a conflated change gives its bytes back";
+  queue.clear();
+  EXPECT_EQ(queue.bytes(), 0u);
+}
+
+TEST(SendQueue, RefusesWhatWouldPassTheByteBudget) {
+  send_queue queue{send_queue_limits{.messages = 100, .bytes = 10}};
+  EXPECT_EQ(queue.push(own("123456")), push_result::queued);
+  EXPECT_EQ(queue.push(own("1234")), push_result::queued);
+  EXPECT_EQ(queue.push(own("1")), push_result::over_budget);
+  (void)queue.start_batch(1);
+  EXPECT_EQ(queue.push(own("1")), push_result::over_budget) << "the batch in flight counts until written";
+  queue.end_batch();
+  EXPECT_EQ(queue.push(own("123456")), push_result::queued);
+}
+
+TEST(SendQueue, SnapshotsAreCountedApartAndAtMostOneWaits) {
+  send_queue queue{send_queue_limits{.messages = 100, .bytes = 10}};
+  EXPECT_EQ(queue.push(view_start(std::string(50, 's'))), push_result::queued) << "bigger than the budget";
+  (void)queue.start_batch(1);  // being written
+  EXPECT_EQ(queue.push(own("123456789")), push_result::queued) << "the snapshot is not in the budget";
+  EXPECT_EQ(queue.push(view_start(std::string(40, 'a'))), push_result::queued);
+  queue.push(of(change("a", 1)));
+  EXPECT_EQ(queue.bytes(), 50u + 9u + 40u + 1u);
+  EXPECT_EQ(queue.budgeted_bytes(), 10u);
+
+  // A newer snapshot supersedes the pending one and the changes before it.
+  queue.drop_superseded();
+  EXPECT_EQ(queue.push(view_start(std::string(45, 'b'))), push_result::queued);
+  EXPECT_EQ(queue.bytes(), 50u + 9u + 45u);
+  queue.end_batch();
+  EXPECT_EQ(*take(queue).text, "123456789");
+  EXPECT_EQ(*take(queue).text, std::string(45, 'b'));
+  EXPECT_TRUE(queue.empty());
+  EXPECT_EQ(queue.bytes(), 0u);
+  EXPECT_EQ(queue.budgeted_bytes(), 0u);
+}
+
+TEST(SendQueue, AFinalMessageGoesPastEveryLimit) {
+  send_queue queue{send_queue_limits{.messages = 1, .bytes = 4}};
+  queue.push(own("1234"));
+  EXPECT_EQ(queue.push(own("5")), push_result::full);
+  queue.clear();
+  queue.push_final(own("the end of the stream"));
+  EXPECT_EQ(*take(queue).text, "the end of the stream");
 }
 
 }  // namespace

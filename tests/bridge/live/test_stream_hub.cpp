@@ -134,6 +134,25 @@ TEST_F(StreamHubTest, ResumeReplaysChangesAfterTheCursorOrFallsBackToASnapshot) 
   for (const auto& s : {resumed, behind, ahead}) hub_->detach(s);
 }
 
+TEST_F(StreamHubTest, AResumeBiggerThanItsByteBoundIsASnapshotInstead) {
+  hub_ = std::make_shared<stream_hub>(ioc_, store_,
+                                      stream_hub_options{.resume_limit = 100, .resume_bytes = 600});
+  apply("alice", "a1", job_status::in_progress, 1);  // revision 1
+  apply("alice", "a1", job_status::in_progress, 2);
+  auto small = std::make_shared<recording_subscriber>();
+  hub_->attach(small, std::string("alice"), 1);
+  ASSERT_TRUE(small->wait([](auto& s) { return s.starts_.size() == 1; }));
+  ASSERT_TRUE(small->starts().front()->resumed);
+
+  for (std::int64_t seq = 3; seq <= 12; ++seq) apply("alice", "a1", job_status::in_progress, seq);
+  auto big = std::make_shared<recording_subscriber>();
+  hub_->attach(big, std::string("alice"), 1);
+  ASSERT_TRUE(big->wait([](auto& s) { return s.starts_.size() == 1; }));
+  EXPECT_FALSE(big->starts().front()->resumed) << "eleven changes of this job are more than 600 bytes";
+  EXPECT_EQ(big->starts().front()->jobs.size(), 1u);
+  for (const auto& stream : {small, big}) hub_->detach(stream);
+}
+
 TEST_F(StreamHubTest, SnapshotIsCutToTheLimitAndFlagged) {
   for (int i = 0; i < 5; ++i) apply("u" + std::to_string(i), "j", job_status::queued, 1);
   auto small = std::make_shared<stream_hub>(ioc_, store_, stream_hub_options{.snapshot_limit = 3});

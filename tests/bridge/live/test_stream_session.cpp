@@ -3,6 +3,7 @@
 #include "stream_session.hpp"
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,13 @@ principal alice(std::chrono::system_clock::duration valid_for = 1h) {
 
 class StreamSession : public ::testing::Test {
  protected:
+  // The hub and a session it holds keep each other alive until the session detaches: sessions a
+  // test leaves open end with the hub here, so nothing outlives the test (LeakSanitizer).
+  void TearDown() override {
+    hub_->shutdown();
+    ioc_.poll();
+  }
+
   std::shared_ptr<fake_stream_session> open(stream_options options = {}, std::size_t batch_limit = 1,
                                             stream_framing framing = stream_framing::websocket,
                                             std::optional<std::uint64_t> resume_after = std::nullopt,
@@ -193,6 +201,139 @@ TEST_F(StreamSession, AFailedWriteEndsTheStreamAsAnError) {
   session->complete_write(net::error::connection_reset);
   ASSERT_TRUE(session->closed_for);
   EXPECT_EQ(*session->closed_for, stream_end::error);
+}
+
+}  // namespace
+}  // namespace progress::bridge
+
+namespace progress::bridge {
+namespace {
+
+using fixtures::fake_stream_session;
+using fixtures::state;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// The revision a message's cursor names.
+std::uint64_t revision_of(const json& message) {
+  const auto cursor = message["cursor"].get<std::string>();
+  return std::stoull(cursor.substr(cursor.find('.') + 1));
+}
+
+TEST_F(StreamSession, ASubscribeReplacesASnapshotThatWaitsUnsent) {
+  for (const char* job : {"a1", "a2", "a3"}) apply("alice", job, job_status::queued, 1);
+  auto session = open();  // its first snapshot is being written
+  session->subscribe(stream_scope{"alice", {"a1"}, {}});
+  ioc_.poll();
+  session->subscribe(stream_scope{"alice", {"a2"}, {}});
+  ioc_.poll();
+  session->complete_write();
+  ASSERT_EQ(session->batches.size(), 2u);
+  const auto snapshot = last_message(*session);
+  EXPECT_EQ(snapshot["type"], "snapshot");
+  ASSERT_EQ(snapshot["jobs"].size(), 1u);
+  EXPECT_EQ(snapshot["jobs"][0]["jobId"], "a2") << "the newer subscribe's snapshot, and only it";
+  session->complete_write();
+  EXPECT_TRUE(session->idle());
+}
+
+TEST_F(StreamSession, SubscribesWhileASnapshotIsAskedForAreAnsweredOnceWithTheLast) {
+  for (const char* job : {"a1", "a2", "a3"}) apply("alice", job, job_status::queued, 1);
+  auto session = open();
+  session->complete_write();
+  for (const char* job : {"a1", "a2", "a3"}) session->subscribe(stream_scope{"alice", {job}, {}});
+  ioc_.poll();
+  ASSERT_EQ(session->batches.size(), 2u);
+  const auto snapshot = last_message(*session);
+  ASSERT_EQ(snapshot["jobs"].size(), 1u);
+  EXPECT_EQ(snapshot["jobs"][0]["jobId"], "a3");
+  session->complete_write();
+  EXPECT_TRUE(session->idle());
+}
+
+TEST_F(StreamSession, ASubscribeBeforeTheFirstStartIsAnsweredWithASnapshotOfItsScopeOnly) {
+  apply("alice", "a1", job_status::queued, 1);  // revision 1
+  apply("alice", "a2", job_status::queued, 1);  // 2
+  const principal who{"alice", false, std::chrono::system_clock::now() + 1h};
+  auto session = std::make_shared<fake_stream_session>(
+      net::make_strand(ioc_), hub_, metrics_, stream_framing::websocket, who, stream_scope{"alice", {}, {}},
+      1, store_cursor{store_.epoch(), 1}.to_string(), stream_options{});
+  session->open();  // asks for a resume after revision 1
+  session->subscribe(stream_scope{"alice", {"a1"}, {}});
+  ioc_.poll();
+  ASSERT_EQ(session->batches.size(), 1u);
+  const auto first = last_message(*session);
+  EXPECT_EQ(first["type"], "snapshot") << "the resume was asked for a scope the client has left";
+  ASSERT_EQ(first["jobs"].size(), 1u);
+  EXPECT_EQ(first["jobs"][0]["jobId"], "a1");
+  session->complete_write();
+  EXPECT_TRUE(session->idle());
+}
+
+TEST_F(StreamSession, ChangesAroundReplacedSnapshotsAreNeitherLostNorSentBackwards) {
+  auto session = open();
+  const std::vector<stream_scope> scopes{
+      {"alice", {}, {}}, {"alice", {"a1", "a2"}, {}}, {"alice", {"a3"}, {}}};
+  std::int64_t seq = 0;
+  for (int round = 0; round < 60; ++round) {
+    apply("alice", "a" + std::to_string(round % 4), job_status::in_progress, ++seq);
+    if (round % 3 == 0) session->subscribe(scopes[static_cast<std::size_t>(round / 3) % scopes.size()]);
+    if (round % 5 == 0) ioc_.poll();
+    if (round % 2 == 0 && session->writing()) session->complete_write();
+  }
+  session->subscribe(stream_scope{"alice", {}, {}});
+  ioc_.poll();
+  apply("alice", "a1", job_status::completed, ++seq);
+  while (session->writing()) session->complete_write();
+  ASSERT_FALSE(session->closed_for);
+
+  // The client's view, rebuilt from what it received, is the store's latest state.
+  std::map<std::string, std::int64_t> view;
+  std::uint64_t last_revision = 0;
+  for (const auto& batch : session->batches) {
+    for (const auto& text : batch) {
+      const auto message = json::parse(text);
+      ASSERT_TRUE(message.contains("cursor")) << text.substr(0, 80);
+      const auto revision = revision_of(message);
+      EXPECT_GE(revision, last_revision) << "a cursor went backwards: " << text.substr(0, 80);
+      last_revision = std::max(last_revision, revision);
+      if (message["type"] == "snapshot") {
+        view.clear();
+        for (const auto& job : message["jobs"]) view[job["jobId"]] = job["seq"];
+      } else if (message["type"] == "job") {
+        view[message["job"]["jobId"]] = message["job"]["seq"];
+      }
+    }
+  }
+  std::map<std::string, std::int64_t> latest;
+  for (const auto& job : store_.snapshot(std::string{"alice"}).jobs)
+    latest[job->key.job_id] = job->state.seq.value_or(-1);
+  EXPECT_EQ(view, latest);
+}
+
+TEST_F(StreamSession, ChangesPastTheByteBudgetEndTheStreamOverBudget) {
+  auto session = open({.queue_bytes = 1000});  // its snapshot is being written, never completed
+  for (int job = 1; job <= 20 && !session->closed_for; ++job)
+    apply("alice", "a" + std::to_string(job), job_status::queued, 1);
+  ASSERT_TRUE(session->closed_for);
+  EXPECT_EQ(*session->closed_for, stream_end::over_budget);
+  session.reset();
+  ioc_.poll();
+  EXPECT_NE(metrics_.scrape().find(
+                R"(progress_bridge_streams_closed_total{reason="over_budget",transport="websocket"} 1)"),
+            std::string::npos);
+}
+
+TEST_F(StreamSession, ASnapshotBiggerThanTheBudgetIsStillSentWhole) {
+  for (int job = 1; job <= 40; ++job) apply("alice", "a" + std::to_string(job), job_status::queued, 1);
+  auto session = open({.queue_bytes = 1000});
+  ASSERT_EQ(session->batches.size(), 1u);
+  EXPECT_GT(session->batches[0][0].size(), 2000u);
+  EXPECT_EQ(last_message(*session)["jobs"].size(), 40u);
+  session->complete_write();
+  apply("alice", "a1", job_status::completed, 2);
+  EXPECT_FALSE(session->closed_for);
+  ASSERT_EQ(session->batches.size(), 2u);
 }
 
 }  // namespace

@@ -60,6 +60,7 @@ constexpr unsigned close_going_away = 1001;
 constexpr unsigned close_too_big = 1009;
 constexpr unsigned close_token_expired = 4001;
 constexpr unsigned close_slow_consumer = 4008;
+constexpr unsigned close_over_budget = 4009;
 constexpr unsigned close_op_flood = 4029;
 
 // The string member `key` of a JSON object; empty when it is absent or not a string.
