@@ -101,7 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const std::exception&) {
     return 0;  // Beast refuses what its parser would never have produced (e.g. CR/LF in a field)
   }
-  const auto answer = bridge.api->serve(req, request_info{"127.0.0.1", std::chrono::steady_clock::now()});
+  const auto answer = bridge.api->serve(req, request_info{"127.0.0.1", "127.0.0.1", std::chrono::steady_clock::now()});
   if (const auto* res = std::get_if<http_response>(&answer)) {
     if (res->result_int() < 100 || res->result_int() > 599) std::abort();
   }

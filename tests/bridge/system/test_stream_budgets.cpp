@@ -69,7 +69,7 @@ TEST_F(LiveStreams, SubscribeFloodFromClientsThatNeverReadStaysWithinTheMemoryBu
   for (int round = 0; round < 190; ++round) {
     for (auto& client : flood) ASSERT_TRUE(client->send_text(R"({"op":"subscribe"})"));
     if (round % 19 == 0) {
-      expect_bystander_served(port, *bystander, bob, ++seq);
+      expect_bystander_served(*bridge, *bystander, bob, ++seq);
       peak = std::max(peak, bridge->resident_bytes());
     }
     std::this_thread::sleep_until(flood_start + (round + 1) * 52ms);
@@ -84,7 +84,7 @@ TEST_F(LiveStreams, SubscribeFloodFromClientsThatNeverReadStaysWithinTheMemoryBu
             << " KiB, allowed growth " << allowed / kib << " KiB\n";
   EXPECT_LT(peak - baseline, allowed) << "baseline " << baseline / kib << " KiB, peak " << peak / kib
                                       << " KiB, snapshot " << snapshot_bytes << " bytes";
-  EXPECT_EQ(stream_closes(port, "over_budget"), 0) << "snapshots alone are never over the budget";
+  EXPECT_EQ(stream_closes(*bridge, "over_budget"), 0) << "snapshots alone are never over the budget";
 
   // Changes on top of the two snapshots each flooder holds pass its budget: it is closed with 4009. The
   // bridge may still be answering the last subscribes (each snapshot replaces the changes queued before
@@ -122,9 +122,9 @@ TEST_F(LiveStreams, SubscribeFloodFromClientsThatNeverReadStaysWithinTheMemoryBu
     }
   }
   EXPECT_GE(told_over_budget, 1);
-  EXPECT_TRUE(wait_until([&] { return stream_closes(port, "over_budget") == flooders; }, 20s))
-      << http_get(port, "/metrics").body;
-  expect_bystander_served(port, *bystander, bob, ++seq);
+  EXPECT_TRUE(wait_until([&] { return stream_closes(*bridge, "over_budget") == flooders; }, 20s))
+      << bridge->scrape();
+  expect_bystander_served(*bridge, *bystander, bob, ++seq);
 }
 
 }  // namespace
