@@ -29,6 +29,7 @@ api_service::api_service(const job_store& store, std::shared_ptr<stream_hub> hub
       files_(std::move(files)),
       cors_(std::move(options.cors_origins)),
       rest_(store, access),
+      cancel_(store, access, std::move(options.cancel)),
       probes_(metrics, std::move(ready)),
       streams_(std::move(hub), metrics, access, options.streams, cors_) {
   using http::verb;
@@ -41,6 +42,8 @@ api_service::api_service(const job_store& store, std::shared_ptr<stream_hub> hub
   routes_.add(verb::get, "/api/v1/users/{userId}/jobs/{jobId}", {token, bind(&rest_, &rest_routes::get_job)});
   routes_.add(verb::get, "/api/v1/users/{userId}/jobs/{jobId}/events",
               {token, bind(&rest_, &rest_routes::get_job_events)});
+  routes_.add(verb::post, "/api/v1/users/{userId}/jobs/{jobId}/cancel",
+              {header_token, bind(&cancel_, &cancel_routes::cancel_job)});
   routes_.add(verb::get, "/api/v1/users/{userId}/stats", {token, bind(&rest_, &rest_routes::get_user_stats)});
   routes_.add(verb::get, "/api/v1/jobs", {token, bind(&rest_, &rest_routes::list_all_jobs)});
   routes_.add(verb::get, "/api/v1/session", {token, bind(&rest_, &rest_routes::get_session)});
@@ -102,11 +105,12 @@ http_answer api_service::dispatch(const http_request& req, const request_info& i
   if (!query) return bad_request(req, "malformed or oversized query string");
   api_call call{req, info, match.params, *query};
   std::optional<principal> who;
-  if (match.handler->needs == route::access::token) {
+  if (match.handler->needs != route::access::open) {
     const auto header = req.find(http::field::authorization);
+    const bool query_allowed = match.handler->needs == route::access::token;
     auto authenticated = access_.authenticate(
         header == req.end() ? std::nullopt : std::optional<std::string_view>(header->value()),
-        query->get("access_token"));
+        query_allowed ? query->get("access_token") : std::nullopt);
     if (const auto* denied = std::get_if<access_denial>(&authenticated)) return denial_response(req, *denied);
     who = std::move(std::get<principal>(authenticated));
     call.who = &*who;
