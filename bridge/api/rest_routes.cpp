@@ -142,6 +142,7 @@ http_response rest_routes::get_user_stats(const api_call& call) const {
                          {"completed", stats.completed},
                          {"failed", stats.failed},
                          {"cancelled", stats.cancelled},
+                         {"stalled", stats.stalled},
                          {"averageProgress", nullptr}};
   if (stats.average_progress) body["averageProgress"] = *stats.average_progress;
   return json_response(call.req, http::status::ok, body.dump());

@@ -65,7 +65,7 @@ class CancelRouteTest : public ::testing::Test {
   job_store store_;
   metrics metrics_;
   jwt_verifier verifier_{jwt_verifier_options{std::string(secret), {}, std::chrono::seconds{30}}};
-  access_policy access_{verifier_, metrics_, access_limits{.rate_limit = 0}};
+  access_policy access_{verifier_, metrics_, access_limits{.rate_limit = 1, .rate_limit_burst = 8}};
   net::io_context ioc_;
   std::shared_ptr<stream_hub> hub_ = std::make_shared<stream_hub>(ioc_, store_);
   bool connected_ = true;
@@ -127,6 +127,15 @@ TEST_F(CancelRouteTest, TakesTheTokenFromTheAuthorizationHeaderOnly) {
   EXPECT_EQ(code_of(by_query), "token_missing");
   EXPECT_TRUE(asked_.empty());
   EXPECT_EQ(post(target, "").result(), http::status::unauthorized);
+}
+
+TEST_F(CancelRouteTest, IsRateLimitedLikeEveryApiRoute) {
+  unsigned refused = 0;
+  for (int i = 0; i < 10; ++i) {
+    const auto res = post("/api/v1/users/alice/jobs/nope/cancel", token("alice"));
+    if (res.result() == http::status::too_many_requests) ++refused;
+  }
+  EXPECT_GE(refused, 1u);
 }
 
 TEST_F(CancelRouteTest, OtherMethodsAreNotAllowedAndPreflightsNamePost) {
