@@ -67,7 +67,9 @@ std::vector<apply_result> cancel_relay::settle() {
 void cancel_relay::settle_control(const job_key& key, const std::optional<control_message>& retained,
                                   std::vector<apply_result>& changes) {
   const auto job = store_.find(key);
-  if (!job || is_terminal(job->state.status)) return clear(key);
+  // Not held: another bridge's request, or one for a job still to come. Not ours to clear.
+  if (!job) return;
+  if (is_terminal(job->state.status)) return clear(key);
   // A request of ours on its way replaces whatever the broker holds.
   if (!retained || !retained->is_cancel() || unacknowledged_.contains(key)) return;
   const cancel_mark mark{retained->request_id, retained->requested_by, retained->timestamp};

@@ -7,9 +7,11 @@
 // The bridge reads the control topics too, so that what the broker retains
 // and what the store shows agree after a restart or a lost publish: once the
 // retained states are loaded, a retained request of a job that runs marks it,
-// and one of a job that ended or is not held is cleared. A request whose
-// publish the connection lost before the broker acknowledged it is published
-// again after the next connect; one the broker refuses is taken back.
+// and one of a job that ended is cleared. One of a job the store does not
+// hold is left alone: another bridge (a replica with other limits) may have
+// made it, or the job is still to come. A request whose publish the
+// connection lost before the broker acknowledged it is published again after
+// the next connect; one the broker refuses is taken back.
 //
 // Bounds: one request per held job (a second request of a job answers with
 // the first); the requests read before the retained states are loaded wait in
