@@ -423,7 +423,7 @@ class Dashboard {
     el.dataset.status = job.status;
     text('.job-type', typeof job.type === 'string' ? job.type.replace(/_/g, ' ') : 'job');
     el.querySelector('.job-id').textContent = job.jobId;
-    el.querySelector('.badge').textContent = STATUS_LABEL[job.status] ?? job.status;
+    el.querySelector('.status-badge').textContent = STATUS_LABEL[job.status] ?? job.status;
 
     const bar = el.querySelector('.bar');
     const pct = percentOf(job);

@@ -27,30 +27,26 @@ job_lifecycle::change_listener job_lifecycle::listener() {
 
 void job_lifecycle::attach(mqtt_ingest& ingest) {
   ingest_ = ingest.weak_from_this();
-  const std::weak_ptr<job_lifecycle> weak = weak_from_this();
-  ingest.add_side_topic(mqtt_ingest::side_topic{
-      .filter = std::string(worker_status_filter),
-      .on_message =
-          [weak](std::string_view topic, std::string_view payload) {
-            const auto self = weak.lock();
-            const auto worker_id = parse_worker_status_topic(topic);
-            if (!self || !worker_id || self->stopped_) return worker_id.has_value();
-            self->pass_on(self->stalls_.on_worker_status(*worker_id, payload, unix_ms_now()));
+  ingest.add_side_topic(side_topic(worker_status_filter, parse_worker_status_topic,
+                                   [](job_lifecycle& self, const std::string& worker_id, std::string_view payload) {
+                                     return self.stalls_.on_worker_status(worker_id, payload, unix_ms_now());
+                                   }));
+  ingest.add_side_topic(side_topic(control_topic_filter, parse_control_topic,
+                                   [](job_lifecycle& self, const job_key& key, std::string_view payload) {
+                                     const auto connection = self.ingest_.lock();
+                                     return self.cancels_.on_control(key, payload, connection && connection->ready());
+                                   }));
+}
+
+template <typename Parse, typename Handle>
+mqtt_ingest::side_topic job_lifecycle::side_topic(std::string_view filter, Parse parse, Handle handle) {
+  return {std::string(filter),
+          [weak = weak_from_this(), parse, handle](std::string_view topic, std::string_view payload) {
+            const auto parsed = parse(topic);
+            if (!parsed) return false;
+            if (const auto self = weak.lock(); self && !self->stopped_) self->pass_on(handle(*self, *parsed, payload));
             return true;
-          },
-  });
-  ingest.add_side_topic(mqtt_ingest::side_topic{
-      .filter = std::string(control_topic_filter),
-      .on_message =
-          [weak](std::string_view topic, std::string_view payload) {
-            const auto self = weak.lock();
-            const auto key = parse_control_topic(topic);
-            if (!self || !key || self->stopped_) return key.has_value();
-            const auto connection = self->ingest_.lock();
-            self->pass_on(self->cancels_.on_control(*key, payload, connection && connection->ready()));
-            return true;
-          },
-  });
+          }};
 }
 
 void job_lifecycle::start() {

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "asio.hpp"
@@ -56,6 +57,11 @@ class job_lifecycle : public std::enable_shared_from_this<job_lifecycle> {
   void request_cancel(job_key key, control_message message);
 
  private:
+  // A topic of the ingest's connection: messages whose topic `parse` reads
+  // go to `handle(*this, parsed, payload)`, whose changes are passed on.
+  template <typename Parse, typename Handle>
+  mqtt_ingest::side_topic side_topic(std::string_view filter, Parse parse, Handle handle);
+
   // Strand.
   void pass_on(const apply_result& change);
   void pass_on(const std::vector<apply_result>& changes);
