@@ -31,11 +31,12 @@ void cancel_relay::observe(const apply_result& change) {
   };
   for (const auto& evicted : change.evicted) ended(evicted.key);
   if (!is_change(change.outcome)) return;
-  if (change.job && !is_terminal(change.job->state.status)) {
-    if (change.job->notes.cancel_requested) requested_.insert(change.key);
-    return;
-  }
+  if (change.job && !is_terminal(change.job->state.status)) return follow(*change.job);
   ended(change.key);
+}
+
+void cancel_relay::follow(const stored_job& job) {
+  if (job.notes.cancel_requested && !is_terminal(job.state.status)) requested_.insert(job.key);
 }
 
 std::vector<apply_result> cancel_relay::on_control(const job_key& key, std::string_view payload, bool loaded) {

@@ -55,6 +55,8 @@ class cancel_relay {
   [[nodiscard]] apply_result request(const job_key& key, const control_message& message);
   // Every change of the store: a job that ended or is gone has its request cleared.
   void observe(const apply_result& change);
+  // A job the store holds, as it is now (for jobs the store held before the relay saw them).
+  void follow(const stored_job& job);
   // A message on the control topic of `key`. `loaded`: the retained job states are in the store.
   [[nodiscard]] std::vector<apply_result> on_control(const job_key& key, std::string_view payload, bool loaded);
   // Once connected and loaded: settles the controls read before, publishes again what was lost.

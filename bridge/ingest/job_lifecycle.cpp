@@ -50,7 +50,14 @@ mqtt_ingest::side_topic job_lifecycle::side_topic(std::string_view filter, Parse
 }
 
 void job_lifecycle::start() {
-  net::dispatch(timer_.get_executor(), [self = shared_from_this()] { self->arm(); });
+  net::dispatch(timer_.get_executor(), [self = shared_from_this()] {
+    // A store filled before the lifecycle listened (restored from disk, say) is followed too.
+    for (const auto& job : self->store_.snapshot().jobs) {
+      self->stalls_.follow(*job);
+      self->cancels_.follow(*job);
+    }
+    self->arm();
+  });
 }
 
 void job_lifecycle::stop() {

@@ -48,6 +48,7 @@ class job_lifecycle : public std::enable_shared_from_this<job_lifecycle> {
   // Reads worker statuses and control topics through `ingest` and publishes
   // through it. Before ingest.start().
   void attach(mqtt_ingest& ingest);
+  // Takes in the jobs the store already holds (one walk), then checks every `check_interval`.
   void start();
   void stop();
 

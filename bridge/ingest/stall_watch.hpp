@@ -37,6 +37,8 @@ class stall_watch {
 
   // Every change of the store, so the index follows it.
   void observe(const apply_result& change);
+  // A job the store holds, as it is now (for jobs the store held before the watch saw them).
+  void follow(const stored_job& job);
   // A message on the status topic of `worker_id`; an offline worker stalls its jobs.
   [[nodiscard]] std::vector<apply_result> on_worker_status(std::string_view worker_id, std::string_view payload,
                                                            std::int64_t now_ms);
@@ -46,7 +48,6 @@ class stall_watch {
   [[nodiscard]] const stall_index& index() const noexcept { return index_; }
 
  private:
-  void follow(const stored_job& job);
   void mark(const job_key& key, stall_reason reason, std::int64_t now_ms, std::vector<apply_result>& changes);
 
   job_store& store_;

@@ -12,19 +12,25 @@ std::size_t stall_index::key_hash::operator()(const job_key& key) const noexcept
 void stall_index::track(const job_key& key, const std::optional<std::string>& worker_id,
                         std::optional<std::int64_t> silent_at_ms) {
   auto [it, added] = jobs_.try_emplace(key);
-  if (!added) {
-    if (it->second.worker_id == worker_id && it->second.silent_at_ms == silent_at_ms) return;
-    unlink(key, it->second);
+  auto& tracked = it->second;
+  // Most calls are updates of a job whose worker stays: only its silence time moves.
+  if (added || tracked.worker_id != worker_id) {
+    if (!added && tracked.worker_id) unlink_worker(key, *tracked.worker_id);
+    if (worker_id) by_worker_[*worker_id].insert(key);
+    tracked.worker_id = worker_id;
   }
-  it->second = entry{worker_id, silent_at_ms};
-  if (worker_id) by_worker_[*worker_id].insert(key);
-  if (silent_at_ms) by_silence_.emplace(*silent_at_ms, key);
+  if (tracked.silent_at_ms != silent_at_ms) {
+    if (tracked.silent_at_ms) by_silence_.erase({*tracked.silent_at_ms, key});
+    if (silent_at_ms) by_silence_.emplace(*silent_at_ms, key);
+    tracked.silent_at_ms = silent_at_ms;
+  }
 }
 
 void stall_index::forget(const job_key& key) {
   const auto it = jobs_.find(key);
   if (it == jobs_.end()) return;
-  unlink(key, it->second);
+  if (it->second.worker_id) unlink_worker(key, *it->second.worker_id);
+  if (it->second.silent_at_ms) by_silence_.erase({*it->second.silent_at_ms, key});
   jobs_.erase(it);
 }
 
@@ -44,15 +50,11 @@ std::vector<job_key> stall_index::take_silent(std::int64_t now_ms, std::size_t l
   return silent;
 }
 
-void stall_index::unlink(const job_key& key, const entry& old) {
-  if (old.worker_id) {
-    const auto worker = by_worker_.find(*old.worker_id);
-    if (worker != by_worker_.end()) {
-      worker->second.erase(key);
-      if (worker->second.empty()) by_worker_.erase(worker);
-    }
-  }
-  if (old.silent_at_ms) by_silence_.erase({*old.silent_at_ms, key});
+void stall_index::unlink_worker(const job_key& key, const std::string& worker_id) {
+  const auto worker = by_worker_.find(worker_id);
+  if (worker == by_worker_.end()) return;
+  worker->second.erase(key);
+  if (worker->second.empty()) by_worker_.erase(worker);
 }
 
 }  // namespace progress::bridge

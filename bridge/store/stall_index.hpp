@@ -48,7 +48,7 @@ class stall_index {
     std::size_t operator()(const job_key& key) const noexcept;
   };
 
-  void unlink(const job_key& key, const entry& old);
+  void unlink_worker(const job_key& key, const std::string& worker_id);
 
   std::unordered_map<job_key, entry, key_hash> jobs_;
   std::unordered_map<std::string, std::set<job_key>> by_worker_;

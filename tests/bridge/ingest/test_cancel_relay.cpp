@@ -176,3 +176,23 @@ TEST_F(CancelRelayTest, TheEchoOfItsOwnRequestChangesNothing) {
 
 }  // namespace
 }  // namespace progress::bridge
+
+namespace progress::bridge {
+namespace {
+
+TEST_F(CancelRelayTest, FollowsTheRequestsOfAStoreHeldBeforeIt) {
+  job_store restored;
+  restored.apply(job, state(job_status::in_progress, 1), 1000);
+  restored.annotate(job, [](job_annotations& notes) { notes.cancel_requested = cancel_mark{"c-9", "alice", 9}; });
+  cancel_relay relay{restored, [this](const std::string& t, const std::string& payload, auto done) {
+                       sent_.push_back({t, payload, std::move(done)});
+                       return true;
+                     }};
+  for (const auto& held : restored.snapshot().jobs) relay.follow(*held);
+  relay.observe(restored.apply(job, state(job_status::cancelled, 2), 2000));
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0].payload, "");
+}
+
+}  // namespace
+}  // namespace progress::bridge

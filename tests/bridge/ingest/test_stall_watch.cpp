@@ -134,3 +134,21 @@ TEST_F(StallWatchTest, EvictedJobsAreForgotten) {
 
 }  // namespace
 }  // namespace progress::bridge
+
+namespace progress::bridge {
+namespace {
+
+TEST(StallWatch, FollowsTheJobsAStoreHeldBeforeIt) {
+  job_store store;
+  auto running = state(job_status::in_progress, 1);
+  running.worker_id = "w1";
+  store.apply({"alice", "restored"}, running, 1000);
+  store.apply({"alice", "done"}, state(job_status::completed, 1), 1000);
+  stall_watch watch{store, stall_options{.stall_after = std::chrono::seconds{10}}};
+  for (const auto& job : store.snapshot().jobs) watch.follow(*job);
+  EXPECT_EQ(watch.index().size(), 1u);
+  EXPECT_EQ(watch.on_worker_status("w1", R"({"status":"offline"})", 2000).size(), 1u);
+}
+
+}  // namespace
+}  // namespace progress::bridge
