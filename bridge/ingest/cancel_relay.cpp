@@ -25,9 +25,7 @@ apply_result cancel_relay::request(const job_key& key, const control_message& me
 
 void cancel_relay::observe(const apply_result& change) {
   const auto ended = [this](const job_key& key) {
-    if (requested_.erase(key) == 0) return;
-    unacknowledged_.erase(key);
-    clear(key);
+    if (requested_.erase(key) > 0) clear(key);
   };
   for (const auto& evicted : change.evicted) ended(evicted.key);
   if (!is_change(change.outcome)) return;
@@ -72,7 +70,10 @@ void cancel_relay::settle_control(const job_key& key, const std::optional<contro
   if (!job) return;
   if (is_terminal(job->state.status)) return clear(key);
   // A request of ours on its way replaces whatever the broker holds.
-  if (!retained || !retained->is_cancel() || unacknowledged_.contains(key)) return;
+  if (!retained || !retained->is_cancel()) return;
+  if (const auto pending = unacknowledged_.find(key); pending != unacknowledged_.end() && !pending->second.payload.empty()) {
+    return;
+  }
   const cancel_mark mark{retained->request_id, retained->requested_by, retained->timestamp};
   auto result = store_.annotate(key, [&](job_annotations& notes) { notes.cancel_requested = mark; });
   if (is_change(result.outcome)) changes.push_back(std::move(result));
@@ -80,31 +81,33 @@ void cancel_relay::settle_control(const job_key& key, const std::optional<contro
 
 void cancel_relay::send(const job_key& key) {
   auto& pending = unacknowledged_.at(key);
-  pending.in_flight =
-      publish_(control_topic(key), pending.payload,
-               [this, key, payload = pending.payload](std::optional<std::uint8_t> code) {
-                 on_acknowledged(key, payload, code);
-               });
+  pending.in_flight = true;  // before publishing: a connection that cannot take it says so at once
+  const bool sent = publish_(control_topic(key), pending.payload,
+                             [this, key, payload = pending.payload](std::optional<std::uint8_t> code) {
+                               on_acknowledged(key, payload, code);
+                             });
+  if (!sent) unacknowledged_.at(key).in_flight = false;
 }
 
 void cancel_relay::clear(const job_key& key) {
-  // Not connected: the retained request comes back with the next connect and is cleared then.
-  publish_(control_topic(key), std::string{}, {});
+  // Retried like a request; it replaces a request of the job still on its way.
+  unacknowledged_.insert_or_assign(key, pending_publish{});
+  send(key);
 }
 
 void cancel_relay::on_acknowledged(const job_key& key, const std::string& payload,
                                    std::optional<std::uint8_t> code) {
   const auto it = unacknowledged_.find(key);
-  if (it == unacknowledged_.end() || it->second.payload != payload) return;  // the job ended meanwhile
+  if (it == unacknowledged_.end() || it->second.payload != payload) return;  // replaced meanwhile
   if (!code) {
-    it->second.in_flight = false;  // the connection ended: sent again after the next connect
+    it->second.in_flight = false;  // not taken, or the connection ended: sent again at the next settle
     return;
   }
   unacknowledged_.erase(it);
   if (*code < 0x80) return;
-  spdlog::error("the broker refused the cancel request of {}/{} ({}): check the ACL of the bridge's account",
-                key.user_id, key.job_id, mqtt::reason_name(*code));
-  refused_.push_back(key);
+  spdlog::error("the broker refused to {} the cancel request of {}/{} ({}): check the ACL of the bridge's account",
+                payload.empty() ? "clear" : "publish", key.user_id, key.job_id, mqtt::reason_name(*code));
+  if (!payload.empty()) refused_.push_back(key);
 }
 
 }  // namespace progress::bridge

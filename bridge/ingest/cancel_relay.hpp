@@ -9,9 +9,10 @@
 // retained states are loaded, a retained request of a job that runs marks it,
 // and one of a job that ended is cleared. One of a job the store does not
 // hold is left alone: another bridge (a replica with other limits) may have
-// made it, or the job is still to come. A request whose publish the
-// connection lost before the broker acknowledged it is published again after
-// the next connect; one the broker refuses is taken back.
+// made it, or the job is still to come. A request or clear that the
+// connection could not take, or lost before the broker acknowledged it, is
+// published again at the next settle(); a request the broker refuses is taken
+// back.
 //
 // Bounds: one request per held job (a second request of a job answers with
 // the first); the requests read before the retained states are loaded wait in
@@ -64,7 +65,7 @@ class cancel_relay {
 
  private:
   struct pending_publish {
-    std::string payload;
+    std::string payload;  // empty: clearing the topic
     bool in_flight = false;
   };
 
@@ -78,7 +79,7 @@ class cancel_relay {
   const publisher publish_;
   // Jobs marked cancelRequested: their topic is cleared when they end.
   std::set<job_key> requested_;
-  // Requests not yet acknowledged by the broker.
+  // Requests and clears not yet acknowledged by the broker, at most one per job.
   std::map<job_key, pending_publish> unacknowledged_;
   // Control messages read before the retained states were loaded (nothing: malformed).
   std::map<job_key, std::optional<control_message>> waiting_;

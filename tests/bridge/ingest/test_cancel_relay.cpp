@@ -44,9 +44,14 @@ class CancelRelayTest : public ::testing::Test {
 
   job_store store_;
   bool connected_ = true;
+  bool window_full_ = false;  // the connection answers "not taken" at once, as mqtt_connection does
   std::vector<sent_message> sent_;
   cancel_relay relay_{store_, [this](const std::string& t, const std::string& payload, auto done) {
                         if (!connected_) return false;
+                        if (window_full_) {
+                          if (done) done(std::nullopt);
+                          return true;
+                        }
                         sent_.push_back({t, payload, std::move(done)});
                         return true;
                       }};
@@ -118,6 +123,31 @@ TEST_F(CancelRelayTest, ARequestMadeWhileDisconnectedLeavesWithTheNextSettle) {
   connected_ = true;
   EXPECT_TRUE(relay_.settle().empty());
   EXPECT_EQ(sent_.size(), 1u);
+}
+
+TEST_F(CancelRelayTest, WhatTheConnectionCannotTakeNowLeavesWithTheNextSettle) {
+  window_full_ = true;
+  request();
+  pass_on(store_.apply(job, state(job_status::cancelled, 2), 2000));  // and its clear
+  EXPECT_TRUE(sent_.empty());
+  window_full_ = false;
+  EXPECT_TRUE(relay_.settle().empty());
+  ASSERT_EQ(sent_.size(), 1u);  // the clear replaced the request
+  EXPECT_EQ(sent_[0].payload, "");
+  sent_[0].done(0);
+  EXPECT_TRUE(relay_.settle().empty());
+  EXPECT_EQ(sent_.size(), 1u);
+}
+
+TEST_F(CancelRelayTest, AClearLostWithTheConnectionIsSentAgain) {
+  request();
+  sent_[0].done(0);
+  pass_on(store_.remove(job));
+  ASSERT_EQ(sent_.size(), 2u);
+  sent_[1].done(std::nullopt);
+  EXPECT_TRUE(relay_.settle().empty());
+  ASSERT_EQ(sent_.size(), 3u);
+  EXPECT_EQ(sent_[2].payload, "");
 }
 
 TEST_F(CancelRelayTest, ARequestTheBrokerRefusesIsTakenBack) {
