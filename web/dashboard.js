@@ -1,6 +1,7 @@
 // The dashboard: a token, then the user's jobs live (an admin sees everyone's, grouped by user).
-// Plain DOM, no framework: every job is one <article data-job-id data-user-id data-status>
-// updated in place, so progress bars animate instead of being re-created.
+// Plain DOM, no framework: every job is one <article data-job-id data-user-id data-status
+// [data-stalled]> updated in place, so progress bars animate instead of being re-created.
+// Unfinished jobs have a Cancel button that asks for a confirmation first.
 import { ProgressClient, decodeToken, isTerminal, jobKey } from './progress-client.js';
 
 const TOKEN_KEY = 'progress-bridge.token';
@@ -87,10 +88,32 @@ export function formatTime(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
 }
 
+/** What the card says of a stalled job (docs/protocol.md, "Stalled jobs"); '' when it is not. */
+export function stallText(job) {
+  const stalled = job.stalled;
+  if (typeof stalled !== 'object' || stalled === null || isTerminal(job.status)) return '';
+  if (stalled.reason === 'worker_offline') {
+    const worker = typeof job.workerId === 'string' ? `its worker ${job.workerId}` : 'its worker';
+    const at = formatTime(stalled.since);
+    return `Stalled: ${worker} went offline${at ? ` at ${at}` : ''}. It goes on only if a worker picks it up again.`;
+  }
+  const last = formatTime(job.updatedAt ?? job.timestamp);
+  return `Stalled: no news from this job${last ? ` since ${last}` : ' for a long time'}.`;
+}
+
+/** What the card says of a pending cancel request; '' when there is none or the job ended. */
+export function cancelText(job) {
+  const request = job.cancelRequested;
+  if (typeof request !== 'object' || request === null || isTerminal(job.status)) return '';
+  const by = typeof request.requestedBy === 'string' ? ` by ${request.requestedBy}` : '';
+  const at = formatTime(request.at);
+  return `Cancel requested${by}${at ? ` at ${at}` : ''}; waiting for the worker to stop it.`;
+}
+
 /** Case-insensitive match of a filter text against what a job shows. */
 export function matchesFilter(job, text) {
   if (!text) return true;
-  const hay = [job.userId, job.jobId, job.type, job.status, job.phaseTitle, job.message, job.workerId]
+  const hay = [job.userId, job.jobId, job.type, job.status, job.phaseTitle, job.message, job.workerId, job.stalled && 'stalled']
     .filter((v) => typeof v === 'string')
     .join(' ')
     .toLowerCase();
@@ -118,7 +141,7 @@ class Dashboard {
     this.client = null;
     this.token = null;
     this.admin = false;
-    this.cards = new Map(); // job key -> {el, job, firstSeen}
+    this.cards = new Map(); // job key -> {el, job, firstSeen, cancel: {confirming, pending, asked, error}}
     this.groups = new Map(); // user id -> section element
     this.dirty = new Set();
     this.frame = 0;
@@ -135,10 +158,15 @@ class Dashboard {
       for (const key of this.cards.keys()) this.dirty.add(key);
       this.schedule();
     });
-    // Expanding a timeline: one listener for every card.
+    // The buttons of every card: one listener.
     this.$('groups').addEventListener('click', (ev) => {
-      const button = ev.target.closest('.timeline-toggle');
-      if (button) this.toggleTimeline(button.closest('.job'));
+      const button = ev.target.closest('button');
+      const el = button?.closest('.job');
+      if (!el) return;
+      if (button.classList.contains('timeline-toggle')) this.toggleTimeline(el);
+      else if (button.classList.contains('cancel-job')) this.confirmCancel(el, true);
+      else if (button.classList.contains('keep-job')) this.confirmCancel(el, false);
+      else if (button.classList.contains('confirm-cancel')) this.cancelJob(el);
     });
   }
 
@@ -264,8 +292,12 @@ class Dashboard {
     if (card) {
       card.job = job;
     } else {
-      this.cards.set(key, { el: null, job, firstSeen: job.timestamp ?? job.updatedAt ?? Date.now() });
+      this.cards.set(key, { el: null, job, firstSeen: job.timestamp ?? job.updatedAt ?? Date.now(), cancel: {} });
     }
+    this.refresh(key);
+  }
+
+  refresh(key) {
     this.dirty.add(key);
     this.schedule();
   }
@@ -316,7 +348,7 @@ class Dashboard {
       const card = this.cards.get(key);
       if (!card) continue;
       if (!card.el) card.el = this.createCard();
-      this.fill(card.el, card.job);
+      this.fill(card.el, card.job, card.cancel);
       card.el.hidden = !matchesFilter(card.job, this.filterText);
     }
     this.dirty.clear();
@@ -359,10 +391,11 @@ class Dashboard {
   }
 
   renderSummary() {
-    const counts = { active: 0, completed: 0, failed: 0, cancelled: 0 };
+    const counts = { active: 0, stalled: 0, completed: 0, failed: 0, cancelled: 0 };
     for (const { job } of this.cards.values()) {
       if (isTerminal(job.status)) counts[job.status]++;
       else counts.active++;
+      if (stallText(job)) counts.stalled++;
     }
     const el = this.$('summary');
     el.replaceChildren();
@@ -379,7 +412,7 @@ class Dashboard {
     return this.$('job-template').content.firstElementChild.cloneNode(true);
   }
 
-  fill(el, job) {
+  fill(el, job, cancel = {}) {
     const text = (sel, value) => {
       const node = el.querySelector(sel);
       node.textContent = value;
@@ -390,7 +423,7 @@ class Dashboard {
     el.dataset.status = job.status;
     text('.job-type', typeof job.type === 'string' ? job.type.replace(/_/g, ' ') : 'job');
     el.querySelector('.job-id').textContent = job.jobId;
-    el.querySelector('.badge').textContent = STATUS_LABEL[job.status] ?? job.status;
+    el.querySelector('.status-badge').textContent = STATUS_LABEL[job.status] ?? job.status;
 
     const bar = el.querySelector('.bar');
     const pct = percentOf(job);
@@ -422,9 +455,48 @@ class Dashboard {
     if (at) meta.push(`updated ${at}`);
     text('.meta', meta.join(' · '));
 
+    const stalled = stallText(job);
+    if (stalled) el.dataset.stalled = job.stalled.reason;
+    else delete el.dataset.stalled;
+    el.querySelector('.stall-flag').hidden = !stalled;
+    const asked = cancel.asked && !job.cancelRequested ? 'Cancel requested; waiting for the worker to stop it.' : '';
+    text('.job-note', [stalled, cancelText(job) || asked, cancel.error].filter(Boolean).join(' '));
+    const cancellable = !isTerminal(job.status) && !job.cancelRequested && !cancel.asked;
+    el.querySelector('.cancel-job').hidden = !cancellable || cancel.confirming;
+    el.querySelector('.cancel-confirm').hidden = !cancellable || !cancel.confirming;
+    el.querySelector('.confirm-cancel').disabled = Boolean(cancel.pending);
+
     // An open timeline follows the job: reload it when the state changed.
     const timeline = el.querySelector('.timeline');
     if (!timeline.hidden && timeline.dataset.loadedAt !== String(job.updatedAt)) this.loadTimelineSoon(el);
+  }
+
+  cardOf(el) {
+    return this.cards.get(jobKey(el.dataset.userId, el.dataset.jobId));
+  }
+
+  confirmCancel(el, confirming) {
+    const card = this.cardOf(el);
+    if (!card || card.cancel.pending) return;
+    card.cancel = { confirming };
+    this.refresh(jobKey(el.dataset.userId, el.dataset.jobId));
+  }
+
+  // The bridge answers at once; the job shows `cancelRequested` through the stream, and ends
+  // `cancelled` when its worker has stopped it.
+  async cancelJob(el) {
+    const key = jobKey(el.dataset.userId, el.dataset.jobId);
+    const card = this.cards.get(key);
+    if (!card || card.cancel.pending || !this.client) return;
+    card.cancel = { confirming: true, pending: true };
+    this.refresh(key);
+    try {
+      await this.client.cancel(el.dataset.jobId, el.dataset.userId);
+      card.cancel = { asked: true };
+    } catch (e) {
+      card.cancel = { error: `Could not cancel: ${e.message}` };
+    }
+    this.refresh(key);
   }
 
   toggleTimeline(el) {
@@ -434,7 +506,7 @@ class Dashboard {
     timeline.hidden = !open;
     button.setAttribute('aria-expanded', String(open));
     if (open) {
-      const card = this.cards.get(jobKey(el.dataset.userId, el.dataset.jobId));
+      const card = this.cardOf(el);
       if (card) this.loadTimeline(el, card.job);
     }
   }

@@ -2,7 +2,13 @@
 
 export type JobStatus = 'queued' | 'started' | 'in_progress' | 'completed' | 'failed' | 'cancelled';
 
-/** A job as the bridge serves it: the worker's protocol v1 fields plus userId, jobId, updatedAt. */
+/** Why the bridge takes a job for abandoned (docs/protocol.md, "Stalled jobs"). */
+export type StallReason = 'worker_offline' | 'silent';
+
+/**
+ * A job as the bridge serves it: the worker's protocol v1 fields plus userId, jobId, updatedAt,
+ * and the bridge's annotations `stalled` and `cancelRequested` while they hold.
+ */
 export interface Job {
   userId: string;
   jobId: string;
@@ -25,6 +31,18 @@ export interface Job {
   attempt?: number;
   workerId?: string;
   timestamp?: number;
+  /** How long the job may send nothing before the bridge marks it stalled, in ms. */
+  stallAfterMs?: number;
+  /** Set while the job looks abandoned; the job's next update clears it. `since`: ms since the Unix epoch. */
+  stalled?: { reason: StallReason; since: number };
+  /** Set from a cancel request until the job ends. `at`: ms since the Unix epoch. */
+  cancelRequested?: { requestId: string; requestedBy: string; at: number };
+}
+
+/** What ProgressClient#cancel rejects with: the bridge's error code and the HTTP status (0: no answer). */
+export interface CancelError extends Error {
+  code: 'forbidden' | 'not_found' | 'job_finished' | 'broker_unavailable' | 'rate_limited' | 'timeout' | 'network_error' | string;
+  status: number;
 }
 
 export type Transport = 'websocket' | 'sse' | 'poll';
@@ -180,6 +198,12 @@ export class ProgressClient {
   subscribe(scope?: Scope): void;
   unsubscribe(): void;
   ping(id?: string): boolean;
+  /**
+   * Asks the bridge to cancel a job: resolves once it took the request (202), rejects with a
+   * CancelError otherwise. `userId` defaults to the user followed; an admin following everyone
+   * names it.
+   */
+  cancel(jobId: string, userId?: string): Promise<{ requestId: string }>;
   close(): void;
 }
 

@@ -98,6 +98,24 @@ export function isValidJob(job) {
   return isObject(job) && isId(job.userId) && isId(job.jobId) && STATUSES.has(job.status);
 }
 
+// An Error of a request to the bridge: its error `code` and the HTTP `status` (0: no answer).
+function requestError(message, code, status) {
+  const error = new Error(message);
+  error.code = code;
+  if (status !== undefined) error.status = status;
+  return error;
+}
+
+// The error a bridge's answer carries ({"error":{"code","message"}}), or one named after its status.
+function refusalError(res, body) {
+  const err = isObject(body) && isObject(body.error) ? body.error : {};
+  return requestError(
+    typeof err.message === 'string' ? err.message : `HTTP ${res.status}`,
+    typeof err.code === 'string' ? err.code : `http_${res.status}`,
+    res.status,
+  );
+}
+
 function sameJob(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -233,6 +251,44 @@ export class ProgressClient {
     if (this.transport !== 'websocket' || this.state !== 'open' || !this.conn_?.send) return false;
     this.conn_.send(JSON.stringify({ op: 'ping', id }));
     return true;
+  }
+
+  /**
+   * Asks the bridge to cancel a job (POST /api/v1/users/{userId}/jobs/{jobId}/cancel, the token
+   * in the Authorization header): resolves to `{requestId}` once the bridge took the request
+   * (202; the job then shows `cancelRequested` until it ends). Rejects with an Error carrying
+   * the bridge's `code` and the HTTP `status`: 403 `forbidden`, 404 `not_found`, 409
+   * `job_finished`, 503 `broker_unavailable`, 429 `rate_limited`...; `network_error` or
+   * `timeout` (status 0) when no answer came within `connectTimeoutMs`. `userId` defaults to
+   * the user followed (the token's own); an admin following everyone names it.
+   */
+  async cancel(jobId, userId) {
+    if (typeof this.fetch_ !== 'function') throw requestError('fetch is not available', 'fetch_unavailable', 0);
+    const token = await this.getToken_();
+    const followed = this.userId && this.userId !== '*' ? this.userId : null;
+    const owner = userId ?? followed ?? this.fixedUserId_ ?? decodeToken(token)?.sub;
+    if (!isId(jobId)) throw new TypeError('ProgressClient.cancel: jobId is not a valid id');
+    if (!isId(owner)) throw new TypeError('ProgressClient.cancel: name the userId whose job to cancel');
+    const path = `${API}/users/${encodeURIComponent(owner)}/jobs/${encodeURIComponent(jobId)}/cancel`;
+    const abort = typeof AbortController === 'function' ? new AbortController() : null;
+    const timer = this.setTimeout_(() => abort?.abort(), this.o_.connectTimeoutMs);
+    let res;
+    let body = null;
+    try {
+      res = await this.fetch_(this.url_(path, {}).toString(), {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+        signal: abort?.signal,
+      });
+      body = await res.json().catch(() => null);
+    } catch (e) {
+      const timedOut = abort?.signal.aborted === true;
+      throw requestError(timedOut ? 'the bridge did not answer in time' : String(e?.message ?? e), timedOut ? 'timeout' : 'network_error', 0);
+    } finally {
+      this.clearTimeout_(timer);
+    }
+    if (res.status === 202 && isObject(body) && typeof body.requestId === 'string') return { requestId: body.requestId };
+    throw refusalError(res, body);
   }
 
   /** Stops for good: closes the connection and cancels every timer. */
@@ -482,17 +538,8 @@ export class ProgressClient {
       } catch {
         body = null;
       }
-      if (!res.ok) {
-        const err = new Error(body?.error?.message ?? `HTTP ${res.status}`);
-        err.code = typeof body?.error?.code === 'string' ? body.error.code : `http_${res.status}`;
-        err.status = res.status;
-        throw err;
-      }
-      if (!isObject(body) || !Array.isArray(body.jobs)) {
-        const err = new Error('malformed job list');
-        err.code = 'malformed_response';
-        throw err;
-      }
+      if (!res.ok) throw refusalError(res, body);
+      if (!isObject(body) || !Array.isArray(body.jobs)) throw requestError('malformed job list', 'malformed_response');
       jobs.push(...body.jobs);
       if (typeof body.nextCursor !== 'string' || body.nextCursor === '') return { jobs, pages: page + 1 };
       cursor = body.nextCursor;

@@ -33,6 +33,7 @@ api_service::api_service(const job_store& store, std::shared_ptr<stream_hub> hub
       files_(std::move(files)),
       cors_(std::move(options.cors_origins)),
       rest_(store, access),
+      cancel_(store, access, std::move(options.cancel)),
       probes_(metrics, std::move(ready)),
       streams_(std::move(hub), metrics, access, options.streams, cors_) {
   using http::verb;
@@ -48,6 +49,8 @@ api_service::api_service(const job_store& store, std::shared_ptr<stream_hub> hub
       {token, bind(&rest_, &rest_routes::get_job)});
   add(public_api, verb::get, "/api/v1/users/{userId}/jobs/{jobId}/events",
       {token, bind(&rest_, &rest_routes::get_job_events)});
+  add(public_api, verb::post, "/api/v1/users/{userId}/jobs/{jobId}/cancel",
+      {header_token, bind(&cancel_, &cancel_routes::cancel_job)});
   add(public_api, verb::get, "/api/v1/users/{userId}/stats",
       {token, bind(&rest_, &rest_routes::get_user_stats)});
   add(public_api, verb::get, "/api/v1/jobs", {token, bind(&rest_, &rest_routes::list_all_jobs)});
@@ -131,11 +134,12 @@ http_answer api_service::dispatch(listener_kind where, const http_request& req, 
   if (!query) return bad_request(req, "malformed or oversized query string");
   api_call call{req, info, match.params, *query};
   std::optional<principal> who;
-  if (match.handler->needs == route::access::token) {
+  if (match.handler->needs != route::access::open) {
     const auto header = req.find(http::field::authorization);
+    const bool query_allowed = match.handler->needs == route::access::token;
     auto authenticated = access_.authenticate(
         header == req.end() ? std::nullopt : std::optional<std::string_view>(header->value()),
-        query->get("access_token"));
+        query_allowed ? query->get("access_token") : std::nullopt);
     if (const auto* denied = std::get_if<access_denial>(&authenticated)) return denial_response(req, *denied);
     who = std::move(std::get<principal>(authenticated));
     call.who = &*who;

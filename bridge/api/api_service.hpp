@@ -8,9 +8,11 @@
 //
 // Every request goes through the same steps, in this order: CORS preflight,
 // route match (404 / 405), the client's request rate (routes under /api/),
-// query string (400), bearer token (401, on routes that need one), then the
-// route's handler, which applies the read rule (400 / 403) and answers or
-// hands the connection to a stream. Each answer gets CORS headers and is
+// query string (400), bearer token (401, on routes that need one; from the
+// Authorization header only on routes that change something, so that another
+// site cannot make a browser send one), then the route's handler, which
+// applies the access rule (400 / 403) and answers or hands the connection to
+// a stream. Each answer gets CORS headers and is
 // counted in metrics under its route pattern.
 #include <array>
 #include <functional>
@@ -20,6 +22,7 @@
 
 #include "access_policy.hpp"
 #include "api_call.hpp"
+#include "cancel_routes.hpp"
 #include "cors_policy.hpp"
 #include "http_service.hpp"
 #include "metrics.hpp"
@@ -37,6 +40,8 @@ enum class listener_kind { public_api, admin };
 struct api_options {
   std::vector<std::string> cors_origins;
   stream_options streams;
+  // The way to the workers for cancel requests; without one, cancel answers 503.
+  cancel_channel cancel;
 };
 
 class api_service : public http_service {
@@ -58,7 +63,9 @@ class api_service : public http_service {
 
  private:
   struct route {
-    enum class access { open, token };
+    // open: no token; token: from the Authorization header or the access_token
+    // parameter; header_token: from the Authorization header only.
+    enum class access { open, token, header_token };
     access needs = access::token;
     std::function<http_answer(const api_call&)> handler;
   };
@@ -74,6 +81,7 @@ class api_service : public http_service {
   std::shared_ptr<const static_files> files_;
   cors_policy cors_;
   rest_routes rest_;
+  cancel_routes cancel_;
   probe_routes probes_;
   stream_routes streams_;
   std::array<router<route>, 2> routes_;  // by listener_kind

@@ -32,12 +32,7 @@ void append_array(std::string& out, const Range& items, Project project) {
 // The job the call's path names, once the caller may read its user's jobs;
 // otherwise the answer refusing it.
 std::variant<job_key, http_response> job_of(const api_call& call, const access_policy& access) {
-  const auto user_id = call.params.get("userId");
-  const auto granted = access.authorize_user(*call.who, user_id);
-  if (const auto* denied = std::get_if<access_denial>(&granted)) return denial_response(call.req, *denied);
-  const auto job_id = call.params.get("jobId");
-  if (!is_valid_id(job_id)) return bad_request(call.req, "invalid job id");
-  return job_key{std::string(user_id), std::string(job_id)};
+  return job_in_path(call, access.authorize_user(*call.who, call.params.get("userId")));
 }
 
 }  // namespace
@@ -147,6 +142,7 @@ http_response rest_routes::get_user_stats(const api_call& call) const {
                          {"completed", stats.completed},
                          {"failed", stats.failed},
                          {"cancelled", stats.cancelled},
+                         {"stalled", stats.stalled},
                          {"averageProgress", nullptr}};
   if (stats.average_progress) body["averageProgress"] = *stats.average_progress;
   return json_response(call.req, http::status::ok, body.dump());

@@ -75,6 +75,8 @@ config_result parse_config(int argc, const char* const* argv) {
   std::string password_file;
   std::string public_key_file;
   std::string finished_ttl = "24h";
+  std::string stalled_ttl = "24h";
+  std::string stall_after = "10m";
   std::string stall_timeout = "30s";
   std::string heartbeat = "15s";
   std::string jwt_leeway = "30s";
@@ -134,6 +136,15 @@ config_result parse_config(int argc, const char* const* argv) {
       ->capture_default_str();
   app.add_option("--finished-ttl", finished_ttl, "How long finished jobs are kept (90s, 15m, 24h, 7d)")
       ->envname("BRIDGE_FINISHED_TTL")
+      ->check(duration_validator())
+      ->capture_default_str();
+  app.add_option("--stall-after", stall_after,
+                 "An unfinished job that sent nothing this long is marked stalled, unless it sets stallAfterMs")
+      ->envname("BRIDGE_STALL_AFTER")
+      ->check(duration_validator())
+      ->capture_default_str();
+  app.add_option("--stalled-ttl", stalled_ttl, "How long a job marked stalled is kept (90s, 15m, 24h, 7d)")
+      ->envname("BRIDGE_STALLED_TTL")
       ->check(duration_validator())
       ->capture_default_str();
   app.add_option("--rate-limit", cfg.rate_limit, "REST requests per second per client address (0: off)")
@@ -240,12 +251,17 @@ config_result parse_config(int argc, const char* const* argv) {
   if (cfg.mqtt_keepalive < std::chrono::seconds{2} || cfg.mqtt_keepalive > std::chrono::hours{1})
     return failure("--mqtt-keepalive: between 2s and 1h");
   cfg.finished_ttl = *parse_duration(finished_ttl);  // checked by the validator
+  cfg.stalled_ttl = *parse_duration(stalled_ttl);
+  cfg.stall_after = *parse_duration(stall_after);
   cfg.stream_stall_timeout = *parse_duration(stall_timeout);
   cfg.stream_heartbeat = *parse_duration(heartbeat);
   cfg.jwt_leeway = *parse_duration(jwt_leeway);
   if (cfg.jwt_leeway > std::chrono::hours{1}) return failure("--jwt-leeway: at most 1h");
   if (cfg.stream_stall_timeout.count() < 1) return failure("--stream-stall-timeout: at least 1s");
   if (cfg.stream_heartbeat.count() < 1) return failure("--stream-heartbeat: at least 1s");
+  if (cfg.stall_after.count() < 1) return failure("--stall-after: at least 1s");
+  if (cfg.stall_after > std::chrono::days{7}) return failure("--stall-after: at most 7d");
+  if (cfg.stalled_ttl > std::chrono::days{3650}) return failure("--stalled-ttl: at most 3650d");
   if (!password_file.empty()) {
     auto text = read_small_file(password_file);
     if (!text) return failure("--mqtt-password-file: cannot read " + password_file);

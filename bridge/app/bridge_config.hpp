@@ -67,6 +67,9 @@ struct bridge_config {
   std::size_t jobs_per_user = 1000;
   std::size_t max_jobs = 200000;
   std::chrono::seconds finished_ttl = std::chrono::hours{24};
+  std::chrono::seconds stalled_ttl = std::chrono::hours{24};
+  // An unfinished job silent this long is stalled (unless it sets stallAfterMs).
+  std::chrono::seconds stall_after = std::chrono::minutes{10};
 
   std::string log_level = "info";
 

@@ -20,6 +20,7 @@
 #include "bridge_config.hpp"
 #include "build_info.hpp"
 #include "job_store.hpp"
+#include "job_lifecycle.hpp"
 #include "jwt_verifier.hpp"
 #include "listener.hpp"
 #include "log_flush.hpp"
@@ -114,6 +115,7 @@ int serve(const bridge_config& cfg) {
                                .jobs_per_user = cfg.jobs_per_user,
                                .max_jobs = cfg.max_jobs,
                                .finished_ttl = cfg.finished_ttl,
+                               .stalled_ttl = cfg.stalled_ttl,
                                .change_log_limit = cfg.change_log_limit}};
   metrics bridge_metrics;
   net::io_context ioc{static_cast<int>(cfg.threads)};
@@ -131,17 +133,21 @@ int serve(const bridge_config& cfg) {
   ingest_opts.username = cfg.mqtt_username;
   ingest_opts.password = cfg.mqtt_password;
   ingest_opts.client_id = cfg.mqtt_client_id;
+  // Every change of the store passes through the lifecycle (stalled jobs,
+  // cancel requests) on its way to the live streams.
+  auto lifecycle = std::make_shared<job_lifecycle>(
+      hub->strand(), store, lifecycle_options{.stalls = {.stall_after = cfg.stall_after}},
+      [hub](const apply_result& result) { hub->publish(result); });
   std::shared_ptr<mqtt_ingest> ingest;
   try {
-    ingest = std::make_shared<mqtt_ingest>(hub->strand(), ingest_opts, store, bridge_metrics,
-                                           [hub](const apply_result& result) { hub->publish(result); });
+    ingest = std::make_shared<mqtt_ingest>(hub->strand(), ingest_opts, store, bridge_metrics, lifecycle->listener());
   } catch (const std::exception& e) {
     spdlog::critical("MQTT: {}", e.what());
     return 2;
   }
+  lifecycle->attach(*ingest);
 
-  auto upkeep = std::make_shared<store_upkeep>(hub->strand(), store, bridge_metrics,
-                                               [hub](const apply_result& result) { hub->publish(result); });
+  auto upkeep = std::make_shared<store_upkeep>(hub->strand(), store, bridge_metrics, lifecycle->listener());
   access_policy access{*verifier, bridge_metrics,
                        access_limits{.rate_limit = cfg.rate_limit, .rate_limit_burst = cfg.rate_limit_burst}};
   auto api = std::make_shared<api_service>(
@@ -151,7 +157,13 @@ int serve(const bridge_config& cfg) {
                                             .queue_bytes = cfg.stream_queue_bytes,
                                             .stall_timeout = cfg.stream_stall_timeout,
                                             .heartbeat = cfg.stream_heartbeat,
-                                            .token_leeway = cfg.jwt_leeway}});
+                                            .token_leeway = cfg.jwt_leeway},
+                  .cancel = cancel_channel{
+                      .connected = [lifecycle] { return lifecycle->connected(); },
+                      .request = [lifecycle](const progress::job_key& key, const progress::control_message& message) {
+                        lifecycle->request_cancel(key, message);
+                      },
+                  }});
   auto http =
       open_listener(ioc, "progress-bridge " + std::string(version()), cfg.http_address, cfg.http_port, api,
                     listener_options{.limits = {},
@@ -194,6 +206,7 @@ int serve(const bridge_config& cfg) {
 
   auto flush = std::make_shared<log_flush>(ioc);
   ingest->start();
+  lifecycle->start();
   upkeep->start();
   flush->start();
   http->run();
@@ -220,6 +233,7 @@ int serve(const bridge_config& cfg) {
   hub->shutdown();
   upkeep->stop();
   flush->stop();
+  lifecycle->stop();
   // Blocks until the broker saw the disconnect; the event loop keeps running meanwhile.
   ingest->stop();
   {

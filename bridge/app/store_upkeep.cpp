@@ -12,6 +12,7 @@ store_upkeep::store_upkeep(strand_type strand, job_store& store, metrics& metric
   metrics.on_scrape([&store](bridge::metrics& m) {
     const auto counts = store.counts_by_status();
     for (std::size_t i = 0; i < counts.size(); ++i) m.set_jobs(static_cast<job_status>(i), counts[i]);
+    m.set_stalled_jobs(store.stalled_count());
   });
 }
 
@@ -49,7 +50,7 @@ void store_upkeep::expire() {
       spdlog::error("job change listener failed: {}", error.what());
     }
   }
-  if (!removed.empty()) spdlog::debug("removed {} finished jobs past their TTL", removed.size());
+  if (!removed.empty()) spdlog::debug("removed {} finished or stalled jobs past their TTL", removed.size());
 }
 
 }  // namespace progress::bridge

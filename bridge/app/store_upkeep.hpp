@@ -1,6 +1,7 @@
 #pragma once
 // The job store's housekeeping, beside the data path: every `interval` it
-// removes finished jobs past their TTL (store_limits::finished_ttl) and hands
+// removes finished and stalled jobs past their TTL (store_limits::finished_ttl,
+// stalled_ttl) and hands
 // each removal to the change listener like any other change; before every
 // metrics scrape it sets the job gauges from the store's counts.
 //

@@ -38,6 +38,16 @@ access_denial forbidden(std::string message) {
   return access_denial{access_denial::kind::forbidden, "forbidden", std::move(message)};
 }
 
+// The rule of one user's jobs: the user themselves or an admin.
+std::optional<access_denial> own_or_admin(const principal& who, std::string_view user_id, const char* refusal) {
+  if (!is_valid_id(user_id)) {
+    return access_denial{access_denial::kind::invalid_request, "bad_request", "invalid user id"};
+  }
+  // An empty user_id (a default-constructed principal) may do nothing.
+  if (!who.admin && (who.user_id.empty() || user_id != who.user_id)) return forbidden(refusal);
+  return std::nullopt;
+}
+
 }  // namespace
 
 access_policy::access_policy(const jwt_verifier& verifier, metrics& metrics, access_limits limits)
@@ -78,14 +88,13 @@ access<principal> access_policy::authenticate(std::optional<std::string_view> au
 }
 
 access<read_grant> access_policy::authorize_user(const principal& who, std::string_view user_id) const {
-  if (!is_valid_id(user_id)) {
-    return access_denial{access_denial::kind::invalid_request, "bad_request", "invalid user id"};
-  }
-  // An empty user_id (a default-constructed principal) reads nothing.
-  if (!who.admin && (who.user_id.empty() || user_id != who.user_id)) {
-    return forbidden("not allowed to read this user's jobs");
-  }
+  if (auto denied = own_or_admin(who, user_id, "not allowed to read this user's jobs")) return std::move(*denied);
   return read_grant{std::string(user_id)};
+}
+
+access<cancel_grant> access_policy::authorize_cancel(const principal& who, std::string_view user_id) const {
+  if (auto denied = own_or_admin(who, user_id, "not allowed to cancel this user's jobs")) return std::move(*denied);
+  return cancel_grant{std::string(user_id)};
 }
 
 access<read_grant> access_policy::authorize_everyone(const principal& who) const {

@@ -7,6 +7,8 @@
 //   3. authorize:    the isolation rule the broker's ACLs apply to MQTT
 //                    clients too: a user reads only their own jobs; another
 //                    user's jobs, or everyone's ("*"), need an admin token.
+//                    Cancelling a job follows the same rule: its owner or
+//                    an admin.
 //
 // Each step answers with what it grants or with an access_denial that says
 // why, in words a client may see; callers only translate a denial into their
@@ -43,6 +45,11 @@ struct read_grant {
   std::optional<std::string> user_id;
 };
 
+// Whose jobs a principal may cancel: one user's.
+struct cancel_grant {
+  std::string user_id;
+};
+
 template <typename Granted>
 using access = std::variant<Granted, access_denial>;
 
@@ -77,6 +84,8 @@ class access_policy {
   [[nodiscard]] access<read_grant> authorize_everyone(const principal& who) const;
   // Following `user_id`, or everyone when it is "*" (a stream's scope).
   [[nodiscard]] access<read_grant> authorize_scope(const principal& who, std::string_view user_id) const;
+  // Cancelling the jobs of `user_id`, one user.
+  [[nodiscard]] access<cancel_grant> authorize_cancel(const principal& who, std::string_view user_id) const;
 
  private:
   const jwt_verifier& verifier_;

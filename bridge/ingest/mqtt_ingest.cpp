@@ -67,6 +67,17 @@ mqtt_ingest::mqtt_ingest(strand_type strand, ingest_options options, job_store& 
   tls_.set_default_verify_paths();
 }
 
+void mqtt_ingest::add_side_topic(side_topic topic) {
+  if (!started_) side_topics_.push_back(std::move(topic));
+}
+
+bool mqtt_ingest::publish(std::string_view topic, std::string_view payload, bool retain,
+                          mqtt_connection::publish_handler done) {
+  if (!connection_ || !connected_) return false;
+  connection_->publish(topic, payload, mqtt::qos::at_least_once, retain, std::move(done));
+  return true;
+}
+
 void mqtt_ingest::start() {
   if (started_.exchange(true)) return;
   net::dispatch(strand_, [self = shared_from_this()] { self->connect(); });
@@ -148,7 +159,9 @@ void mqtt_ingest::on_connected(const std::shared_ptr<mqtt_connection>& connectio
   loaded_ = false;
   metrics_.set_mqtt_connected(true);
   // Clean start: the broker forgot our subscriptions, so subscribe on every connect.
-  connection->subscribe({std::string{job_topic_filter}, sync_topic_}, mqtt::qos::at_least_once,
+  std::vector<std::string> filters{std::string{job_topic_filter}, sync_topic_};
+  for (const auto& side : side_topics_) filters.push_back(side.filter);
+  connection->subscribe(std::move(filters), mqtt::qos::at_least_once,
                         [weak = weak_from_this()](std::optional<std::vector<std::uint8_t>> codes) {
                           if (const auto self = weak.lock()) self->on_subscribed(codes);
                         });
@@ -187,6 +200,12 @@ void mqtt_ingest::on_subscribed(const std::optional<std::vector<std::uint8_t>>& 
   if (refused(1)) {
     spdlog::warn("MQTT broker refused the subscription to {}: readiness falls back to a {} ms timeout",
                  sync_topic_, options_.sync_timeout.count());
+  }
+  for (std::size_t i = 0; i < side_topics_.size(); ++i) {
+    if (refused(i + 2)) {
+      spdlog::error("MQTT broker refused the subscription to {}: check the broker's ACL for account '{}'",
+                    side_topics_[i].filter, options_.username);
+    }
   }
   begin_sync();
 }
@@ -246,9 +265,14 @@ void mqtt_ingest::handle(const mqtt::publish& message) {
     on_sync(payload);
     return;
   }
+  const auto key = parse_job_topic(topic);
+  if (!key) {
+    for (const auto& side : side_topics_) {
+      if (side.on_message(topic, payload)) return;
+    }
+  }
 
   metrics_.message_received();
-  const auto key = parse_job_topic(topic);
   if (!key) {
     metrics_.message_rejected("bad_topic");
     outsider_log().log("mqtt_topic", spdlog::level::warn, "rejected message on topic '{}': not a job topic",

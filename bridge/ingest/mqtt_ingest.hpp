@@ -35,6 +35,11 @@
 // Liveness: a broker that stops answering is noticed after 1.5 × keepalive
 // (mqtt_connection); the ingest then reports not ready and reconnects.
 //
+// Side topics: others may read more topics on the same connection
+// (add_side_topic: worker statuses, control topics for job_lifecycle),
+// subscribed after the job topics on every connect, so their retained
+// messages arrive after the retained job states; and publish through it.
+//
 // Lifetime: owned by a std::shared_ptr; call stop() before dropping it.
 
 #include <atomic>
@@ -47,6 +52,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "asio.hpp"
 #include "job_store.hpp"
@@ -89,6 +95,14 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
 
   using strand_type = net::strand<net::io_context::executor_type>;
 
+  // A filter read besides the job topics. `on_message` is called on the
+  // strand for every message no job topic and no earlier side topic took, and
+  // answers whether the topic was one of its own.
+  struct side_topic {
+    std::string filter;
+    std::function<bool(std::string_view topic, std::string_view payload)> on_message;
+  };
+
   // Throws std::invalid_argument when the URL or options.client_id is not valid.
   mqtt_ingest(net::io_context& ioc, ingest_options options, job_store& store, metrics& metrics,
               change_listener listener = {});
@@ -99,6 +113,13 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
 
   mqtt_ingest(const mqtt_ingest&) = delete;
   mqtt_ingest& operator=(const mqtt_ingest&) = delete;
+
+  // Before start().
+  void add_side_topic(side_topic topic);
+  // On the strand: publishes QoS 1; false when not connected (nothing sent).
+  // `done` gets the PUBACK reason code, or nothing when the connection ended first.
+  bool publish(std::string_view topic, std::string_view payload, bool retain,
+               mqtt_connection::publish_handler done = {});
 
   // Starts connecting, and reconnecting until stop(). Once only.
   void start();
@@ -150,6 +171,7 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   std::uint64_t sync_generation_ = 0;
   bool sweep_possible_ = false;  // this replay may still prove which jobs are gone
   std::set<job_key> seen_;       // job topics heard since the last SUBACK
+  std::vector<side_topic> side_topics_;  // fixed once started
 };
 
 }  // namespace progress::bridge

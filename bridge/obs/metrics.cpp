@@ -90,6 +90,9 @@ metrics::metrics()
   for (std::size_t i = 0; i < job_status_count; ++i) {
     jobs_[i] = &jobs.Add({{"status", std::string{to_string(static_cast<job_status>(i))}}});
   }
+  stalled_jobs_ = &family(prometheus::BuildGauge(), *registry_, "progress_bridge_jobs_stalled",
+                          "Jobs held that are marked stalled (counted under their status too)")
+                       .Add({});
 }
 
 void metrics::message_received() {
@@ -110,6 +113,10 @@ void metrics::update_ignored(std::string_view decision) {
 
 void metrics::set_jobs(job_status status, std::size_t count) {
   jobs_.at(static_cast<std::size_t>(status))->Set(static_cast<double>(count));
+}
+
+void metrics::set_stalled_jobs(std::size_t count) {
+  stalled_jobs_->Set(static_cast<double>(count));
 }
 
 void metrics::set_mqtt_connected(bool connected) {

@@ -45,6 +45,7 @@ class metrics {
   void update_ignored(std::string_view decision);
   // The job gauge of one status.
   void set_jobs(job_status status, std::size_t count);
+  void set_stalled_jobs(std::size_t count);
   void set_mqtt_connected(bool connected);
   void mqtt_reconnect();
 
@@ -93,6 +94,7 @@ class metrics {
   labelled<prometheus::Counter> rejected_;
   labelled<prometheus::Counter> ignored_;
   std::array<prometheus::Gauge*, job_status_count> jobs_{};
+  prometheus::Gauge* stalled_jobs_ = nullptr;
   std::vector<std::function<void(metrics&)>> scrape_hooks_;
   prometheus::Gauge& mqtt_connected_;
   prometheus::Counter& mqtt_reconnects_;

@@ -28,6 +28,15 @@ std::shared_ptr<const std::string> serialize(const job_state& state, std::int64_
   return std::make_shared<const std::string>(std::move(out));
 }
 
+// `json` with the annotations added, shared as it is when there are none.
+std::shared_ptr<const std::string> annotated(std::shared_ptr<const std::string> json,
+                                             const job_annotations& notes) {
+  if (notes.empty()) return json;
+  std::string out = *json;
+  append_annotations(out, notes);
+  return std::make_shared<const std::string>(std::move(out));
+}
+
 std::size_t index_of(job_status status) noexcept {
   return static_cast<std::size_t>(status);
 }
@@ -110,9 +119,13 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
   }
 
   auto& entry = it->second;
+  // An update clears the stall; a cancel request holds until the job ends.
+  job_annotations notes;
+  if (entry.current && !is_terminal(incoming.status)) notes.cancel_requested = entry.current->notes.cancel_requested;
+  json = annotated(std::move(json), notes);
   ++revision_;
-  auto job =
-      std::make_shared<const stored_job>(stored_job{key, std::move(incoming), now_ms, revision_, json});
+  auto job = std::make_shared<const stored_job>(
+      stored_job{key, std::move(incoming), now_ms, revision_, json, std::move(notes)});
   if (entry.current) {
     reindex(*entry.current, job);
   } else {
@@ -153,7 +166,51 @@ std::vector<job_change> job_store::expire(std::int64_t now_ms) {
     if (now_ms - job.updated_at_ms < ttl) break;
     removed.push_back(erase(jobs_.find(job.key)));
   }
+  // The same in the order of marking (a later annotation of a stalled job,
+  // such as a cancel request, may delay its expiry a little).
+  const auto stalled_ttl = limits_.stalled_ttl.count();
+  while (!stalled_.empty()) {
+    const auto& job = *by_revision_.at(*stalled_.begin());
+    if (now_ms - job.notes.stalled->since_ms < stalled_ttl) break;
+    removed.push_back(erase(jobs_.find(job.key)));
+  }
   return removed;
+}
+
+apply_result job_store::annotate(const job_key& key, const std::function<void(job_annotations&)>& edit) {
+  apply_result result;
+  result.key = key;
+  std::unique_lock lock{mutex_};
+  const auto it = jobs_.find(key);
+  if (it == jobs_.end()) return result;  // not_found
+  auto& entry = it->second;
+  const auto old = entry.current;
+  result.job = old;
+  if (is_terminal(old->state.status)) {
+    result.outcome = apply_outcome::after_terminal;
+    return result;
+  }
+  auto notes = old->notes;
+  edit(notes);
+  if (notes == old->notes) {
+    result.outcome = apply_outcome::duplicate;
+    return result;
+  }
+  std::string json;
+  json.reserve(old->json->size() + 128);
+  append_json(json, old->state, old->updated_at_ms);
+  append_annotations(json, notes);
+  ++revision_;
+  auto job = std::make_shared<const stored_job>(stored_job{
+      key, old->state, old->updated_at_ms, revision_, std::make_shared<const std::string>(std::move(json)),
+      std::move(notes)});
+  reindex(*old, job);
+  entry.current = job;
+  log_change(job_change{revision_, key, job});
+  result.outcome = apply_outcome::accepted;
+  result.job = std::move(job);
+  result.revision = revision_;
+  return result;
 }
 
 std::shared_ptr<const stored_job> job_store::find(const job_key& key) const {
@@ -212,10 +269,14 @@ job_stats job_store::stats(std::string_view user_id) const {
   for (const auto& [revision, job] : user->second.by_revision) {
     ++stats.total;
     switch (job->state.status) {
-      case job_status::queued: ++stats.queued; break;
+      case job_status::queued:
+        ++stats.queued;
+        if (job->notes.stalled) ++stats.stalled;
+        break;
       case job_status::started:
       case job_status::in_progress:
         ++stats.active;
+        if (job->notes.stalled) ++stats.stalled;
         if (job->state.progress) {
           progress_sum += *job->state.progress;
           ++with_progress;
@@ -233,6 +294,11 @@ job_stats job_store::stats(std::string_view user_id) const {
 status_counts job_store::counts_by_status() const {
   std::shared_lock lock{mutex_};
   return counts_;
+}
+
+std::size_t job_store::stalled_count() const {
+  std::shared_lock lock{mutex_};
+  return stalled_.size();
 }
 
 job_snapshot job_store::snapshot(const std::optional<std::string>& user_id) const {
@@ -282,22 +348,26 @@ const job_store::job_entry* job_store::find_entry(const job_key& key) const {
 }
 
 bool job_store::make_room(const job_key& key, std::vector<job_change>& evicted) {
-  const auto evict_oldest = [&](const std::set<std::uint64_t>& finished) {
-    const auto& victim = by_revision_.at(*finished.begin())->key;
-    evicted.push_back(erase(jobs_.find(victim)));
-  };
   // Check the user's cap first: its eviction also frees a global slot.
   if (const auto user = users_.find(key.user_id);
       user != users_.end() && user->second.by_revision.size() >= limits_.jobs_per_user) {
-    if (user->second.finished.empty()) return false;
-    evict_oldest(user->second.finished);
+    if (!evict_oldest(user->second.finished, user->second.stalled, evicted)) return false;
   } else if (limits_.jobs_per_user == 0) {
     return false;
   }
   if (jobs_.size() >= limits_.max_jobs) {
-    if (finished_.empty()) return false;
-    evict_oldest(finished_);
+    if (!evict_oldest(finished_, stalled_, evicted)) return false;
   }
+  return true;
+}
+
+// Finished jobs go first: a stalled one may still come back.
+bool job_store::evict_oldest(const std::set<std::uint64_t>& finished, const std::set<std::uint64_t>& stalled,
+                             std::vector<job_change>& evicted) {
+  const auto& candidates = finished.empty() ? stalled : finished;
+  if (candidates.empty()) return false;
+  const auto& victim = by_revision_.at(*candidates.begin())->key;
+  evicted.push_back(erase(jobs_.find(victim)));
   return true;
 }
 
@@ -308,6 +378,10 @@ void job_store::index(const std::shared_ptr<const stored_job>& job) {
   if (is_terminal(job->state.status)) {
     finished_.insert(job->revision);
     user.finished.insert(job->revision);
+  }
+  if (job->notes.stalled) {
+    stalled_.insert(job->revision);
+    user.stalled.insert(job->revision);
   }
   ++counts_[index_of(job->state.status)];
 }
@@ -329,11 +403,17 @@ void job_store::reindex(const stored_job& old, const std::shared_ptr<const store
     node.value() = job->revision;
     finished.insert(std::move(node));
   };
+  const auto move_stalled = [&](std::set<std::uint64_t>& stalled) {
+    if (old.notes.stalled) stalled.erase(old.revision);
+    if (job->notes.stalled) stalled.insert(job->revision);
+  };
   auto& user = users_[job->key.user_id];
   move_node(by_revision_);
   move_node(user.by_revision);
   move_finished(finished_);
   move_finished(user.finished);
+  move_stalled(stalled_);
+  move_stalled(user.stalled);
   --counts_[index_of(old.state.status)];
   ++counts_[index_of(job->state.status)];
 }
@@ -341,9 +421,11 @@ void job_store::reindex(const stored_job& old, const std::shared_ptr<const store
 void job_store::unindex(const stored_job& job) {
   by_revision_.erase(job.revision);
   finished_.erase(job.revision);
+  stalled_.erase(job.revision);
   if (const auto user = users_.find(job.key.user_id); user != users_.end()) {
     user->second.by_revision.erase(job.revision);
     user->second.finished.erase(job.revision);
+    user->second.stalled.erase(job.revision);
     if (user->second.by_revision.empty()) users_.erase(user);
   }
   --counts_[index_of(job.state.status)];

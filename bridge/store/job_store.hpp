@@ -6,18 +6,25 @@
 //
 // Capacity rule (store_limits): when a NEW job would exceed `jobs_per_user`,
 // the user's least recently updated finished (terminal) job is evicted to make
-// room; when it would exceed `max_jobs`, the least recently updated finished
-// job of any user is evicted. With no finished job to evict the new job is
-// rejected (apply_outcome::over_capacity): running jobs are never dropped for
-// newer ones. Updates of jobs already stored are never refused for capacity.
-// Evictions and TTL expiries are removals like any other: they get a revision
-// and a tombstone in the change log.
+// room, or else the user's least recently changed stalled job; when it would
+// exceed `max_jobs`, the same among all users' jobs. With no finished or
+// stalled job to evict the new job is rejected (apply_outcome::over_capacity):
+// running jobs are never dropped for newer ones. Updates of jobs already
+// stored are never refused for capacity. Evictions and TTL expiries are
+// removals like any other: they get a revision and a tombstone in the change
+// log.
+//
+// Annotations (job_annotations): what the bridge adds to a job, served with
+// it. annotate() changes them like an update changes the state (a new
+// revision, in the change log, but no history event); an accepted update
+// clears `stalled` and keeps `cancel_requested` until the job ends.
 
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,6 +37,7 @@
 
 #include "progress/protocol/job_state.hpp"
 #include "progress/protocol/job_status.hpp"
+#include "job_annotations.hpp"
 #include "progress/protocol/topic.hpp"
 #include "status_filter.hpp"
 
@@ -40,6 +48,7 @@ struct store_limits {
   std::size_t jobs_per_user = 1000;
   std::size_t max_jobs = 200000;
   std::chrono::milliseconds finished_ttl = std::chrono::hours{24};  // terminal jobs are removed after this
+  std::chrono::milliseconds stalled_ttl = std::chrono::hours{24};   // and jobs stalled for this long
   std::size_t change_log_limit = 10000;  // recent changes kept for resuming streams; the oldest goes first
 };
 
@@ -49,8 +58,9 @@ struct stored_job {
   job_state state;                 // user_id and job_id filled from the topic
   std::int64_t updated_at_ms = 0;  // when the bridge received it (ms since the Unix epoch)
   std::uint64_t revision = 0;      // the store-wide revision of this change
-  // to_json(state) + "updatedAt", serialized once when accepted.
+  // to_json(state) + "updatedAt" + the annotations, serialized once when accepted.
   std::shared_ptr<const std::string> json;
+  job_annotations notes;
 };
 
 // One entry of a job's history.
@@ -132,6 +142,7 @@ struct job_stats {
   std::size_t completed = 0;
   std::size_t failed = 0;
   std::size_t cancelled = 0;
+  std::size_t stalled = 0;  // unfinished jobs marked stalled (counted under their status too)
   // Mean progress of the active (started, in_progress) jobs that report one;
   // nothing when none does. Finished and queued jobs would only skew it.
   std::optional<double> average_progress;
@@ -167,8 +178,13 @@ class job_store {
   // Removes a job (an empty retained payload); a removal keeps no time, only its revision.
   apply_result remove(const job_key& key);
   // Removes finished jobs last updated at least finished_ttl before `now_ms`,
-  // oldest first, and returns the removals.
+  // and jobs stalled since at least stalled_ttl before it, oldest first, and
+  // returns the removals.
   std::vector<job_change> expire(std::int64_t now_ms);
+  // Changes the annotations of a job that has not ended as `edit` changes a
+  // copy of them: accepted (a new revision with the same state), duplicate
+  // (`edit` changed nothing), after_terminal or not_found (nothing changed).
+  apply_result annotate(const job_key& key, const std::function<void(job_annotations&)>& edit);
 
   [[nodiscard]] std::shared_ptr<const stored_job> find(const job_key& key) const;
   // Walks one user's index (or the global one) newest first; status and type
@@ -179,6 +195,7 @@ class job_store {
       const job_key& key, std::optional<std::int64_t> since_seq = std::nullopt) const;
   [[nodiscard]] job_stats stats(std::string_view user_id) const;
   [[nodiscard]] status_counts counts_by_status() const;
+  [[nodiscard]] std::size_t stalled_count() const;
   // Every job of one user (or of all users), taken atomically with the revision.
   [[nodiscard]] job_snapshot snapshot(const std::optional<std::string>& user_id = std::nullopt) const;
   // Changes after `revision`, optionally of one user only.
@@ -201,6 +218,7 @@ class job_store {
   struct user_index {
     std::map<std::uint64_t, std::shared_ptr<const stored_job>> by_revision;
     std::set<std::uint64_t> finished;  // revisions of terminal jobs, oldest first
+    std::set<std::uint64_t> stalled;   // revisions of stalled jobs, oldest first
   };
 
   struct job_key_hash {
@@ -213,6 +231,8 @@ class job_store {
 
   [[nodiscard]] const job_entry* find_entry(const job_key& key) const;
   bool make_room(const job_key& key, std::vector<job_change>& evicted);
+  bool evict_oldest(const std::set<std::uint64_t>& finished, const std::set<std::uint64_t>& stalled,
+                    std::vector<job_change>& evicted);
   void index(const std::shared_ptr<const stored_job>& job);
   void reindex(const stored_job& old, const std::shared_ptr<const stored_job>& job);
   void unindex(const stored_job& job);
@@ -227,6 +247,7 @@ class job_store {
   std::unordered_map<std::string, user_index> users_;
   std::map<std::uint64_t, std::shared_ptr<const stored_job>> by_revision_;  // all jobs
   std::set<std::uint64_t> finished_;  // revisions of all terminal jobs, oldest first
+  std::set<std::uint64_t> stalled_;   // revisions of all stalled jobs, oldest first
   status_counts counts_{};
   std::deque<job_change> change_log_;
   std::uint64_t log_floor_ = 0;  // every change after this revision is in change_log_

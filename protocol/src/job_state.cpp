@@ -102,6 +102,7 @@ void to_json(nlohmann::json& out, const job_state& state) {
   put(out, "total", state.total);
   put(out, "type", state.type);
   put(out, "etaMs", state.eta_ms);
+  put(out, "stallAfterMs", state.stall_after_ms);
   put(out, "error", state.error);
   put(out, "details", state.details);
   put(out, "seq", state.seq);
@@ -132,6 +133,7 @@ void append_json(std::string& out, const job_state& state, std::optional<std::in
   w.string("phaseTitle", state.phase_title);
   w.number("progress", state.progress);
   w.number("seq", state.seq);
+  w.number("stallAfterMs", state.stall_after_ms);
   append_string(w.name("status"), to_string(state.status));
   w.number("timestamp", state.timestamp);
   w.number("total", state.total);

@@ -74,4 +74,17 @@ std::string worker_status_topic(std::string_view worker_id) {
   return "workers/" + std::string(worker_id) + "/status";
 }
 
+std::optional<std::string> parse_worker_status_topic(std::string_view topic) {
+  constexpr std::string_view workers_prefix = "workers/";
+  constexpr std::string_view status_level = "/status";
+  if (topic.size() <= workers_prefix.size() + status_level.size() || !topic.starts_with(workers_prefix) ||
+      !topic.ends_with(status_level)) {
+    return std::nullopt;
+  }
+  topic.remove_prefix(workers_prefix.size());
+  topic.remove_suffix(status_level.size());
+  if (!is_valid_id(topic)) return std::nullopt;
+  return std::string(topic);
+}
+
 }  // namespace progress

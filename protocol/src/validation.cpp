@@ -194,6 +194,7 @@ std::optional<rejection> validate(const job_state& state, const job_key* key) {
                   "type must match [A-Za-z0-9_.-]{1,64} and not be only dots");
   }
   if (auto e = check_range(state.eta_ms, "etaMs", 0)) return e;
+  if (auto e = check_range(state.stall_after_ms, "stallAfterMs", min_stall_after_ms, max_stall_after_ms)) return e;
   if (state.error) {
     if (state.error->message.empty()) {
       return reject(reject_reason::invalid_value, "error.message", "error.message must not be empty");
@@ -254,6 +255,7 @@ parse_result parse_update(const job_key& key, std::string_view payload) {
   read.integer("total", state.total);
   read.text("type", state.type);
   read.integer("etaMs", state.eta_ms);
+  read.integer("stallAfterMs", state.stall_after_ms);
   read.error_object("error", state.error);
   read.object("details", state.details);
   read.integer("seq", state.seq);

@@ -300,6 +300,9 @@ int run(const settings& config) {
   options.client_id = config.client_id;
   options.connect_timeout = timeout;
   options.throttle_interval = std::chrono::milliseconds{0};  // one line, one message
+  // One update per process: the process ending says nothing about the job, so
+  // only a --stdin session, which lives as long as its jobs, announces presence.
+  options.announce_presence = config.from_stdin;
 
   try {
     progress::publisher publisher(options);
@@ -400,6 +403,8 @@ int main(int argc, char** argv) {
   add_field<std::int64_t>(app, config, "--total", "total", "Items in all");
   add_field<std::string>(app, config, "--type", "type", "Job type, e.g. import");
   add_field<std::int64_t>(app, config, "--eta-ms", "etaMs", "Estimated milliseconds left");
+  add_field<std::int64_t>(app, config, "--stall-after-ms", "stallAfterMs",
+                          "Milliseconds the job may send nothing before the bridge marks it stalled");
   add_field<std::int64_t>(app, config, "--attempt", "attempt", "Attempt number (default 1)");
   add_field<std::int64_t>(
       app, config, "--seq", "seq",

@@ -32,6 +32,8 @@ export interface JobState {
   total?: number;
   type?: string;
   etaMs?: number;
+  /** How long the job may send nothing before the bridge marks it stalled: 1000 to 604800000 (7 days). */
+  stallAfterMs?: number;
   error?: JobErrorInfo;
   details?: Record<string, unknown>;
   seq?: number;
@@ -113,6 +115,11 @@ export interface JobOptions {
   attempt?: number;
   /** seq of the first message; a resumed job continues above its last seq. Default 1. */
   firstSeq?: number;
+  /**
+   * How long the job may send nothing before the bridge marks it stalled, in ms (1000 to
+   * 604800000); sent as `stallAfterMs` with every update. Default: the bridge's --stall-after.
+   */
+  stallAfterMs?: number;
   /** Follow the job's control topic (cancellation requests) while it is not finished. Default true. */
   followControl?: boolean;
   /** See Job#onCancel. */

@@ -32,6 +32,7 @@ job::job(std::shared_ptr<detail::publisher_core> core, job_key key, const job_op
       next_seq_(options.first_seq) {
   state_.type = options.type;
   state_.attempt = options.attempt;
+  if (options.stall_after) state_.stall_after_ms = options.stall_after->count();
   slot_ = core_->open_slot(job_topic(key_));
   control_ = std::make_shared<detail::job_control>(control_topic(key_));
   if (options.on_cancel) control_->set_handler(options.on_cancel);
@@ -200,6 +201,7 @@ delivery job::send(job_state next) {
   if (!next.job_id) next.job_id = key_.job_id;
   if (!next.worker_id) next.worker_id = core_->options().worker_id;
   if (!next.attempt) next.attempt = state_.attempt;
+  if (!next.stall_after_ms) next.stall_after_ms = state_.stall_after_ms;
   const bool new_attempt = sent_any_ && next.attempt > state_.attempt;
   if (sent_any_ && !new_attempt) {
     if (next.attempt < state_.attempt) {

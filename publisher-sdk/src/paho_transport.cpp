@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "progress/protocol/topic.hpp"
+#include "progress/protocol/worker_status.hpp"
 
 namespace progress {
 namespace {
@@ -86,7 +87,7 @@ class paho_transport::impl final : public mqtt::iaction_listener {
                 options.client_id.empty() ? default_client_id(options.worker_id) : options.client_id,
                 create_options(options), nullptr) {
     client_.set_connected_handler([this](const std::string&) {
-      publish_status("online");
+      if (options_.announce_presence) publish_status(worker_presence::online);
       resubscribe();
     });
     client_.set_message_callback([this](mqtt::const_message_ptr message) {
@@ -133,16 +134,17 @@ class paho_transport::impl final : public mqtt::iaction_listener {
   impl& operator=(const impl&) = delete;
 
   void connect() {
-    const std::string will = status_payload("offline");
-    auto options =
+    auto builder =
         mqtt::connect_options_builder()
             .mqtt_version(MQTTVERSION_5)
             .clean_start(true)
             .keep_alive_interval(20s)
             .connect_timeout(std::max(std::chrono::ceil<std::chrono::seconds>(options_.connect_timeout), 1s))
-            .automatic_reconnect(1s, 30s)
-            .will(mqtt::will_options(status_topic_, will, 1, true))
-            .finalize();
+            .automatic_reconnect(1s, 30s);
+    if (options_.announce_presence) {
+      builder.will(mqtt::will_options(status_topic_, status_payload(worker_presence::offline), 1, true));
+    }
+    auto options = builder.finalize();
     if (!options_.username.empty()) options.set_user_name(options_.username);
     if (!options_.password.empty()) options.set_password(options_.password);
     try {
@@ -161,11 +163,11 @@ class paho_transport::impl final : public mqtt::iaction_listener {
 
   void disconnect() noexcept {
     if (disconnected_.exchange(true)) return;
-    if (client_.is_connected()) {
+    if (client_.is_connected() && options_.announce_presence) {
       // Clean goodbye: the broker discards the Will on a normal disconnect,
       // so the offline status is published here.
       try {
-        client_.publish(mqtt::make_message(status_topic_, status_payload("offline"), 1, true))
+        client_.publish(mqtt::make_message(status_topic_, status_payload(worker_presence::offline), 1, true))
             ->wait_for(options_.connect_timeout);
       } catch (...) {
         // Refused (an account without rights on the status topic): still disconnect.
@@ -387,15 +389,14 @@ class paho_transport::impl final : public mqtt::iaction_listener {
     }
   }
 
-  std::string status_payload(const char* status) const {
+  std::string status_payload(worker_presence presence) const {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
-    return nlohmann::json{{"status", status},
-                          {"workerId", options_.worker_id},
-                          {"timestamp", std::chrono::duration_cast<std::chrono::milliseconds>(now).count()}}
+    return nlohmann::json(worker_status{presence, options_.worker_id,
+                                        std::chrono::duration_cast<std::chrono::milliseconds>(now).count()})
         .dump();
   }
 
-  void publish_status(const char* status) noexcept {
+  void publish_status(worker_presence status) noexcept {
     try {
       client_.publish(mqtt::make_message(status_topic_, status_payload(status), 1, true));
     } catch (...) {

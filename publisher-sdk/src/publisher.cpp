@@ -51,6 +51,7 @@ progress::job publisher::job(const std::string& user_id, const std::string& job_
   initial.type = options.type;
   initial.attempt = options.attempt;
   initial.seq = options.first_seq;
+  if (options.stall_after) initial.stall_after_ms = options.stall_after->count();
   if (auto problem = validate(initial)) throw validation_error(std::move(*problem));
   return progress::job(core_, job_key{user_id, job_id}, options);
 }

@@ -1,8 +1,9 @@
 // End to end: a real Mosquitto with the project's broker-config, the real progress-bridge
 // serving the dashboard, the demo worker publishing jobs for alice, bob and carol, and the
 // dashboard in headless Chromium, once logged in as alice, once as bob and once with a wrongly
-// signed token. Everything on 127.0.0.1; every wait is bounded; every child process is killed
-// at the end.
+// signed token. Then a second demo worker: alice cancels her job with the Cancel button, and
+// the worker is killed with SIGKILL, which leaves bob's job stalled on his board. Everything on
+// 127.0.0.1; every wait is bounded; every child process is killed at the end.
 //
 //   node dashboard.e2e.mjs --bridge PATH --demo-worker PATH --broker-config DIR --web-root DIR
 //                          --screenshot FILE [--mosquitto PATH]
@@ -63,6 +64,47 @@ async function checkRefusedToken(chrome) {
   await page.close();
 }
 
+// The unfinished jobs of `userId` on `page` whose Cancel button shows.
+function cancellableJobs(page, userId) {
+  return page.$$eval(
+    'article.job',
+    (els, user) => els.filter((el) => el.dataset.userId === user && ['started', 'in_progress'].includes(el.dataset.status) && !el.querySelector('.cancel-job').hidden).map((el) => el.dataset.jobId),
+    userId,
+  );
+}
+
+// Alice cancels a running job from her board and sees it end `cancelled`; then the worker dies
+// without a goodbye and bob's board shows his unfinished job stalled.
+async function checkCancelAndStall(alice, bob) {
+  const worker = system.spawn('progress-demo-worker-2', opt['demo-worker'], ['--rounds', '1', '--speed', '0.5', '--worker-id', 'e2e-doomed'], {
+    PROGRESS_MQTT_URL: system.mqttUrl,
+    PROGRESS_MQTT_USERNAME: 'worker',
+    PROGRESS_MQTT_PASSWORD: system.accounts.worker,
+  });
+  const [jobId] = await waitFor("alice's new job with a Cancel button", () => cancellableJobs(alice.page, 'alice').then((ids) => ids.length > 0 && ids), { ms: 60000 });
+  const card = alice.page.locator(`article.job[data-job-id="${jobId}"]`);
+  await card.locator('.cancel-job').click({ timeout: 10000 });
+  await waitFor('the confirmation', () => card.locator('.cancel-confirm').isVisible(), { ms: 10000 });
+  if (await card.locator('.cancel-job').isVisible()) throw new Error('the Cancel button still shows next to its confirmation');
+  await card.locator('.confirm-cancel').click({ timeout: 10000 });
+  await waitFor(`${jobId} to end cancelled`, async () => (await card.getAttribute('data-status')) === 'cancelled', { ms: 60000 });
+  const message = await card.locator('.message').textContent();
+  if (!message.includes('Cancelled by alice')) throw new Error(`the cancelled job says "${message}"`);
+  if (await card.locator('.cancel-job').isVisible()) throw new Error('a cancelled job still offers Cancel');
+  log(`[alice] cancelled ${jobId} from the dashboard: "${message}"`);
+
+  const [bobsJob] = await waitFor("bob's running job of the second worker", () => cancellableJobs(bob.page, 'bob').then((ids) => ids.length > 0 && ids), { ms: 60000 });
+  worker.child.kill('SIGKILL');
+  const bobsCard = bob.page.locator(`article.job[data-job-id="${bobsJob}"]`);
+  await waitFor(`${bobsJob} to show stalled on bob's board`, async () => (await bobsCard.getAttribute('data-stalled')) === 'worker_offline', { ms: 30000 });
+  const note = await bobsCard.locator('.job-note').textContent();
+  if (!note.startsWith('Stalled: its worker e2e-doomed went offline')) throw new Error(`the stalled job says "${note}"`);
+  if (!(await bobsCard.locator('.stall-flag').isVisible())) throw new Error('the stalled job shows no Stalled flag');
+  log(`[bob] ${bobsJob} after kill -9 of its worker: ${note}`);
+  await bob.page.bringToFront();
+  await bob.page.screenshot({ path: opt.screenshot.replace(/(\.png)?$/, '-stalled.png'), fullPage: true });
+}
+
 async function main() {
   await system.start();
   const baseUrl = system.baseUrl;
@@ -117,6 +159,7 @@ async function main() {
     finished = true;
   }
   await crashed;
+  await checkCancelAndStall(viewers[0], viewers[1]);
 }
 
 const watchdog = setTimeout(async () => {

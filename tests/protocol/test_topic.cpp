@@ -58,3 +58,12 @@ TEST(topic, control_topics_sit_below_their_job_topic) {
   EXPECT_FALSE(parse_job_topic("users/alice/jobs/j1/control"));
   EXPECT_FALSE(parse_control_topic("users/alice/jobs/j1"));
 }
+
+TEST(topic, parses_worker_status_topics) {
+  EXPECT_EQ(parse_worker_status_topic("workers/w1/status"), "w1");
+  EXPECT_EQ(parse_worker_status_topic(worker_status_topic("a.b-c_9")), "a.b-c_9");
+  for (const char* bad : {"workers/status", "workers//status", "workers/a/b/status", "workers/w1/statuss",
+                          "workers/../status", "worker/w1/status", "workers/w1", "users/alice/jobs/j", ""}) {
+    EXPECT_FALSE(parse_worker_status_topic(bad)) << bad;
+  }
+}

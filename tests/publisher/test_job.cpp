@@ -117,6 +117,22 @@ TEST_F(job_payload_test, ResumedJobStartsAtTheGivenSeqAndAttempt) {
   EXPECT_EQ(j.state().seq, 41);
 }
 
+TEST_F(job_payload_test, AStallTimeTravelsWithEveryMessage) {
+  auto options = default_options();
+  options.throttle_interval = 0ms;
+  auto& pub = make_publisher(options);
+  auto j = pub.job("alice", "j1", {.type = std::nullopt, .stall_after = 90s});
+  j.start();
+  j.progress(50);
+  job_state next;
+  next.status = job_status::in_progress;
+  j.update(next);
+  j.complete();
+  ASSERT_EQ(transport_->sent_count(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(sent_json(i).at("stallAfterMs"), 90000) << i;
+  EXPECT_FALSE(sent_json(0).contains("etaMs"));
+}
+
 TEST_F(job_payload_test, RemoveClearsTheRetainedState) {
   auto& pub = make_publisher();
   auto j = pub.job("alice", "j1");

@@ -31,6 +31,14 @@ void expect_refused(const fake_transport& transport, const std::string& field, C
   EXPECT_EQ(transport.sent_count(), before) << field;
 }
 
+TEST_F(validation_test, AStallTimeOutOfRangeIsRefusedBeforeAnyHandleExists) {
+  auto& pub = make_publisher();
+  for (const auto bad : {std::chrono::milliseconds{999}, std::chrono::milliseconds{604'800'001}}) {
+    expect_refused(*transport_, "stallAfterMs",
+                   [&] { (void)pub.job("alice", "j1", {.type = std::nullopt, .stall_after = bad}); });
+  }
+}
+
 TEST_F(validation_test, BadIdsAreRefusedBeforeAnyHandleExists) {
   auto& pub = make_publisher();
   for (const std::string& bad :

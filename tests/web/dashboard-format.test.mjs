@@ -3,7 +3,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { formatCounters, formatEta, formatPhase, matchesFilter, percentOf, refusalText } from '../../web/dashboard.js';
+import {
+  cancelText,
+  formatCounters,
+  formatEta,
+  formatPhase,
+  formatTime,
+  matchesFilter,
+  percentOf,
+  refusalText,
+  stallText,
+} from '../../web/dashboard.js';
 
 test('formatEta speaks in seconds, minutes, hours and days', () => {
   assert.equal(formatEta(undefined), '');
@@ -53,4 +63,25 @@ test('refusalText explains each refusal code of the bridge and says what to do',
     assert.ok(!refusalText(code).includes(code), `${code} has its own words`);
   }
   assert.equal(refusalText('token_from_the_future'), 'The bridge refused the token (token_from_the_future). Change the token to continue.');
+});
+
+test('stallText says why a job looks abandoned, and nothing once it ended', () => {
+  const since = Date.UTC(2026, 0, 2, 3, 4, 5);
+  const offline = { status: 'in_progress', workerId: 'importer-1', stalled: { reason: 'worker_offline', since } };
+  assert.match(stallText(offline), /^Stalled: its worker importer-1 went offline at /);
+  assert.ok(stallText(offline).includes(formatTime(since)));
+  const silent = { status: 'queued', updatedAt: since, stalled: { reason: 'silent', since: since + 600000 } };
+  assert.equal(stallText(silent), `Stalled: no news from this job since ${formatTime(since)}.`);
+  assert.equal(stallText({ status: 'in_progress' }), '');
+  assert.equal(stallText({ status: 'completed', stalled: { reason: 'silent', since } }), '');
+  assert.equal(matchesFilter(silent, 'stalled'), true);
+  assert.equal(matchesFilter({ status: 'queued' }, 'stalled'), false);
+});
+
+test('cancelText tells who asked to cancel, until the job ends', () => {
+  const at = Date.UTC(2026, 0, 2, 3, 4, 5);
+  const job = { status: 'in_progress', cancelRequested: { requestId: 'c-1', requestedBy: 'alice', at } };
+  assert.equal(cancelText(job), `Cancel requested by alice at ${formatTime(at)}; waiting for the worker to stop it.`);
+  assert.equal(cancelText({ ...job, status: 'cancelled' }), '');
+  assert.equal(cancelText({ status: 'in_progress' }), '');
 });

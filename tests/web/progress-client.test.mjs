@@ -395,3 +395,42 @@ test('polling follows nextCursor and removes a job of a multi-page list only aft
   assert.deepEqual(events.filter((e) => e.type === 'removed').map((e) => e.jobId), ['b']);
   client.close();
 });
+
+test('cancel posts to the cancel route with the token in the header and resolves to the request id', async () => {
+  const fetch = fakeFetch({ jobs: () => ({ status: 202, body: { requestId: 'c-1' } }) });
+  const { client } = newClient({ fetch });
+  assert.deepEqual(await client.cancel('import-7'), { requestId: 'c-1' });
+  const [request] = fetch.listings();
+  assert.equal(request.url.pathname, '/api/v1/users/alice/jobs/import-7/cancel');
+  assert.equal(request.url.search, '', 'no token in the query string');
+  assert.equal(request.init.method, 'POST');
+  assert.equal(request.init.headers.Authorization, `Bearer ${ALICE}`);
+  // An admin names whose job it is.
+  await client.cancel('other', 'bob');
+  assert.equal(fetch.listings()[1].url.pathname, '/api/v1/users/bob/jobs/other/cancel');
+});
+
+test('cancel rejects with the bridge code and status, and refuses bad ids before asking', async () => {
+  const answers = [
+    { status: 409, body: { error: { code: 'job_finished', message: 'the job already ended (completed)' } } },
+    { status: 403, body: { error: { code: 'forbidden', message: 'not allowed' } } },
+    { status: 503, body: { error: { code: 'broker_unavailable', message: 'try again later' } } },
+    { status: 502, body: null },
+  ];
+  const fetch = fakeFetch({ jobs: () => answers.shift() });
+  const { client } = newClient({ fetch });
+  for (const [code, status] of [['job_finished', 409], ['forbidden', 403], ['broker_unavailable', 503], ['http_502', 502]]) {
+    await assert.rejects(client.cancel('j1'), (e) => e.code === code && e.status === status);
+  }
+  await assert.rejects(client.cancel('a/b'), TypeError);
+  await assert.rejects(client.cancel('j1', '..'), TypeError);
+  assert.equal(fetch.listings().length, 4);
+});
+
+test('cancel reports a network failure as network_error with status 0', async () => {
+  const fetch = async () => {
+    throw new Error('connection refused');
+  };
+  const { client } = newClient({ fetch });
+  await assert.rejects(client.cancel('j1'), (e) => e.code === 'network_error' && e.status === 0);
+});

@@ -7,7 +7,7 @@ import { isWellFormed } from './json-payload.js';
 import { isTerminal, parseUpdate, validateState } from './validation.js';
 
 const TEXT_FIELDS = ['phaseTitle', 'message', 'detail', 'type', 'workerId', 'userId', 'jobId'];
-const NUMBER_FIELDS = ['progress', 'phase', 'totalPhases', 'current', 'total', 'etaMs', 'seq', 'attempt', 'timestamp'];
+const NUMBER_FIELDS = ['progress', 'phase', 'totalPhases', 'current', 'total', 'etaMs', 'stallAfterMs', 'seq', 'attempt', 'timestamp'];
 
 // A phase change, a new status or a new attempt is news a viewer should see at
 // once; only repeated updates inside one phase are throttled.
@@ -75,7 +75,12 @@ export class Job {
     this.#core = core;
     this.#key = Object.freeze({ ...key });
     this.#nextSeq = options.firstSeq;
-    this.#state = withoutUndefined({ status: 'queued', type: options.type, attempt: options.attempt });
+    this.#state = withoutUndefined({
+      status: 'queued',
+      type: options.type,
+      attempt: options.attempt,
+      stallAfterMs: options.stallAfterMs,
+    });
     this.#slot = core.openSlot(key);
     this.#control = core.openControl(key);
     this.#followControl = options.followControl;
@@ -213,7 +218,8 @@ export class Job {
 
   /**
    * Publishes `next` (wire format) as the job's whole state. userId and jobId must match
-   * the handle or be absent; seq, attempt, workerId and timestamp are filled in when absent.
+   * the handle or be absent; seq, attempt, workerId, timestamp and stallAfterMs are filled in
+   * when absent.
    */
   update(next) {
     return this.#send(withoutUndefined({ ...next }));
@@ -240,6 +246,7 @@ export class Job {
     next.jobId ??= this.#key.jobId;
     next.workerId ??= this.#core.options.workerId;
     next.attempt ??= this.#state.attempt;
+    if (this.#state.stallAfterMs !== undefined) next.stallAfterMs ??= this.#state.stallAfterMs;
     const newAttempt = this.#sentAny && next.attempt > this.#state.attempt;
     if (this.#sentAny && !newAttempt) {
       if (next.attempt < this.#state.attempt) throw refuse('out_of_range', 'attempt', 'attempt must not go back');

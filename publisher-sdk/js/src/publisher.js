@@ -90,18 +90,19 @@ export class Publisher {
   }
 
   /** A handle on job `jobId` of user `userId`; throws ValidationError on bad ids or options. */
-  job(userId, jobId, { type, attempt = 1, firstSeq = 1, followControl = true, onCancel = null } = {}) {
+  job(userId, jobId, { type, attempt = 1, firstSeq = 1, stallAfterMs, followControl = true, onCancel = null } = {}) {
     for (const [value, name] of [[userId, 'userId'], [jobId, 'jobId']]) {
       if (!isValidId(value)) throw refuse('invalid_value', name, `${name} must match [A-Za-z0-9_.-]{1,128} and not be only dots`);
     }
     const initial = { status: 'queued', attempt, seq: firstSeq };
     if (type !== undefined) initial.type = type;
-    for (const [name, value] of [['attempt', attempt], ['firstSeq', firstSeq]]) {
-      if (!Number.isSafeInteger(value)) throw refuse('wrong_type', name, `${name} must be an integer`);
+    if (stallAfterMs !== undefined) initial.stallAfterMs = stallAfterMs;
+    for (const [name, value] of [['attempt', attempt], ['firstSeq', firstSeq], ['stallAfterMs', stallAfterMs]]) {
+      if (value !== undefined && !Number.isSafeInteger(value)) throw refuse('wrong_type', name, `${name} must be an integer`);
     }
     const problem = validateState(initial);
     if (problem) throw refuse(problem.reason, problem.field, problem.message);
-    return new Job(this, { userId, jobId }, { type, attempt, firstSeq, followControl, onCancel });
+    return new Job(this, { userId, jobId }, { type, attempt, firstSeq, stallAfterMs, followControl, onCancel });
   }
 
   /** Sends every update still waiting for its throttle interval. */

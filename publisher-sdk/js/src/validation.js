@@ -10,6 +10,9 @@ export const MAX_TEXT_LENGTH = 4096;
 export const MAX_TYPE_LENGTH = 64;
 export const MAX_ERROR_CODE_LENGTH = 128;
 export const MAX_TOTAL_PHASES = 1000;
+// Bounds of a job's stallAfterMs: a second to a week.
+export const MIN_STALL_AFTER_MS = 1000;
+export const MAX_STALL_AFTER_MS = 7 * 24 * 60 * 60 * 1000;
 export const STATUSES = Object.freeze(['queued', 'started', 'in_progress', 'completed', 'failed', 'cancelled']);
 export const REJECT_REASONS = Object.freeze([
   'oversize', 'invalid_utf8', 'invalid_json', 'too_deep', 'not_an_object',
@@ -139,7 +142,7 @@ export function validateState(state, key = null) {
   if (s.type !== undefined && (byteLength(s.type) > MAX_TYPE_LENGTH || !isValidId(s.type))) {
     return rejection('invalid_value', 'type', 'type must match [A-Za-z0-9_.-]{1,64} and not be only dots');
   }
-  problem = checkRange(s.etaMs, 'etaMs', 0);
+  problem = checkRange(s.etaMs, 'etaMs', 0) ?? checkRange(s.stallAfterMs, 'stallAfterMs', MIN_STALL_AFTER_MS, MAX_STALL_AFTER_MS);
   if (problem) return problem;
   if (s.error !== undefined) {
     if (s.error.message === '') return rejection('invalid_value', 'error.message', 'error.message must not be empty');
@@ -198,6 +201,7 @@ export function parseUpdate(key, payload) {
   read.integer('total');
   read.text('type');
   read.integer('etaMs');
+  read.integer('stallAfterMs');
   read.errorObject('error');
   read.object('details');
   read.integer('seq');

@@ -111,6 +111,23 @@ test('nothing follows a terminal state within an attempt, seq only grows, a remo
   await publisher.close();
 });
 
+test('a stall time goes out with every update; one out of range is refused before anything is sent', async () => {
+  const { transport, publisher } = await setup({ throttleMs: 0 });
+  const job = publisher.job('alice', 'j1', { stallAfterMs: 90000 });
+  job.start();
+  job.progress(50);
+  job.update({ status: 'in_progress' });
+  job.complete();
+  assert.deepEqual(transport.sent.map((m) => JSON.parse(m.payload).stallAfterMs), [90000, 90000, 90000, 90000]);
+  assert.equal(publisher.job('alice', 'j2').state.stallAfterMs, undefined);
+  for (const bad of [999, 604800001]) {
+    assert.throws(() => publisher.job('alice', 'j3', { stallAfterMs: bad }), (e) => e.reason === 'out_of_range' && e.field === 'stallAfterMs');
+  }
+  assert.throws(() => publisher.job('alice', 'j3', { stallAfterMs: '1000' }), (e) => e.reason === 'wrong_type' && e.field === 'stallAfterMs');
+  assert.equal(transport.sent.length, 4);
+  await publisher.close();
+});
+
 test('throttling: updates within the interval are coalesced, the newest is sent when it passes', async () => {
   const { transport, clock, publisher } = await setup();
   const job = publisher.job('alice', 'j1');

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 Delivery = Future  # Future[None]: result() returns once acknowledged, raises PublishError otherwise
 
 _TEXT_FIELDS = ("phaseTitle", "message", "detail", "type", "workerId", "userId", "jobId")
-_NUMBER_FIELDS = ("progress", "phase", "totalPhases", "current", "total", "etaMs", "seq", "attempt", "timestamp")
+_NUMBER_FIELDS = (
+    "progress", "phase", "totalPhases", "current", "total", "etaMs", "stallAfterMs", "seq", "attempt", "timestamp"
+)
 
 
 def _is_urgent(previous: JobState, nxt: JobState, first: bool) -> bool:
@@ -85,11 +87,14 @@ class Job:
     update is not valid protocol v1 or follows a terminal state."""
 
     def __init__(self, publisher: "Publisher", key: JobKey, *, job_type: Optional[str], attempt: int, first_seq: int,
-                 follow_control: bool = True, on_cancel: Optional[CancelHandler] = None) -> None:
+                 stall_after_ms: Optional[int] = None, follow_control: bool = True,
+                 on_cancel: Optional[CancelHandler] = None) -> None:
         self._following = False
         self._publisher = publisher
         self._key = key
-        self._state: JobState = _without_none({"status": "queued", "type": job_type, "attempt": attempt})
+        self._state: JobState = _without_none(
+            {"status": "queued", "type": job_type, "attempt": attempt, "stallAfterMs": stall_after_ms}
+        )
         self._next_seq = first_seq
         self._sent_any = False
         self._removed = False
@@ -226,7 +231,8 @@ class Job:
 
     def update(self, state: Mapping[str, Any]) -> Delivery:
         """Publishes `state` (wire format) as the job's whole state; userId and jobId must
-        match the handle or be absent; seq, attempt, workerId and timestamp are filled in."""
+        match the handle or be absent; seq, attempt, workerId, timestamp and stallAfterMs are
+        filled in."""
         return self._send(_without_none(dict(state)))
 
     def _draft(self) -> JobState:
@@ -249,6 +255,8 @@ class Job:
         nxt.setdefault("jobId", self._key.job_id)
         nxt.setdefault("workerId", self._publisher.options.worker_id)
         nxt.setdefault("attempt", self._state["attempt"])
+        if "stallAfterMs" in self._state:
+            nxt.setdefault("stallAfterMs", self._state["stallAfterMs"])
         _check_encodable(nxt)
         new_attempt = self._sent_any and nxt["attempt"] > self._state["attempt"]
         if self._sent_any and not new_attempt:

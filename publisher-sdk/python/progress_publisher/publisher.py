@@ -16,7 +16,9 @@ import time
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from typing import Callable, Deque, Dict, List, Optional, Protocol, Set, Tuple
+import math
+from datetime import timedelta
+from typing import Callable, Deque, Dict, List, Optional, Protocol, Set, Tuple, Union
 
 from .control import CancelHandler, CancelRequest, JobControl, parse_control
 from .errors import PublishError, refuse
@@ -115,6 +117,17 @@ class _JobSlot:
         self.last_sent: Optional[float] = None
 
 
+def _milliseconds(duration: Union[float, timedelta, None], name: str) -> Optional[int]:
+    """Seconds (or a timedelta) as whole milliseconds; None stays None."""
+    if duration is None:
+        return None
+    if isinstance(duration, timedelta):
+        duration = duration.total_seconds()
+    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not math.isfinite(duration):
+        raise refuse("wrong_type", name, f"{name} must be a number of seconds or a timedelta")
+    return round(duration * 1000)
+
+
 def _settle(outcome: Future, error: Optional[PublishError]) -> None:
     try:
         if error is None:
@@ -169,10 +182,14 @@ class Publisher:
         return self._clock
 
     def job(self, user_id: str, job_id: str, *, job_type: Optional[str] = None, attempt: int = 1,
-            first_seq: int = 1, follow_control: bool = True, on_cancel: Optional[CancelHandler] = None) -> Job:
+            first_seq: int = 1, stall_after: Union[float, timedelta, None] = None, follow_control: bool = True,
+            on_cancel: Optional[CancelHandler] = None) -> Job:
         """A handle on job `job_id` of user `user_id`; raises ValidationError on bad ids.
-        With `follow_control` the handle follows the job's control topic while the job
-        runs (cancellation requests, see Job.on_cancel)."""
+        `stall_after` (seconds or a timedelta, 1 s to 7 days) is how long the job may send
+        nothing before the bridge marks it stalled; it goes out as stallAfterMs with every
+        update (default: the bridge's --stall-after). With `follow_control` the handle
+        follows the job's control topic while the job runs (cancellation requests, see
+        Job.on_cancel)."""
         for value, name in ((user_id, "userId"), (job_id, "jobId")):
             if not is_valid_id(value):
                 raise refuse("invalid_value", name, f"{name} must match [A-Za-z0-9_.-]{{1,128}} and not be only dots")
@@ -182,11 +199,14 @@ class Publisher:
         initial = {"status": "queued", "attempt": attempt, "seq": first_seq}
         if job_type is not None:
             initial["type"] = job_type
+        stall_after_ms = _milliseconds(stall_after, "stall_after")
+        if stall_after_ms is not None:
+            initial["stallAfterMs"] = stall_after_ms
         problem = validate_state(initial)
         if problem is not None:
             raise refuse(problem.reason, problem.field, problem.message)
         return Job(self, JobKey(user_id, job_id), job_type=job_type, attempt=attempt, first_seq=first_seq,
-                   follow_control=follow_control, on_cancel=on_cancel)
+                   stall_after_ms=stall_after_ms, follow_control=follow_control, on_cancel=on_cancel)
 
     def flush(self) -> None:
         """Sends every update still waiting for its throttle interval."""

@@ -16,6 +16,9 @@ MAX_TEXT_LENGTH = 4096
 MAX_TYPE_LENGTH = 64
 MAX_ERROR_CODE_LENGTH = 128
 MAX_TOTAL_PHASES = 1000
+# Bounds of a job's stallAfterMs: a second to a week.
+MIN_STALL_AFTER_MS = 1000
+MAX_STALL_AFTER_MS = 7 * 24 * 60 * 60 * 1000
 MAX_SAFE_INTEGER = 2**53 - 1  # integers beyond do not survive a trip through JavaScript
 STATUSES = ("queued", "started", "in_progress", "completed", "failed", "cancelled")
 TERMINAL_STATUSES = frozenset(("completed", "failed", "cancelled"))
@@ -154,7 +157,9 @@ def validate_state(state: JobState, key: Optional[JobKey] = None) -> Optional[Re
     job_type = s("type")
     if job_type is not None and (len(job_type.encode("utf-8", "surrogatepass")) > MAX_TYPE_LENGTH or not is_valid_id(job_type)):
         return Rejection("invalid_value", "type", "type must match [A-Za-z0-9_.-]{1,64} and not be only dots")
-    problem = _check_range(s("etaMs"), "etaMs", 0)
+    problem = _check_range(s("etaMs"), "etaMs", 0) or _check_range(
+        s("stallAfterMs"), "stallAfterMs", MIN_STALL_AFTER_MS, MAX_STALL_AFTER_MS
+    )
     if problem:
         return problem
     error = s("error")
@@ -230,6 +235,7 @@ def parse_update(key: JobKey, payload: Payload) -> ParseResult:
     read.integer("total")
     read.text("type")
     read.integer("etaMs")
+    read.integer("stallAfterMs")
     read.error_object("error")
     read.object("details")
     read.integer("seq")

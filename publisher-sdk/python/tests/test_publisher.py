@@ -119,6 +119,24 @@ def test_bad_ids_and_options_are_refused(transport, clock):
         assert refused.value.field == field
 
 
+def test_a_stall_time_goes_out_with_every_update_and_one_out_of_range_is_refused(transport, clock):
+    with make(transport, clock, throttle_interval=0) as pub:
+        job = pub.job("alice", "j1", stall_after=90)
+        job.start()
+        job.progress(50)
+        job.update({"status": "in_progress"})
+        job.complete()
+        assert [transport.json(i)["stallAfterMs"] for i in range(4)] == [90000] * 4
+        assert pub.job("alice", "j2", stall_after=timedelta(minutes=2)).state["stallAfterMs"] == 120000
+        assert "stallAfterMs" not in pub.job("alice", "j3").state
+        for bad, reason, field in ((0.5, "out_of_range", "stallAfterMs"), (timedelta(days=8), "out_of_range", "stallAfterMs"),
+                                   ("90", "wrong_type", "stall_after")):
+            with pytest.raises(ValidationError) as refused:
+                pub.job("alice", "j4", stall_after=bad)
+            assert (refused.value.reason, refused.value.field) == (reason, field)
+        assert len(transport.sent) == 4
+
+
 def test_terminal_states_seq_attempts_and_removal(transport, clock):
     with make(transport, clock, throttle_interval=0) as pub:
         job = pub.job("alice", "j1", first_seq=10)

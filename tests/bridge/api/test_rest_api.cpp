@@ -32,7 +32,7 @@ class RestApiTest : public ::testing::Test {
         access_limits{.rate_limit = options.rate_limit, .rate_limit_burst = options.rate_limit_burst});
     api_ = std::make_shared<api_service>(
         store_, hub_, metrics_, *access_, nullptr, [this] { return ready_; },
-        api_options{.cors_origins = std::move(options.cors_origins), .streams = {}});
+        api_options{.cors_origins = std::move(options.cors_origins), .streams = {}, .cancel = {}});
     return *api_;
   }
 
@@ -190,6 +190,9 @@ TEST_F(RestApiTest, Stats) {
   EXPECT_EQ(body["failed"], 1);
   EXPECT_EQ(body["queued"], 0);
   EXPECT_DOUBLE_EQ(body["averageProgress"].get<double>(), 30.0);
+  EXPECT_EQ(body["stalled"], 0);
+  store_.annotate({"alice", "b"}, [](job_annotations& notes) { notes.stalled = stall_mark{stall_reason::silent, 5}; });
+  EXPECT_EQ(json::parse(get("/api/v1/users/alice/stats", token("alice")).body())["stalled"], 1);
   const auto empty = json::parse(get("/api/v1/users/carol/stats", token("carol")).body());
   EXPECT_EQ(empty["total"], 0);
   EXPECT_TRUE(empty["averageProgress"].is_null());

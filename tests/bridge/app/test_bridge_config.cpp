@@ -59,6 +59,8 @@ TEST(BridgeConfig, Defaults) {
   EXPECT_EQ(c.http_port, 8080);
   EXPECT_EQ(c.threads, 2u);
   EXPECT_EQ(c.finished_ttl, std::chrono::hours{24});
+  EXPECT_EQ(c.stalled_ttl, std::chrono::hours{24});
+  EXPECT_EQ(c.stall_after, std::chrono::minutes{10});
   EXPECT_EQ(c.log_level, "info");
   EXPECT_TRUE(c.cors_origins.empty());
   EXPECT_EQ(c.admin_address, "127.0.0.1");
@@ -179,6 +181,9 @@ TEST(BridgeConfig, RejectsBadValues) {
                                              {"--http-listen", "127.0.0.1:70000"},
                                              {"--http-listen", "not-an-ip:80"},
                                              {"--finished-ttl", "soon"},
+                                             {"--stall-after", "0s"},
+                                             {"--stall-after", "8d"},
+                                             {"--stalled-ttl", "later"},
                                              {"--threads", "0"},
                                              {"--stream-queue-bytes", "1000"},
                                              {"--log-level", "loud"},
@@ -199,6 +204,15 @@ TEST(BridgeConfig, RejectsBadValues) {
     EXPECT_NE(r.exit_code, 0) << bad[0];
     EXPECT_FALSE(r.output.empty()) << bad[0];
   }
+}
+
+TEST(BridgeConfig, StallTimesAreDurations) {
+  const auto r = parse({"--jwt-secret", secret, "--stall-after", "90s", "--stalled-ttl", "2h"});
+  ASSERT_TRUE(r.config) << r.output;
+  EXPECT_EQ(r.config->stall_after, std::chrono::seconds{90});
+  EXPECT_EQ(r.config->stalled_ttl, std::chrono::hours{2});
+  const scoped_env env{"BRIDGE_STALL_AFTER", "5m"};
+  EXPECT_EQ(parse({"--jwt-secret", secret}).config->stall_after, std::chrono::minutes{5});
 }
 
 TEST(BridgeConfig, HelpListsFlagsWithEnvironmentNames) {
@@ -224,7 +238,11 @@ TEST(BridgeConfig, HelpListsFlagsWithEnvironmentNames) {
                            "--trusted-proxy",
                            "BRIDGE_TRUSTED_PROXIES",
                            "--trusted-proxy-header",
-                           "--mqtt-keepalive"}) {
+                           "--mqtt-keepalive",
+                           "--stall-after",
+                           "BRIDGE_STALL_AFTER",
+                           "--stalled-ttl",
+                           "BRIDGE_STALLED_TTL"}) {
     EXPECT_NE(r.output.find(text), std::string::npos) << text;
   }
 }

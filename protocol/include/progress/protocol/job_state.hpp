@@ -30,6 +30,8 @@ struct job_state {
   std::optional<std::int64_t> total;
   std::optional<std::string> type;
   std::optional<std::int64_t> eta_ms;
+  // How long the job may send nothing before consumers take it for stalled.
+  std::optional<std::int64_t> stall_after_ms;
   std::optional<job_error> error;
   std::optional<nlohmann::json> details;  // always an object when present
   std::optional<std::int64_t> seq;

@@ -43,6 +43,8 @@ struct job_key {
 
 // "workers/<workerId>/status"; throws std::invalid_argument on a bad id.
 [[nodiscard]] std::string worker_status_topic(std::string_view worker_id);
+// The worker id of a status topic, or nothing when `topic` is not one.
+[[nodiscard]] std::optional<std::string> parse_worker_status_topic(std::string_view topic);
 
 // "users/<userId>/jobs/<jobId>/control", where requests to a job's worker
 // (cancellation) are retained; throws std::invalid_argument on a bad id.

@@ -17,6 +17,9 @@ inline constexpr std::size_t max_payload_bytes = 64 * 1024;
 inline constexpr std::size_t max_json_depth = 16;
 inline constexpr std::size_t max_text_length = 4096;  // message, detail, phaseTitle, error.message
 inline constexpr std::size_t max_type_length = 64;
+// Bounds of a job's stallAfterMs: a second to a week.
+inline constexpr std::int64_t min_stall_after_ms = 1000;
+inline constexpr std::int64_t max_stall_after_ms = 7LL * 24 * 60 * 60 * 1000;
 
 enum class reject_reason {
   oversize,

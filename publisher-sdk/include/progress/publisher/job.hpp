@@ -30,6 +30,10 @@ struct job_options {
   std::int64_t attempt = 1;
   // seq of the first message; a resumed job continues above its last seq.
   std::int64_t first_seq = 1;
+  // How long the job may send nothing before the bridge marks it stalled
+  // (stallAfterMs, 1 s to 7 days); the bridge's --stall-after when not given.
+  // Give a little more than the longest pause between two updates.
+  std::optional<std::chrono::milliseconds> stall_after{};
   // Follow the job's control topic (cancellation requests) while the job is
   // not finished. Off for a handle that only sends, like the CLI's.
   bool follow_control = true;
@@ -74,8 +78,8 @@ class job {
   delivery remove();
 
   // Publishes `next` as the job's whole state. userId and jobId must match the
-  // handle or be absent; seq, attempt, workerId and timestamp are filled in
-  // when absent, and a given seq must exceed the last one sent.
+  // handle or be absent; seq, attempt, workerId, timestamp and stallAfterMs are
+  // filled in when absent, and a given seq must exceed the last one sent.
   delivery update(job_state next);
 
   // Cancellation (docs/protocol.md, "Control topic"). While the job is not

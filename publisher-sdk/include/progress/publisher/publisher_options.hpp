@@ -18,6 +18,12 @@ struct publisher_options {
   // MQTT client id; empty means "<worker_id>-<random suffix>", so that two
   // processes of one worker do not take over each other's connection.
   std::string client_id;
+  // Announce the worker's presence on workers/<worker_id>/status: "online"
+  // on connect, "offline" on close, and "offline" as the Last Will. The bridge
+  // stalls the unfinished jobs of a worker that goes offline, so a process
+  // that publishes one update and exits while the job goes on (the CLI) says
+  // nothing about presence.
+  bool announce_presence = true;
   // Non-terminal updates of one job are coalesced to at most one message per
   // interval; zero sends every update.
   std::chrono::milliseconds throttle_interval{100};
