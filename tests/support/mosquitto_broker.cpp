@@ -68,6 +68,10 @@ void mosquitto_broker::stop() {
   if (process_) process_->stop(SIGTERM);
 }
 
+void mosquitto_broker::kill_hard() {
+  if (process_) process_->kill_hard();
+}
+
 void mosquitto_broker::pause() {
   if (process_) ::kill(process_->pid(), SIGSTOP);
 }
