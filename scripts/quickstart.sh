@@ -64,6 +64,7 @@ if [[ -x $BRIDGE ]]; then
   say "starting progress-bridge on http://127.0.0.1:$HTTP_PORT"
   BRIDGE_MQTT_URL=$MQTT_URL BRIDGE_MQTT_USERNAME=bridge BRIDGE_MQTT_PASSWORD=$BRIDGE_PASSWORD \
   BRIDGE_JWT_SECRET=$JWT_SECRET BRIDGE_HTTP_LISTEN=127.0.0.1:$HTTP_PORT BRIDGE_WEB_ROOT=$PROJECT_ROOT/web \
+  BRIDGE_DATA_DIR=$RUN_DIR/bridge-data \
     "$BRIDGE" >"$RUN_DIR/bridge.log" 2>&1 &
   pids+=($!)
 fi

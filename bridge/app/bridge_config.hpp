@@ -49,6 +49,15 @@ struct bridge_config {
   std::size_t jobs_per_user = 1000;
   std::size_t max_jobs = 200000;
   std::chrono::seconds finished_ttl = std::chrono::hours{24};
+  // Byte budgets of the job store (job_store.hpp).
+  std::size_t history_bytes = std::size_t{1} << 20;
+  std::size_t bytes_per_user = std::size_t{64} << 20;
+  std::size_t max_bytes = std::size_t{1} << 30;
+
+  // The journal (docs/reliability.md): empty data_dir: the default directory.
+  std::string data_dir;
+  bool memory_only = false;
+  std::uint64_t data_max_bytes = std::uint64_t{8} << 30;
 
   std::string log_level = "info";
 

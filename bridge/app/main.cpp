@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -19,7 +20,9 @@
 #include "asio.hpp"
 #include "bridge_config.hpp"
 #include "build_info.hpp"
+#include "data_dir.hpp"
 #include "job_store.hpp"
+#include "journal.hpp"
 #include "jwt_verifier.hpp"
 #include "listener.hpp"
 #include "metrics.hpp"
@@ -60,6 +63,27 @@ int print_token(const bridge_config& cfg) {
   }
 }
 
+// The journal in the data directory, or null: with --memory-only, or when it
+// cannot be opened (logged; the bridge does not start then).
+std::unique_ptr<journal> open_journal(const bridge_config& cfg, job_store& store, metrics& bridge_metrics) {
+  if (cfg.memory_only) {
+    spdlog::warn("--memory-only: job timelines will not survive a restart");
+    return nullptr;
+  }
+  const auto dir = cfg.data_dir.empty() ? default_data_dir() : std::optional{std::filesystem::path{cfg.data_dir}};
+  if (!dir) {
+    spdlog::critical("no data directory: set --data-dir (BRIDGE_DATA_DIR) or HOME, or run with --memory-only");
+    return nullptr;
+  }
+  try {
+    return std::make_unique<journal>(journal_options{.dir = *dir, .max_bytes = cfg.data_max_bytes, .limits = {}},
+                                     store, bridge_metrics);
+  } catch (const std::exception& e) {
+    spdlog::critical("journal: {}", e.what());
+    return nullptr;
+  }
+}
+
 int serve(const bridge_config& cfg) {
   std::unique_ptr<jwt_verifier> verifier;
   try {
@@ -86,8 +110,25 @@ int serve(const bridge_config& cfg) {
                                .jobs_per_user = cfg.jobs_per_user,
                                .max_jobs = cfg.max_jobs,
                                .finished_ttl = cfg.finished_ttl,
-                               .change_log_limit = cfg.change_log_limit}};
+                               .change_log_limit = cfg.change_log_limit,
+                               .history_bytes_per_job = cfg.history_bytes,
+                               .bytes_per_user = cfg.bytes_per_user,
+                               .max_bytes = cfg.max_bytes}};
   metrics bridge_metrics;
+  // Loaded before the ingest connects (the broker's replay is ordered against it).
+  auto durable = open_journal(cfg, store, bridge_metrics);
+  if (!durable && !cfg.memory_only) return 1;
+  ledger_state saved_ledger;
+  if (durable) {
+    saved_ledger = durable->load();
+    durable->start();
+  }
+  const auto changed = [&durable](const std::shared_ptr<stream_hub>& hub) {
+    return [hub, log = durable.get()](const apply_result& result) {
+      hub->publish(result);
+      if (log) log->record(result);
+    };
+  };
   net::io_context ioc{static_cast<int>(cfg.threads)};
   auto hub = std::make_shared<stream_hub>(
       ioc, store, stream_hub_options{.resume_limit = std::max<std::size_t>(1, cfg.stream_queue_limit / 2)});
@@ -97,17 +138,18 @@ int serve(const bridge_config& cfg) {
   ingest_opts.username = cfg.mqtt_username;
   ingest_opts.password = cfg.mqtt_password;
   ingest_opts.client_id = cfg.mqtt_client_id;
+  ingest_opts.ledger = durable.get();
+  ingest_opts.saved_ledger = std::move(saved_ledger);
   std::shared_ptr<mqtt_ingest> ingest;
   try {
-    ingest = std::make_shared<mqtt_ingest>(hub->strand(), ingest_opts, store, bridge_metrics,
-                                           [hub](const apply_result& result) { hub->publish(result); });
+    ingest = std::make_shared<mqtt_ingest>(hub->strand(), ingest_opts, store, bridge_metrics, changed(hub));
   } catch (const std::exception& e) {
     spdlog::critical("MQTT: {}", e.what());
     return 2;
   }
+  bridge_metrics.on_scrape([ingest](metrics& m) { m.set_changes_unmarked(ingest->unmarked_changes()); });
 
-  auto upkeep = std::make_shared<store_upkeep>(hub->strand(), store, bridge_metrics,
-                                               [hub](const apply_result& result) { hub->publish(result); });
+  auto upkeep = std::make_shared<store_upkeep>(hub->strand(), store, bridge_metrics, changed(hub));
   access_policy access{*verifier, bridge_metrics,
                        access_limits{.rate_limit = cfg.rate_limit, .rate_limit_burst = cfg.rate_limit_burst}};
   auto api = std::make_shared<api_service>(
@@ -178,6 +220,7 @@ int serve(const bridge_config& cfg) {
     }
   }
   for (auto& t : threads) t.join();
+  if (durable) durable->stop();  // writes what waits
   spdlog::info("stopped");
   return 0;
 }

@@ -2,7 +2,7 @@
 // The job store's housekeeping, beside the data path: every `interval` it
 // removes finished jobs past their TTL (store_limits::finished_ttl) and hands
 // each removal to the change listener like any other change; before every
-// metrics scrape it sets the job gauges from the store's counts.
+// metrics scrape it sets the job gauges and the bytes held from the store.
 //
 // Runs on the strand that writes the store (the ingest's), so an expiry never
 // interleaves with an update. Lifetime: owned by a std::shared_ptr; stop()

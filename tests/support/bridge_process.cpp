@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <regex>
 #include <stdexcept>
@@ -30,6 +31,12 @@ bridge_process::bridge_process(const mosquitto_broker& broker, const std::string
                                 std::string(jwt_secret),
                                 "--log-level",
                                 "debug"};
+  const auto names = [&](std::string_view flag) {
+    return std::find(extra_args.begin(), extra_args.end(), flag) != extra_args.end();
+  };
+  if (!names("--data-dir") && !names("--memory-only")) {
+    argv.insert(argv.end(), {"--data-dir", (directory_ / "data").string()});
+  }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<child_process>(std::move(argv), directory_ / "bridge.log");
   // The bridge logs its real address, also when asked for port 0.
@@ -50,6 +57,10 @@ bridge_process::~bridge_process() {
   process_.reset();
   std::error_code ignored;
   std::filesystem::remove_all(directory_, ignored);
+}
+
+void bridge_process::kill_hard() {
+  process_->kill_hard();
 }
 
 int bridge_process::terminate() {

@@ -20,7 +20,9 @@ class bridge_process {
 
   // Starts the bridge with `extra_args` appended to the defaults and waits
   // until it logs its address; throws std::runtime_error when it does not.
-  // `name` keeps MQTT client ids and temporary directories apart.
+  // `name` keeps MQTT client ids and temporary directories apart. Unless
+  // `extra_args` name a --data-dir (or --memory-only), the journal lives in the
+  // bridge's own temporary directory and goes with it.
   bridge_process(const mosquitto_broker& broker, const std::string& name,
                  std::vector<std::string> extra_args = {});
   ~bridge_process();
@@ -32,6 +34,8 @@ class bridge_process {
   [[nodiscard]] std::string log() const { return process_->log(); }
   // SIGTERM; returns the exit code (-1 when it did not exit normally).
   int terminate();
+  // SIGKILL: no chance to write anything more.
+  void kill_hard();
 
  private:
   std::filesystem::path directory_;

@@ -124,6 +124,7 @@ export class ProgressSystem {
       '--mqtt-password', this.accounts.bridge,
       '--http-listen', `127.0.0.1:${httpPort}`,
       '--jwt-secret', this.secret,
+      '--data-dir', join(this.dir, 'bridge-data'),
       ...webRoot,
       ...this.o.bridgeArgs,
     ]);
