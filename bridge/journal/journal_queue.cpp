@@ -1,5 +1,6 @@
 #include "journal_queue.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace progress::bridge {
@@ -21,33 +22,43 @@ void journal_queue::push(const apply_result& result) {
     writes.push_back({job_write{job_write::kind::trim, trim.key, nullptr, nullptr, trim.first_seq}, 0});
   }
   if (writes.empty()) return;
+  // The writer is woken only when it has something to do at once: the first
+  // change of a batch, a full batch, or jobs turned dirty. Not once per change.
+  bool wake = false;
   {
     std::lock_guard lock{mutex_};
     if (closed_) return;
-    if (!has_work()) first_arrival_ = std::chrono::steady_clock::now();
+    const bool idle = !has_work();
+    const bool spilled = !dirty_.empty() || everything_;
+    if (idle) first_arrival_ = std::chrono::steady_clock::now();
     for (auto& [write, bytes] : writes) add_write(std::move(write), bytes);
+    wake = idle || writes_.size() >= wake_at_ || (!spilled && (!dirty_.empty() || everything_));
   }
-  arrived_.notify_one();
+  if (wake) arrived_.notify_one();
 }
 
 void journal_queue::push_marker(const marker_record& record) {
+  bool idle = false;
   {
     std::lock_guard lock{mutex_};
     if (closed_) return;
-    if (!has_work()) first_arrival_ = std::chrono::steady_clock::now();
+    idle = !has_work();
+    if (idle) first_arrival_ = std::chrono::steady_clock::now();
     marker_ = record;
   }
-  arrived_.notify_one();
+  if (idle) arrived_.notify_one();
 }
 
 void journal_queue::push_ledger(ledger_op op) {
+  bool idle = false;
   {
     std::lock_guard lock{mutex_};
     if (closed_) return;
-    if (!has_work()) first_arrival_ = std::chrono::steady_clock::now();
+    idle = !has_work();
+    if (idle) first_arrival_ = std::chrono::steady_clock::now();
     add_ledger(std::move(op));
   }
-  arrived_.notify_one();
+  if (idle) arrived_.notify_one();
 }
 
 // Callers hold the mutex.
@@ -92,6 +103,7 @@ bool journal_queue::has_work() const {
 
 journal_batch journal_queue::take(std::size_t max_batch, std::chrono::milliseconds linger) {
   std::unique_lock lock{mutex_};
+  wake_at_ = std::max<std::size_t>(max_batch, 1);
   arrived_.wait(lock, [&] { return closed_ || has_work(); });
   // Let a batch fill: fewer, larger transactions.
   arrived_.wait_until(lock, first_arrival_ + linger, [&] {

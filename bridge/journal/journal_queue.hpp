@@ -109,6 +109,7 @@ class journal_queue {
   std::optional<marker_record> marker_;
   std::deque<ledger_op> ledger_;
   std::chrono::steady_clock::time_point first_arrival_{};
+  std::size_t wake_at_ = 1;  // the writer's batch: a full one wakes it
   bool closed_ = false;
   std::uint64_t overflows_ = 0;
   std::uint64_t ledger_dropped_ = 0;
