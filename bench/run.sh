@@ -167,6 +167,7 @@ probe_bridge_flags() {
   probe_port=$CONTENDER_PORT
   [[ $help == *--admin-listen* ]] && bridge_flags+=(--admin-listen "127.0.0.1:$ADMIN_PORT") && probe_port=$ADMIN_PORT
   [[ $help == *--ws-max-connections* ]] && bridge_flags+=(--ws-max-connections 19000)
+  [[ $help == *--data-dir* ]] && bridge_flags+=(--data-dir "$WORK/bridge-data")
   return 0
 }
 probe_bridge_flags
@@ -176,6 +177,7 @@ start_contender() {  # start_contender A|B|C|D; sets contender_pid, wire, port
       local wrapper=()
       # heaptrack runs the bridge as its child: /proc numbers of such a run are the wrapper's.
       [[ $profile == heaptrack && ${profiling:-0} == 1 ]] && wrapper=(heaptrack -o "$WORK/heaptrack.bridge")
+      rm -rf "$WORK/bridge-data"  # each scenario starts with an empty journal
       BRIDGE_MQTT_PASSWORD=$BRIDGE_PASSWORD BRIDGE_JWT_SECRET=$JWT_SECRET "${wrapper[@]}" "$BRIDGE" \
         --mqtt-url "tcp://127.0.0.1:$MQTT_PORT" --mqtt-client-id "bench-bridge-$$" \
         --http-listen "127.0.0.1:$CONTENDER_PORT" "${bridge_flags[@]}" >>"$WORK/contender-A.log" 2>&1 &

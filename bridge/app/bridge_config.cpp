@@ -8,6 +8,7 @@
 
 #include "build_info.hpp"
 #include "client_address.hpp"
+#include "byte_size.hpp"
 #include "parse_integer.hpp"
 #include "progress/protocol/topic.hpp"
 #include "token_issuer.hpp"
@@ -38,6 +39,16 @@ CLI::Validator duration_validator() {
         return {};
       },
       "DURATION");
+}
+
+// A CLI11 validator for byte sizes like "512k", "64M", "1G".
+CLI::Validator byte_size_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (!parse_byte_size(text)) return "not a byte size (like 1048576, 512k, 64M, 1G): " + text;
+        return {};
+      },
+      "SIZE");
 }
 
 config_result failure(std::string message) {
@@ -80,6 +91,10 @@ config_result parse_config(int argc, const char* const* argv) {
   std::string stall_timeout = "30s";
   std::string heartbeat = "15s";
   std::string jwt_leeway = "30s";
+  std::string history_bytes = "1M";
+  std::string bytes_per_user = "64M";
+  std::string max_bytes = "1G";
+  std::string data_max_bytes = "8G";
 
   app.add_option("--mqtt-url", cfg.mqtt_url, "Broker URL (tcp://host:port or ssl://host:port)")
       ->envname("BRIDGE_MQTT_URL")
@@ -133,6 +148,33 @@ config_result parse_config(int argc, const char* const* argv) {
   app.add_option("--max-jobs", cfg.max_jobs, "Jobs kept in total")
       ->envname("BRIDGE_MAX_JOBS")
       ->check(CLI::Range(1, 100000000))
+      ->capture_default_str();
+  app.add_option("--history-bytes", history_bytes, "Bytes of history kept per job; the oldest events go first")
+      ->envname("BRIDGE_HISTORY_BYTES")
+      ->check(byte_size_validator())
+      ->capture_default_str();
+  app.add_option("--bytes-per-user", bytes_per_user,
+                 "Bytes of job states and history kept per user (oldest history, then finished jobs go)")
+      ->envname("BRIDGE_BYTES_PER_USER")
+      ->check(byte_size_validator())
+      ->capture_default_str();
+  app.add_option("--max-bytes", max_bytes,
+                 "Bytes of job states and history kept in total (oldest history, then finished jobs go)")
+      ->envname("BRIDGE_MAX_BYTES")
+      ->check(byte_size_validator())
+      ->capture_default_str();
+  auto* memory_only = app.add_flag("--memory-only", cfg.memory_only,
+                                   "Keep no journal: a restarted bridge reloads states from the broker, without timelines")
+                          ->envname("BRIDGE_MEMORY_ONLY");
+  app.add_option("--data-dir", cfg.data_dir,
+                 "Directory of the journal (default: /var/lib/progress-bridge when writable, else "
+                 "$XDG_STATE_HOME/progress-bridge or ~/.local/state/progress-bridge)")
+      ->envname("BRIDGE_DATA_DIR")
+      ->excludes(memory_only);
+  app.add_option("--data-max-bytes", data_max_bytes,
+                 "Size cap of the journal's database; beyond, writes fail as on a full disk")
+      ->envname("BRIDGE_DATA_MAX_BYTES")
+      ->check(byte_size_validator())
       ->capture_default_str();
   app.add_option("--finished-ttl", finished_ttl, "How long finished jobs are kept (90s, 15m, 24h, 7d)")
       ->envname("BRIDGE_FINISHED_TTL")
@@ -256,6 +298,11 @@ config_result parse_config(int argc, const char* const* argv) {
   cfg.stream_stall_timeout = *parse_duration(stall_timeout);
   cfg.stream_heartbeat = *parse_duration(heartbeat);
   cfg.jwt_leeway = *parse_duration(jwt_leeway);
+  cfg.history_bytes = *parse_byte_size(history_bytes);  // checked by the validators
+  cfg.bytes_per_user = *parse_byte_size(bytes_per_user);
+  cfg.max_bytes = *parse_byte_size(max_bytes);
+  cfg.data_max_bytes = *parse_byte_size(data_max_bytes);
+  if (cfg.data_max_bytes < (std::uint64_t{1} << 20)) return failure("--data-max-bytes: at least 1M");
   if (cfg.jwt_leeway > std::chrono::hours{1}) return failure("--jwt-leeway: at most 1h");
   if (cfg.stream_stall_timeout.count() < 1) return failure("--stream-stall-timeout: at least 1s");
   if (cfg.stream_heartbeat.count() < 1) return failure("--stream-heartbeat: at least 1s");

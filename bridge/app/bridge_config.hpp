@@ -70,6 +70,15 @@ struct bridge_config {
   std::chrono::seconds stalled_ttl = std::chrono::hours{24};
   // An unfinished job silent this long is stalled (unless it sets stallAfterMs).
   std::chrono::seconds stall_after = std::chrono::minutes{10};
+  // Byte budgets of the job store (job_store.hpp).
+  std::size_t history_bytes = std::size_t{1} << 20;
+  std::size_t bytes_per_user = std::size_t{64} << 20;
+  std::size_t max_bytes = std::size_t{1} << 30;
+
+  // The journal (docs/reliability.md): empty data_dir: the default directory.
+  std::string data_dir;
+  bool memory_only = false;
+  std::uint64_t data_max_bytes = std::uint64_t{8} << 30;
 
   std::string log_level = "info";
 

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -19,8 +20,10 @@
 #include "asio.hpp"
 #include "bridge_config.hpp"
 #include "build_info.hpp"
+#include "data_dir.hpp"
 #include "job_store.hpp"
 #include "job_lifecycle.hpp"
+#include "journal.hpp"
 #include "jwt_verifier.hpp"
 #include "listener.hpp"
 #include "log_flush.hpp"
@@ -89,6 +92,27 @@ int print_token(const bridge_config& cfg) {
   }
 }
 
+// The journal in the data directory, or null: with --memory-only, or when it
+// cannot be opened (logged; the bridge does not start then).
+std::unique_ptr<journal> open_journal(const bridge_config& cfg, job_store& store, metrics& bridge_metrics) {
+  if (cfg.memory_only) {
+    spdlog::warn("--memory-only: job timelines will not survive a restart");
+    return nullptr;
+  }
+  const auto dir = cfg.data_dir.empty() ? default_data_dir() : std::optional{std::filesystem::path{cfg.data_dir}};
+  if (!dir) {
+    spdlog::critical("no data directory: set --data-dir (BRIDGE_DATA_DIR) or HOME, or run with --memory-only");
+    return nullptr;
+  }
+  try {
+    return std::make_unique<journal>(journal_options{.dir = *dir, .max_bytes = cfg.data_max_bytes, .limits = {}},
+                                     store, bridge_metrics);
+  } catch (const std::exception& e) {
+    spdlog::critical("journal: {}", e.what());
+    return nullptr;
+  }
+}
+
 int serve(const bridge_config& cfg) {
   std::unique_ptr<jwt_verifier> verifier;
   try {
@@ -116,8 +140,25 @@ int serve(const bridge_config& cfg) {
                                .max_jobs = cfg.max_jobs,
                                .finished_ttl = cfg.finished_ttl,
                                .stalled_ttl = cfg.stalled_ttl,
-                               .change_log_limit = cfg.change_log_limit}};
+                               .change_log_limit = cfg.change_log_limit,
+                               .history_bytes_per_job = cfg.history_bytes,
+                               .bytes_per_user = cfg.bytes_per_user,
+                               .max_bytes = cfg.max_bytes}};
   metrics bridge_metrics;
+  // Loaded before the ingest connects (the broker's replay is ordered against it).
+  auto durable = open_journal(cfg, store, bridge_metrics);
+  if (!durable && !cfg.memory_only) return 1;
+  ledger_state saved_ledger;
+  if (durable) {
+    saved_ledger = durable->load();
+    durable->start();
+  }
+  const auto changed = [&durable](const std::shared_ptr<stream_hub>& hub) {
+    return [hub, log = durable.get()](const apply_result& result) {
+      hub->publish(result);
+      if (log) log->record(result);
+    };
+  };
   net::io_context ioc{static_cast<int>(cfg.threads)};
   auto hub = std::make_shared<stream_hub>(
       ioc, store,
@@ -133,11 +174,12 @@ int serve(const bridge_config& cfg) {
   ingest_opts.username = cfg.mqtt_username;
   ingest_opts.password = cfg.mqtt_password;
   ingest_opts.client_id = cfg.mqtt_client_id;
+  ingest_opts.ledger = durable.get();
+  ingest_opts.saved_ledger = std::move(saved_ledger);
   // Every change of the store passes through the lifecycle (stalled jobs,
-  // cancel requests) on its way to the live streams.
+  // cancel requests) on its way to the live streams and the journal.
   auto lifecycle = std::make_shared<job_lifecycle>(
-      hub->strand(), store, lifecycle_options{.stalls = {.stall_after = cfg.stall_after}},
-      [hub](const apply_result& result) { hub->publish(result); });
+      hub->strand(), store, lifecycle_options{.stalls = {.stall_after = cfg.stall_after}}, changed(hub));
   std::shared_ptr<mqtt_ingest> ingest;
   try {
     ingest = std::make_shared<mqtt_ingest>(hub->strand(), ingest_opts, store, bridge_metrics, lifecycle->listener());
@@ -146,6 +188,7 @@ int serve(const bridge_config& cfg) {
     return 2;
   }
   lifecycle->attach(*ingest);
+  bridge_metrics.on_scrape([ingest](metrics& m) { m.set_changes_unmarked(ingest->unmarked_changes()); });
 
   auto upkeep = std::make_shared<store_upkeep>(hub->strand(), store, bridge_metrics, lifecycle->listener());
   access_policy access{*verifier, bridge_metrics,
@@ -244,6 +287,7 @@ int serve(const bridge_config& cfg) {
     }
   }
   for (auto& t : threads) t.join();
+  if (durable) durable->stop();  // writes what waits
   spdlog::info("stopped");
   return 0;
 }

@@ -13,6 +13,7 @@ store_upkeep::store_upkeep(strand_type strand, job_store& store, metrics& metric
     const auto counts = store.counts_by_status();
     for (std::size_t i = 0; i < counts.size(); ++i) m.set_jobs(static_cast<job_status>(i), counts[i]);
     m.set_stalled_jobs(store.stalled_count());
+    m.set_store_bytes(store.bytes());
   });
 }
 

@@ -3,7 +3,7 @@
 // removes finished and stalled jobs past their TTL (store_limits::finished_ttl,
 // stalled_ttl) and hands
 // each removal to the change listener like any other change; before every
-// metrics scrape it sets the job gauges from the store's counts.
+// metrics scrape it sets the job gauges and the bytes held from the store.
 //
 // Runs on the strand that writes the store (the ingest's), so an expiry never
 // interleaves with an update. Lifetime: owned by a std::shared_ptr; stop()

@@ -57,6 +57,9 @@ mqtt_ingest::mqtt_ingest(strand_type strand, ingest_options options, job_store& 
       metrics_{metrics},
       listener_{std::move(listener)},
       strand_{std::move(strand)},
+      reconciler_{std::make_shared<broker_reconciler>(strand_, store, metrics, options_.client_id,
+                                                      options_.saved_ledger, options_.ledger,
+                                                      options_.reconciler)},
       tls_{net::ssl::context::tls_client},
       connect_timer_{strand_},
       sync_timer_{strand_},
@@ -100,6 +103,7 @@ void mqtt_ingest::stop() {
 void mqtt_ingest::halt() {
   connect_timer_.cancel();
   sync_timer_.cancel();
+  reconciler_->disconnected();
   if (connection_) connection_->close();
   connection_.reset();
   connected_ = false;
@@ -158,6 +162,17 @@ void mqtt_ingest::on_connected(const std::shared_ptr<mqtt_connection>& connectio
   connected_ = true;
   loaded_ = false;
   metrics_.set_mqtt_connected(true);
+  // The marker first: its retained message comes before every job's.
+  reconciler_->connected([weak = std::weak_ptr{connection}](std::string_view topic, std::string_view payload,
+                                                            broker_reconciler::publish_done done) {
+    if (const auto live = weak.lock()) return live->publish(topic, payload, mqtt::qos::at_least_once, true, std::move(done));
+    done(std::nullopt);
+  });
+  connection->subscribe({reconciler_->marker_topic()}, mqtt::qos::at_least_once,
+                        [weak = weak_from_this()](std::optional<std::vector<std::uint8_t>> codes) {
+                          const auto self = weak.lock();
+                          if (self && codes) self->reconciler_->marker_subscribed(!codes->empty() && (*codes)[0] < 0x80);
+                        });
   // Clean start: the broker forgot our subscriptions, so subscribe on every connect.
   std::vector<std::string> filters{std::string{job_topic_filter}, sync_topic_};
   for (const auto& side : side_topics_) filters.push_back(side.filter);
@@ -174,6 +189,7 @@ void mqtt_ingest::on_closed(const mqtt_connection_end& end) {
   sweep_possible_ = false;
   seen_.clear();
   sync_timer_.cancel();
+  reconciler_->disconnected();
   metrics_.set_mqtt_connected(false);
   if (stopped_) return;
   if (was_connected) {
@@ -225,12 +241,17 @@ void mqtt_ingest::begin_sync() {
             self->options_.sync_timeout.count());
         self->loaded_ = true;
         self->sweep_possible_ = false;
+        self->reconciler_->replay_incomplete();
       });
 }
 
 void mqtt_ingest::on_sync(std::string_view payload) {
   if (payload != std::to_string(sync_generation_)) return;  // a marker of an earlier subscription
-  if (sweep_possible_) sweep_unseen();
+  if (sweep_possible_) {
+    sweep_unseen();
+  } else if (!loaded_) {
+    reconciler_->replay_incomplete();
+  }
   sweep_possible_ = false;
   seen_.clear();
   if (loaded_) return;
@@ -242,13 +263,14 @@ void mqtt_ingest::on_sync(std::string_view payload) {
 void mqtt_ingest::sweep_unseen() {
   std::size_t removed = 0;
   for (const auto& job : store_.snapshot().jobs) {
-    if (seen_.contains(job->key)) continue;
+    if (seen_.contains(job->key) || !reconciler_->absent_job_removed(*job)) continue;
     const auto result = store_.remove(job->key);
     if (result.outcome != apply_outcome::removed) continue;
     ++removed;
     notify(result);
   }
   if (removed > 0) spdlog::info("removed {} jobs whose retained state is gone from the broker", removed);
+  reconciler_->replay_complete();
 }
 
 void mqtt_ingest::on_messages(std::span<const mqtt::publish> messages) {
@@ -256,6 +278,7 @@ void mqtt_ingest::on_messages(std::span<const mqtt::publish> messages) {
     if (stopped_) return;
     handle(message);
   }
+  reconciler_->batch_applied();
 }
 
 void mqtt_ingest::handle(const mqtt::publish& message) {
@@ -263,6 +286,10 @@ void mqtt_ingest::handle(const mqtt::publish& message) {
   const auto payload = message.payload;
   if (topic == sync_topic_) {
     on_sync(payload);
+    return;
+  }
+  if (topic == reconciler_->marker_topic()) {
+    reconciler_->on_marker(payload, message.retain);
     return;
   }
   const auto key = parse_job_topic(topic);
@@ -288,8 +315,10 @@ void mqtt_ingest::handle(const mqtt::publish& message) {
     }
   }
   if (payload.empty()) {
+    const auto held = store_.find(*key);
     const auto result = store_.remove(*key);
     record(result);
+    if (result.outcome == apply_outcome::removed) reconciler_->removed(*held, result.revision);
     notify(result);
     return;
   }
@@ -302,8 +331,10 @@ void mqtt_ingest::handle(const mqtt::publish& message) {
                        printable(error.message));
     return;
   }
+  if (message.retain && reconciler_->replay_returns_removed(*key, *parsed.state)) return;
   const auto result = store_.apply(*key, std::move(*parsed.state), unix_ms_now());
   record(result);
+  reconciler_->applied(*key, result, message.retain);
   notify(result);
 }
 

@@ -32,6 +32,11 @@
 // subscription was granted, the marker came back (no timeout), and at most
 // `max_sweep_topics` topics were noted.
 //
+// Broker crashes: broker_reconciler publishes the bridge's state markers and
+// applies the rule of docs/protocol.md ("State markers") to every replay: a
+// job absent from it is removed only when the broker's marker proves it was
+// removed; otherwise the bridge publishes its state again.
+//
 // Liveness: a broker that stops answering is noticed after 1.5 × keepalive
 // (mqtt_connection); the ingest then reports not ready and reconnects.
 //
@@ -55,6 +60,8 @@
 #include <vector>
 
 #include "asio.hpp"
+#include "broker_ledger.hpp"
+#include "broker_reconciler.hpp"
 #include "job_store.hpp"
 #include "metrics.hpp"
 #include "mqtt_connection.hpp"
@@ -83,6 +90,11 @@ struct ingest_options {
   std::chrono::milliseconds sync_timeout{std::chrono::seconds{10}};
   // Job topics noted per replay for the removal sweep; a larger replay skips the sweep.
   std::size_t max_sweep_topics = 1'000'000;
+  // Keeps the state markers and remembered removals across restarts (the
+  // journal); null: they last as long as the process. `saved_ledger`: what it held at start.
+  broker_ledger* ledger = nullptr;
+  ledger_state saved_ledger;
+  reconciler_options reconciler;
 };
 
 class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
@@ -131,6 +143,8 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   [[nodiscard]] bool connected() const noexcept { return connected_.load(); }
   // Connected and the retained job states of this connection are loaded.
   [[nodiscard]] bool ready() const noexcept { return connected_.load() && loaded_.load(); }
+  // Store changes not yet covered by a state marker the broker acknowledged. Any thread.
+  [[nodiscard]] std::uint64_t unmarked_changes() const { return reconciler_->unmarked_changes(); }
 
  private:
   // Strand.
@@ -155,6 +169,7 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   metrics& metrics_;
   const change_listener listener_;
   strand_type strand_;
+  const std::shared_ptr<broker_reconciler> reconciler_;
   net::ssl::context tls_;
   net::steady_timer connect_timer_;
   net::steady_timer sync_timer_;

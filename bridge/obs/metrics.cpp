@@ -19,6 +19,10 @@ prometheus::Counter& counter(prometheus::Registry& registry, const std::string& 
   return family(prometheus::BuildCounter(), registry, name, help).Add({});
 }
 
+prometheus::Gauge& gauge(prometheus::Registry& registry, const std::string& name, const std::string& help) {
+  return family(prometheus::BuildGauge(), registry, name, help).Add({});
+}
+
 const prometheus::Histogram::BucketBoundaries& latency_buckets() {
   static const prometheus::Histogram::BucketBoundaries buckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                                0.1,   0.25,   0.5,   1,    2.5,   5};
@@ -85,7 +89,26 @@ metrics::metrics()
                                          "Pending job updates replaced by a newer one for a slow stream")},
       stream_ops_refused_{family(prometheus::BuildCounter(), *registry_,
                                  "progress_bridge_stream_ops_refused_total",
-                                 "WebSocket client ops answered with an error, by code")} {
+                                 "WebSocket client ops answered with an error, by code")},
+      store_bytes_{gauge(*registry_, "progress_bridge_store_bytes",
+                         "Bytes of job states and timelines held, as the byte budgets count them")},
+      journal_backlog_{gauge(*registry_, "progress_bridge_journal_backlog",
+                             "Changes (or dirty jobs) waiting to be written to the journal")},
+      journal_written_{counter(*registry_, "progress_bridge_journal_writes_total",
+                               "Job changes written to the journal")},
+      journal_write_errors_{counter(*registry_, "progress_bridge_journal_write_errors_total",
+                                    "Journal transactions that failed (disk full, I/O error)")},
+      journal_healthy_{gauge(*registry_, "progress_bridge_journal_healthy",
+                             "1 while the last journal transaction succeeded")},
+      journal_resyncs_{family(prometheus::BuildCounter(), *registry_, "progress_bridge_journal_resyncs_total",
+                              "Jobs copied from memory after the journal queue overflowed or a write failed, by scope")},
+      state_markers_{family(prometheus::BuildCounter(), *registry_, "progress_bridge_state_markers_total",
+                            "State markers published to the broker, by result")},
+      changes_unmarked_{gauge(*registry_, "progress_bridge_changes_unmarked",
+                              "Store changes not yet covered by a state marker the broker acknowledged")},
+      republished_{family(prometheus::BuildCounter(), *registry_, "progress_bridge_republished_total",
+                          "Job states and removals the bridge published again after the broker lost them, by kind "
+                          "and result")} {
   auto& jobs = family(prometheus::BuildGauge(), *registry_, "progress_bridge_jobs", "Jobs held, by status");
   for (std::size_t i = 0; i < job_status_count; ++i) {
     jobs_[i] = &jobs.Add({{"status", std::string{to_string(static_cast<job_status>(i))}}});
@@ -179,6 +202,44 @@ void metrics::stream_message_conflated() {
 
 void metrics::stream_op_refused(std::string_view code) {
   stream_ops_refused_.get({{"code", std::string{code}}}, std::string{code}).Increment();
+}
+
+void metrics::set_store_bytes(std::size_t bytes) {
+  store_bytes_.Set(static_cast<double>(bytes));
+}
+
+void metrics::set_journal_backlog(std::size_t waiting) {
+  journal_backlog_.Set(static_cast<double>(waiting));
+}
+
+void metrics::journal_written(std::size_t changes) {
+  journal_written_.Increment(static_cast<double>(changes));
+}
+
+void metrics::journal_write_failed() {
+  journal_write_errors_.Increment();
+}
+
+void metrics::set_journal_healthy(bool healthy) {
+  journal_healthy_.Set(healthy ? 1 : 0);
+}
+
+void metrics::journal_resynced(std::string_view scope, std::size_t jobs) {
+  journal_resyncs_.get({{"scope", std::string{scope}}}, std::string{scope}).Increment(static_cast<double>(jobs));
+}
+
+void metrics::state_marker(std::string_view result) {
+  state_markers_.get({{"result", std::string{result}}}, std::string{result}).Increment();
+}
+
+void metrics::set_changes_unmarked(std::uint64_t changes) {
+  changes_unmarked_.Set(static_cast<double>(changes));
+}
+
+void metrics::republished(std::string_view what, std::string_view result) {
+  std::string key{what};
+  key.append(1, '\n').append(result);
+  republished_.get({{"what", std::string{what}}, {"result", std::string{result}}}, std::move(key)).Increment();
 }
 
 void metrics::on_scrape(std::function<void(metrics&)> refresh) {

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -66,6 +67,20 @@ class metrics {
   // `code`: the error code a client op was answered with.
   void stream_op_refused(std::string_view code);
 
+  // Durability: the journal (bridge/journal) and the broker's state markers.
+  void set_store_bytes(std::size_t bytes);
+  void set_journal_backlog(std::size_t waiting);
+  void journal_written(std::size_t changes);
+  void journal_write_failed();
+  void set_journal_healthy(bool healthy);
+  // Jobs copied from the store as they are; `scope`: "jobs" (dirty jobs) or "all" (the whole store).
+  void journal_resynced(std::string_view scope, std::size_t jobs);
+  // `result`: "acknowledged" or "refused".
+  void state_marker(std::string_view result);
+  void set_changes_unmarked(std::uint64_t changes);
+  // `what`: "state" or "removal"; `result`: "acknowledged" or "refused".
+  void republished(std::string_view what, std::string_view result);
+
   // Runs `refresh` before every scrape, so gauges that mirror other state
   // (job counts) cost nothing between scrapes. Register before serving.
   void on_scrape(std::function<void(metrics&)> refresh);
@@ -111,6 +126,15 @@ class metrics {
   prometheus::Counter& stream_messages_sent_;
   prometheus::Counter& stream_messages_conflated_;
   labelled<prometheus::Counter> stream_ops_refused_;
+  prometheus::Gauge& store_bytes_;
+  prometheus::Gauge& journal_backlog_;
+  prometheus::Counter& journal_written_;
+  prometheus::Counter& journal_write_errors_;
+  prometheus::Gauge& journal_healthy_;
+  labelled<prometheus::Counter> journal_resyncs_;
+  labelled<prometheus::Counter> state_markers_;
+  prometheus::Gauge& changes_unmarked_;
+  labelled<prometheus::Counter> republished_;
 };
 
 }  // namespace progress::bridge

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <utility>
 
 #include "progress/protocol/update_order.hpp"
@@ -111,7 +112,7 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
       result.outcome = apply_outcome::expired;
       return result;
     }
-    if (!make_room(key, result.evicted)) {
+    if (!make_room(key, result.evicted) || !make_byte_room(key.user_id, 2 * json->size(), nullptr, result)) {
       result.outcome = apply_outcome::over_capacity;
       return result;
     }
@@ -119,6 +120,7 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
   }
 
   auto& entry = it->second;
+  const bool stored_before = entry.current != nullptr;
   // An update clears the stall; a cancel request holds until the job ends.
   job_annotations notes;
   if (entry.current && !is_terminal(incoming.status)) notes.cancel_requested = entry.current->notes.cancel_requested;
@@ -126,22 +128,73 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
   ++revision_;
   auto job = std::make_shared<const stored_job>(
       stored_job{key, std::move(incoming), now_ms, revision_, json, std::move(notes)});
+  unfront(entry);
   if (entry.current) {
+    remove_bytes(key.user_id, entry.current->json->size());
     reindex(*entry.current, job);
   } else {
     index(job);
   }
   entry.current = job;
+  add_bytes(key.user_id, json->size());
 
-  if (decision == update_decision::new_attempt) entry.history.clear();
-  entry.history.push_back(
-      std::make_shared<const job_event>(job_event{entry.next_seq++, revision_, now_ms, std::move(json)}));
-  while (entry.history.size() > limits_.history_per_job) entry.history.pop_front();
+  if (decision == update_decision::new_attempt) {
+    remove_bytes(key.user_id, entry.history_bytes);
+    entry.history.clear();
+    entry.history_bytes = 0;
+  }
+  result.event = std::make_shared<const job_event>(job_event{entry.next_seq++, revision_, now_ms, std::move(json)});
+  push_event(entry, result.event);
+  if (decision == update_decision::new_attempt) result.trimmed.push_back(history_trim{key, result.event->seq});
+  trim_history(entry, result.trimmed);
+  refront(entry);
+  // An update is never refused, but may push its user or the store over a budget.
+  if (stored_before) make_byte_room(key.user_id, 0, &entry, result);
 
   log_change(job_change{revision_, key, job});
   result.job = std::move(job);
   result.revision = revision_;
   return result;
+}
+
+apply_result job_store::restore(restored_job saved) {
+  apply_result result;
+  result.key = saved.key;
+  if (saved.history.empty() || !saved.json) throw std::invalid_argument("restore: a job needs its state and history");
+  saved.state.user_id = saved.key.user_id;
+  saved.state.job_id = saved.key.job_id;
+  std::unique_lock lock{mutex_};
+  if (saved.revision <= revision_ || jobs_.contains(saved.key)) {
+    throw std::invalid_argument("restore: jobs must come once each, in ascending revision order");
+  }
+  if (!make_room(saved.key, result.evicted) ||
+      !make_byte_room(saved.key.user_id, 2 * saved.json->size(), nullptr, result)) {
+    result.outcome = apply_outcome::over_capacity;
+    return result;
+  }
+  revision_ = saved.revision;
+  auto& entry = jobs_.emplace(saved.key, job_entry{}).first->second;
+  auto job = std::make_shared<const stored_job>(
+      stored_job{saved.key, std::move(saved.state), saved.updated_at_ms, saved.revision, saved.json, {}});
+  index(job);
+  entry.current = job;
+  add_bytes(saved.key.user_id, saved.json->size());
+  for (auto& event : saved.history) push_event(entry, std::move(event));
+  entry.next_seq = entry.history.back()->seq + 1;
+  trim_history(entry, result.trimmed);
+  refront(entry);
+  make_byte_room(saved.key.user_id, 0, &entry, result);  // for the older events
+  result.outcome = apply_outcome::accepted;
+  result.job = std::move(job);
+  result.revision = revision_;
+  return result;
+}
+
+void job_store::skip_revisions_to(std::uint64_t revision) {
+  std::unique_lock lock{mutex_};
+  revision_ = std::max(revision_, revision);
+  // Restored jobs are not in the change log: a cursor from before cannot resume.
+  if (change_log_.empty()) log_floor_ = revision_;
 }
 
 apply_result job_store::remove(const job_key& key) {
@@ -204,6 +257,8 @@ apply_result job_store::annotate(const job_key& key, const std::function<void(jo
   auto job = std::make_shared<const stored_job>(stored_job{
       key, old->state, old->updated_at_ms, revision_, std::make_shared<const std::string>(std::move(json)),
       std::move(notes)});
+  remove_bytes(key.user_id, old->json->size());
+  add_bytes(key.user_id, job->json->size());
   reindex(*old, job);
   entry.current = job;
   log_change(job_change{revision_, key, job});
@@ -342,6 +397,11 @@ std::size_t job_store::size() const {
   return jobs_.size();
 }
 
+std::size_t job_store::bytes() const {
+  std::shared_lock lock{mutex_};
+  return bytes_;
+}
+
 const job_store::job_entry* job_store::find_entry(const job_key& key) const {
   const auto it = jobs_.find(key);
   return it == jobs_.end() ? nullptr : &it->second;
@@ -351,23 +411,13 @@ bool job_store::make_room(const job_key& key, std::vector<job_change>& evicted) 
   // Check the user's cap first: its eviction also frees a global slot.
   if (const auto user = users_.find(key.user_id);
       user != users_.end() && user->second.by_revision.size() >= limits_.jobs_per_user) {
-    if (!evict_oldest(user->second.finished, user->second.stalled, evicted)) return false;
+    if (!evict_oldest(user->second.finished, user->second.stalled, nullptr, evicted)) return false;
   } else if (limits_.jobs_per_user == 0) {
     return false;
   }
   if (jobs_.size() >= limits_.max_jobs) {
-    if (!evict_oldest(finished_, stalled_, evicted)) return false;
+    if (!evict_oldest(finished_, stalled_, nullptr, evicted)) return false;
   }
-  return true;
-}
-
-// Finished jobs go first: a stalled one may still come back.
-bool job_store::evict_oldest(const std::set<std::uint64_t>& finished, const std::set<std::uint64_t>& stalled,
-                             std::vector<job_change>& evicted) {
-  const auto& candidates = finished.empty() ? stalled : finished;
-  if (candidates.empty()) return false;
-  const auto& victim = by_revision_.at(*candidates.begin())->key;
-  evicted.push_back(erase(jobs_.find(victim)));
   return true;
 }
 
@@ -432,7 +482,10 @@ void job_store::unindex(const stored_job& job) {
 }
 
 job_change job_store::erase(job_map::iterator it) {
-  unindex(*it->second.current);
+  auto& entry = it->second;
+  unfront(entry);
+  remove_bytes(it->first.user_id, entry.current->json->size() + entry.history_bytes);
+  unindex(*entry.current);
   job_change change{++revision_, it->first, nullptr};
   jobs_.erase(it);
   log_change(change);

@@ -18,6 +18,16 @@
 // it. annotate() changes them like an update changes the state (a new
 // revision, in the change log, but no history event); an accepted update
 // clears `stalled` and keeps `cancel_requested` until the job ends.
+//
+// Byte budgets (store_limits, job_store_budgets.cpp): a job counts the JSON
+// text of its latest state and of each history event (the latest state is also
+// the newest event and counts twice: it is held parsed as well). When a job's
+// history passes `history_bytes_per_job` its oldest events go. When a user's
+// jobs pass `bytes_per_user`, or all jobs pass `max_bytes`, the oldest history
+// events of that user's (or anyone's) jobs go first, never a job's latest
+// state; then the least recently updated finished jobs are evicted, then the
+// least recently changed stalled ones; then a new job is refused
+// (over_capacity), while an update of a stored job is accepted.
 
 #include <array>
 #include <chrono>
@@ -50,6 +60,10 @@ struct store_limits {
   std::chrono::milliseconds finished_ttl = std::chrono::hours{24};  // terminal jobs are removed after this
   std::chrono::milliseconds stalled_ttl = std::chrono::hours{24};   // and jobs stalled for this long
   std::size_t change_log_limit = 10000;  // recent changes kept for resuming streams; the oldest goes first
+  // Byte budgets (see the top of this file).
+  std::size_t history_bytes_per_job = std::size_t{1} << 20;  // 1 MiB of one job's history
+  std::size_t bytes_per_user = std::size_t{64} << 20;        // 64 MiB of one user's jobs
+  std::size_t max_bytes = std::size_t{1} << 30;              // 1 GiB of all jobs
 };
 
 // One accepted state of a job, as served.
@@ -105,6 +119,12 @@ enum class apply_outcome {
          outcome == apply_outcome::removed;
 }
 
+// A job whose oldest history events a change dropped.
+struct history_trim {
+  job_key key;
+  std::int64_t first_seq = 0;  // seq of the oldest event the job keeps
+};
+
 struct apply_result {
   apply_outcome outcome = apply_outcome::not_found;
   job_key key;
@@ -114,6 +134,28 @@ struct apply_result {
   std::uint64_t revision = 0;  // revision of this change; 0 when nothing changed
   // Jobs removed to make room for this one (capacity rule), oldest revision first.
   std::vector<job_change> evicted;
+  // accepted/new_attempt: the history event this change added.
+  std::shared_ptr<const job_event> event;
+  // Jobs whose oldest history events this change dropped (this job's own, for
+  // the history limits or a new attempt, and other jobs' for the byte budgets).
+  std::vector<history_trim> trimmed;
+};
+
+// A job as saved by an earlier run of the bridge, for job_store::restore.
+struct restored_job {
+  job_key key;
+  job_state state;
+  std::int64_t updated_at_ms = 0;
+  std::uint64_t revision = 0;
+  std::shared_ptr<const std::string> json;
+  std::vector<std::shared_ptr<const job_event>> history;  // oldest first; the last is the state itself
+};
+
+struct job_key_hash {
+  std::size_t operator()(const job_key& key) const noexcept {
+    const std::hash<std::string_view> hash;
+    return hash(key.user_id) * 31 + hash(key.job_id);
+  }
 };
 
 inline constexpr std::size_t default_list_limit = 50;
@@ -185,6 +227,13 @@ class job_store {
   // copy of them: accepted (a new revision with the same state), duplicate
   // (`edit` changed nothing), after_terminal or not_found (nothing changed).
   apply_result annotate(const job_key& key, const std::function<void(job_annotations&)>& edit);
+  // Puts back a job saved by an earlier run, with its revision, before the
+  // store serves: jobs come in ascending revision order, each above the
+  // store's revision. Capacity rules and byte budgets apply as to a new job.
+  apply_result restore(restored_job job);
+  // The next change gets a revision above `revision` (an earlier run may have
+  // used every revision up to it).
+  void skip_revisions_to(std::uint64_t revision);
 
   [[nodiscard]] std::shared_ptr<const stored_job> find(const job_key& key) const;
   // Walks one user's index (or the global one) newest first; status and type
@@ -207,37 +256,50 @@ class job_store {
   // another replica) are meaningless here, so cursors carry the epoch too.
   [[nodiscard]] std::uint64_t epoch() const noexcept { return epoch_; }
   [[nodiscard]] std::size_t size() const;
+  // Bytes held by every job together, as the byte budgets count them.
+  [[nodiscard]] std::size_t bytes() const;
 
  private:
   struct job_entry {
     std::shared_ptr<const stored_job> current;
     std::deque<std::shared_ptr<const job_event>> history;
     std::int64_t next_seq = 1;
+    std::size_t history_bytes = 0;  // JSON of every event in `history`
   };
+  // Jobs with more than one history event, by the revision of their oldest:
+  // where the oldest event that a budget may drop is found.
+  using front_index = std::set<std::pair<std::uint64_t, job_entry*>>;
   // Jobs of one user by current revision, so one user's listing never scans others.
   struct user_index {
     std::map<std::uint64_t, std::shared_ptr<const stored_job>> by_revision;
     std::set<std::uint64_t> finished;  // revisions of terminal jobs, oldest first
     std::set<std::uint64_t> stalled;   // revisions of stalled jobs, oldest first
+    front_index fronts;
+    std::size_t bytes = 0;
   };
 
-  struct job_key_hash {
-    std::size_t operator()(const job_key& key) const noexcept {
-      const std::hash<std::string_view> hash;
-      return hash(key.user_id) * 31 + hash(key.job_id);
-    }
-  };
   using job_map = std::unordered_map<job_key, job_entry, job_key_hash>;
 
   [[nodiscard]] const job_entry* find_entry(const job_key& key) const;
   bool make_room(const job_key& key, std::vector<job_change>& evicted);
-  bool evict_oldest(const std::set<std::uint64_t>& finished, const std::set<std::uint64_t>& stalled,
-                    std::vector<job_change>& evicted);
   void index(const std::shared_ptr<const stored_job>& job);
   void reindex(const stored_job& old, const std::shared_ptr<const stored_job>& job);
   void unindex(const stored_job& job);
   job_change erase(job_map::iterator it);
   void log_change(const job_change& change);
+  // Byte budgets (job_store_budgets.cpp).
+  void add_bytes(const std::string& user_id, std::size_t bytes);
+  void remove_bytes(const std::string& user_id, std::size_t bytes);
+  void unfront(job_entry& entry);
+  void refront(job_entry& entry);
+  void push_event(job_entry& entry, std::shared_ptr<const job_event> event);
+  void trim_history(job_entry& entry, std::vector<history_trim>& trimmed);
+  void drop_front(job_entry& entry);
+  bool drop_oldest_event(front_index& fronts, std::vector<history_trim>& trimmed);
+  bool evict_oldest(const std::set<std::uint64_t>& finished, const std::set<std::uint64_t>& stalled,
+                      const job_entry* keep, std::vector<job_change>& evicted);
+  bool make_byte_room(const std::string& user_id, std::size_t needed, const job_entry* keep,
+                      apply_result& result);
 
   const store_limits limits_;
   const std::uint64_t epoch_;
@@ -248,6 +310,8 @@ class job_store {
   std::map<std::uint64_t, std::shared_ptr<const stored_job>> by_revision_;  // all jobs
   std::set<std::uint64_t> finished_;  // revisions of all terminal jobs, oldest first
   std::set<std::uint64_t> stalled_;   // revisions of all stalled jobs, oldest first
+  front_index fronts_;                // of all jobs
+  std::size_t bytes_ = 0;             // of all jobs
   status_counts counts_{};
   std::deque<job_change> change_log_;
   std::uint64_t log_floor_ = 0;  // every change after this revision is in change_log_

@@ -110,7 +110,10 @@ TEST_F(broker_acl, worker_writes_jobs_and_status_but_reads_nothing) {
   EXPECT_TRUE(worker->messages().empty());
 }
 
-TEST_F(broker_acl, bridge_reads_every_job_and_writes_none) {
+// The bridge reads every job, and writes one back only when the broker lost
+// it (a broker crash before its autosave, docs/protocol.md "State markers"):
+// a user who subscribes afterwards gets it from the broker again.
+TEST_F(broker_acl, bridge_reads_every_job_and_may_republish_jobs_and_its_state_marker) {
   auto worker = connect_as("worker", "w-bridge");
   ASSERT_EQ(worker->publish("users/alice/jobs/b-1", R"({"status":"queued"})"), 0);
   ASSERT_EQ(worker->publish("users/bob/jobs/b-2", R"({"status":"queued"})"), 0);
@@ -119,8 +122,29 @@ TEST_F(broker_acl, bridge_reads_every_job_and_writes_none) {
   ASSERT_EQ(bridge->subscribe("users/+/jobs/+"), 1);
   EXPECT_TRUE(bridge->wait_for("users/alice/jobs/b-1"));
   EXPECT_TRUE(bridge->wait_for("users/bob/jobs/b-2"));
-  EXPECT_EQ(bridge->publish("users/alice/jobs/b-1", R"({"status":"failed"})"), not_authorized);
   EXPECT_EQ(bridge->publish("bridge/sync/bridge-reads", "marker", false), 0);
+
+  EXPECT_EQ(bridge->publish("users/alice/jobs/b-3", R"({"status":"completed","seq":4})"), 0);
+  auto alice = connect_as("alice", "alice-after-republish");
+  ASSERT_EQ(alice->subscribe("users/alice/jobs/+"), 1);
+  ASSERT_TRUE(alice->wait_for("users/alice/jobs/b-3"));
+
+  const std::string marker = R"({"marker":7,"sentAt":1795000000000,"store":"s"})";
+  EXPECT_EQ(bridge->publish("bridge/state/bridge-reads", marker), 0);
+  auto again = connect_as("bridge", "bridge-reads-again");
+  ASSERT_LT(again->subscribe("bridge/state/+"), 0x80);
+  const auto retained = again->wait_for("bridge/state/bridge-reads");
+  ASSERT_TRUE(retained);
+  EXPECT_EQ(retained->payload, marker);
+  EXPECT_TRUE(retained->retained);
+}
+
+TEST_F(broker_acl, only_the_bridge_writes_state_markers) {
+  auto worker = connect_as("worker", "w-markers");
+  EXPECT_EQ(worker->publish("bridge/state/progress-bridge", "{}"), not_authorized);
+  auto alice = connect_as("alice", "alice-markers");
+  EXPECT_EQ(alice->publish("bridge/state/progress-bridge", "{}"), not_authorized);
+  EXPECT_EQ(alice->publish("users/alice/jobs/mine", R"({"status":"queued"})"), not_authorized);
 }
 
 TEST_F(broker_acl, anonymous_and_wrong_password_clients_are_refused) {

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <regex>
@@ -26,6 +27,12 @@ bridge_process::bridge_process(const mosquitto_broker& broker, const std::string
                            "--mqtt-password", mosquitto_broker::password("bridge"), "--mqtt-client-id",
                            "bridge-" + name, "--http-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
                            "--jwt-secret", std::string(jwt_secret), "--log-level", "debug"});
+  const auto names = [&](std::string_view flag) {
+    return std::find(extra_args.begin(), extra_args.end(), flag) != extra_args.end();
+  };
+  if (!names("--data-dir") && !names("--memory-only")) {
+    argv.insert(argv.end(), {"--data-dir", (directory_ / "data").string()});
+  }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<child_process>(std::move(argv), directory_ / "bridge.log");
   // The bridge logs its real addresses, also when asked for port 0.
@@ -66,6 +73,10 @@ std::size_t bridge_process::resident_bytes() const {
     return std::stoull(line.substr(6)) * 1024;  // "VmRSS:   123456 kB"
   }
   throw std::runtime_error("no VmRSS for the bridge's process");
+}
+
+void bridge_process::kill_hard() {
+  process_->kill_hard();
 }
 
 int bridge_process::terminate() {

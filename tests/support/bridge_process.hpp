@@ -26,6 +26,8 @@ class bridge_process {
   // until it logs its addresses; throws std::runtime_error when it does not.
   // `name` keeps MQTT client ids and temporary directories apart. With
   // `open_file_limit`, the bridge starts with that soft and hard RLIMIT_NOFILE.
+  // Unless `extra_args` name a --data-dir (or --memory-only), the journal
+  // lives in the bridge's own temporary directory and goes with it.
   bridge_process(const mosquitto_broker& broker, const std::string& name,
                  std::vector<std::string> extra_args = {}, std::optional<unsigned> open_file_limit = {});
   ~bridge_process();
@@ -51,6 +53,8 @@ class bridge_process {
   [[nodiscard]] std::size_t resident_bytes() const;
   // SIGTERM; returns the exit code (-1 when it did not exit normally).
   int terminate();
+  // SIGKILL: no chance to write anything more.
+  void kill_hard();
 
  private:
   std::filesystem::path directory_;

@@ -70,6 +70,10 @@ void mosquitto_broker::stop() {
   process_->stop(SIGTERM);
 }
 
+void mosquitto_broker::kill_hard() {
+  if (process_) process_->kill_hard();
+}
+
 void mosquitto_broker::pause() {
   if (process_ && process_->running()) ::kill(process_->pid(), SIGSTOP);
 }

@@ -34,6 +34,9 @@ class mosquitto_broker {
   // with the same accounts and retained messages.
   void stop();
   void start();
+  // Kills the broker (SIGKILL): what it did not save (autosave_interval, or a
+  // clean stop) is lost. start() brings it back from its last save.
+  void kill_hard();
   // Freezes the broker (SIGSTOP): its sockets stay open and the kernel still
   // accepts connections, but it answers nothing, like a hung broker. resume()
   // (SIGCONT) lets it go on.

@@ -125,6 +125,7 @@ export class ProgressSystem {
       '--http-listen', `127.0.0.1:${httpPort}`,
       '--admin-listen', `127.0.0.1:${adminPort}`,
       '--jwt-secret', this.secret,
+      '--data-dir', join(this.dir, 'bridge-data'),
       ...webRoot,
       ...this.o.bridgeArgs,
     ]);

@@ -99,6 +99,7 @@ class System:
                 self.bridge_binary, "--mqtt-url", self.mqtt_url, "--mqtt-username", "bridge",
                 "--mqtt-client-id", f"bridge-{secrets.token_hex(4)}", "--http-listen", "127.0.0.1:0",
                 "--admin-listen", "127.0.0.1:0",
+                "--data-dir", str(self.dir / "bridge-data"),
             ], self.dir, {"BRIDGE_JWT_SECRET": self.jwt_secret, "BRIDGE_MQTT_PASSWORD": self.passwords["bridge"]})
             self.children.append(bridge)
             match = wait_for("the bridge to listen", lambda: self._listening(bridge))

@@ -134,6 +134,38 @@ TEST(BridgeConfig, CommandLineFlags) {
   EXPECT_EQ(c.log_level, "debug");
 }
 
+TEST(BridgeConfig, ByteBudgetsAndTheJournal) {
+  auto r = parse({"--jwt-secret", secret});
+  ASSERT_TRUE(r.config) << r.output;
+  EXPECT_EQ(r.config->history_bytes, 1u << 20);
+  EXPECT_EQ(r.config->bytes_per_user, 64u << 20);
+  EXPECT_EQ(r.config->max_bytes, 1u << 30);
+  EXPECT_EQ(r.config->data_dir, "");
+  EXPECT_FALSE(r.config->memory_only);
+  EXPECT_EQ(r.config->data_max_bytes, std::uint64_t{8} << 30);
+
+  r = parse({"--jwt-secret", secret, "--history-bytes", "256k", "--bytes-per-user", "8MiB", "--max-bytes", "2G",
+             "--data-dir", "/srv/bridge", "--data-max-bytes", "100M"});
+  ASSERT_TRUE(r.config) << r.output;
+  EXPECT_EQ(r.config->history_bytes, 256u << 10);
+  EXPECT_EQ(r.config->bytes_per_user, 8u << 20);
+  EXPECT_EQ(r.config->max_bytes, std::size_t{2} << 30);
+  EXPECT_EQ(r.config->data_dir, "/srv/bridge");
+  EXPECT_EQ(r.config->data_max_bytes, 100u << 20);
+
+  const scoped_env memory{"BRIDGE_MEMORY_ONLY", "true"};
+  r = parse({"--jwt-secret", secret});
+  ASSERT_TRUE(r.config) << r.output;
+  EXPECT_TRUE(r.config->memory_only);
+  EXPECT_EQ(parse({"--jwt-secret", secret, "--data-dir", "/srv/bridge"}).exit_code, 2) << "excludes --memory-only";
+}
+
+TEST(BridgeConfig, RefusesBadByteSizes) {
+  EXPECT_EQ(parse({"--jwt-secret", secret, "--max-bytes", "lots"}).exit_code, 2);
+  EXPECT_EQ(parse({"--jwt-secret", secret, "--history-bytes", "1.5M"}).exit_code, 2);
+  EXPECT_EQ(parse({"--jwt-secret", secret, "--data-max-bytes", "1k"}).exit_code, 2);
+}
+
 TEST(BridgeConfig, EnvironmentFallbackAndCommandLineWins) {
   const scoped_env url{"BRIDGE_MQTT_URL", "tcp://from-env:1883"};
   const scoped_env listen{"BRIDGE_HTTP_LISTEN", "127.0.0.1:9090"};

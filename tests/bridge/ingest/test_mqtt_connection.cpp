@@ -131,8 +131,8 @@ TEST_F(MqttConnection, APublishTheAclRefusesIsAnsweredNotAuthorized) {
   ASSERT_TRUE(connected());
   std::promise<std::optional<std::uint8_t>> acknowledged;
   on_strand([&] {
-    // The bridge account may not write job states.
-    connection_->publish("users/alice/jobs/forged", "{}", mqtt::qos::at_least_once, true,
+    // The bridge account may write nothing outside its topics.
+    connection_->publish("users/alice/forged", "{}", mqtt::qos::at_least_once, true,
                          [&](auto reason) { acknowledged.set_value(reason); });
   });
   EXPECT_EQ(acknowledged.get_future().get(), std::uint8_t{0x87});

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <latch>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -190,7 +191,10 @@ TEST_F(MqttIngest, EmptyRetainedPayloadRemovesTheJob) {
 }
 
 // A job removed while the bridge was away is absent from the replay; the
-// sweep after the sync marker removes it, and it tells the listener.
+// sweep after the sync marker removes it, and it tells the listener. The
+// broker's state marker proves the job was removed: it covers the job's last
+// change (without it the bridge could not tell a removal from a broker that
+// lost the job, and would publish the job again).
 TEST_F(MqttIngest, JobRemovedWhileDisconnectedIsRemovedAfterReconnect) {
   start_ingest([](ingest_options& options) { options.min_reconnect_delay = 3s; });
   ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }));
@@ -199,6 +203,7 @@ TEST_F(MqttIngest, JobRemovedWhileDisconnectedIsRemovedAfterReconnect) {
   ASSERT_EQ(publish(gone.user_id, gone.job_id, job_json("in_progress", 1, 10)), 0);
   ASSERT_EQ(publish(kept.user_id, kept.job_id, job_json("in_progress", 1, 20)), 0);
   ASSERT_TRUE(wait_until([&] { return store_.find(gone) && store_.find(kept); }));
+  ASSERT_TRUE(wait_until([&] { return ingest_->unmarked_changes() == 0; }));
 
   worker_->disconnect();
   broker_->stop();
@@ -331,6 +336,109 @@ TEST_F(MqttIngestBacklog, ABridgeThatFallsBehindLosesNothingAndCatchesUp) {
   EXPECT_EQ(metric_total(scrape, "progress_bridge_mqtt_messages_accepted_total"), jobs * updates);
   EXPECT_EQ(scrape.find("overloaded"), std::string::npos);
   EXPECT_TRUE(ingest_->ready());
+}
+
+
+// The broker is killed (SIGKILL) before it saved what it acknowledged
+// (autosave_interval is 60 s in broker-config): the bridge gives it back.
+class MqttIngestBrokerCrash : public MqttIngest {
+ protected:
+  static void SetUpTestSuite() { broker_ = std::make_unique<mosquitto_broker>(); }
+
+  // Kills the broker, starts it from its last save, and waits for the bridge to be back.
+  void crash_broker() {
+    worker_->disconnect();
+    broker_->kill_hard();
+    ASSERT_TRUE(wait_until([&] { return !ingest_->connected(); }, 30s));
+    broker_->start();
+    ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }, 30s)) << broker_->log();
+    worker_ = std::make_unique<mqtt_test_client>(broker_->url(), "worker-after-crash-" + test_name());
+    ASSERT_EQ(worker_->connect("worker", mosquitto_broker::password("worker")), 0) << broker_->log();
+  }
+
+  // Restarts the broker cleanly (it saves everything) and waits for the bridge to be back.
+  void restart_broker() {
+    worker_->disconnect();
+    broker_->stop();
+    ASSERT_TRUE(wait_until([&] { return !ingest_->connected(); }, 30s));
+    broker_->start();
+    ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }, 30s)) << broker_->log();
+    worker_ = std::make_unique<mqtt_test_client>(broker_->url(), "worker-after-restart-" + test_name());
+    ASSERT_EQ(worker_->connect("worker", mosquitto_broker::password("worker")), 0) << broker_->log();
+  }
+
+  // What a user subscribing now receives of `jobs`, once `sentinel` (retained, published now) arrived.
+  std::map<std::string, std::string> retained_for(const std::string& user, const std::string& sentinel) {
+    EXPECT_EQ(publish(user, sentinel, job_json("queued", 1)), 0);
+    mqtt_test_client reader{broker_->url(), "reader-" + test_name()};
+    EXPECT_EQ(reader.connect(user, mosquitto_broker::password(user)), 0);
+    EXPECT_LT(reader.subscribe("users/" + user + "/jobs/+"), 0x80);
+    EXPECT_TRUE(reader.wait_for(job_topic(user, sentinel)));
+    std::map<std::string, std::string> seen;
+    for (const auto& message : reader.messages()) {
+      if (message.retained) seen[message.topic] = message.payload;
+    }
+    return seen;
+  }
+
+  static double republished(metrics& m, const std::string& what) {
+    return test::metric_with_label(m.scrape(), "progress_bridge_republished_total", "what=\"" + what + "\"");
+  }
+};
+
+TEST_F(MqttIngestBrokerCrash, AStateTheBrokerAcknowledgedAndLostIsPublishedAgain) {
+  start_ingest([](ingest_options& options) { options.min_reconnect_delay = 1s; });
+  ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }));
+  const job_key done{"alice", "finished-report"};
+  ASSERT_EQ(publish(done.user_id, done.job_id, job_json("completed", 5, 100)), 0);  // acknowledged to the worker
+  ASSERT_TRUE(wait_until([&] { return store_.find(done) != nullptr; }));
+
+  crash_broker();
+  const auto held = store_.find(done);
+  ASSERT_TRUE(held) << "the bridge let go of a state the broker acknowledged";
+  EXPECT_EQ(held->state.status, job_status::completed);
+  ASSERT_TRUE(wait_until([&] { return republished(metrics_, "state") >= 1; }));
+  // A user who subscribes now gets it from the broker again.
+  const auto seen = retained_for("alice", "sentinel-1");
+  ASSERT_TRUE(seen.contains(job_topic(done)));
+  const auto state = nlohmann::json::parse(seen.at(job_topic(done)));
+  EXPECT_EQ(state["status"], "completed");
+  EXPECT_EQ(state["seq"], 5);
+}
+
+TEST_F(MqttIngestBrokerCrash, AnOlderStateTheBrokerFellBackToIsReplacedByTheBridges) {
+  start_ingest([](ingest_options& options) { options.min_reconnect_delay = 1s; });
+  ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }));
+  const job_key job{"alice", "older-in-broker"};
+  ASSERT_EQ(publish(job.user_id, job.job_id, job_json("in_progress", 1, 10)), 0);
+  ASSERT_TRUE(wait_until([&] { return store_.find(job) != nullptr; }));
+  restart_broker();  // saved: seq 1
+  ASSERT_EQ(publish(job.user_id, job.job_id, job_json("completed", 2, 100)), 0);
+  ASSERT_TRUE(wait_until([&] { return store_.find(job)->state.seq == 2; }));
+
+  crash_broker();  // back to seq 1
+  ASSERT_TRUE(store_.find(job));
+  EXPECT_EQ(store_.find(job)->state.seq, 2);
+  ASSERT_TRUE(wait_until([&] { return republished(metrics_, "state") >= 1; }));
+  const auto seen = retained_for("alice", "sentinel-2");
+  ASSERT_TRUE(seen.contains(job_topic(job)));
+  EXPECT_EQ(nlohmann::json::parse(seen.at(job_topic(job)))["seq"], 2);
+}
+
+TEST_F(MqttIngestBrokerCrash, ARemovalTheBrokerLostIsPublishedAgain) {
+  start_ingest([](ingest_options& options) { options.min_reconnect_delay = 1s; });
+  ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }));
+  const job_key job{"alice", "removed-then-lost"};
+  ASSERT_EQ(publish(job.user_id, job.job_id, job_json("completed", 3, 100)), 0);
+  ASSERT_TRUE(wait_until([&] { return store_.find(job) != nullptr; }));
+  restart_broker();  // saved: the job
+  ASSERT_EQ(publish(job.user_id, job.job_id, ""), 0);
+  ASSERT_TRUE(wait_until([&] { return store_.find(job) == nullptr; }));
+
+  crash_broker();  // the broker brings the job back
+  ASSERT_TRUE(wait_until([&] { return republished(metrics_, "removal") >= 1; }));
+  EXPECT_FALSE(store_.find(job)) << "the bridge did not take the removed job back";
+  EXPECT_FALSE(retained_for("alice", "sentinel-3").contains(job_topic(job)));
 }
 
 }  // namespace

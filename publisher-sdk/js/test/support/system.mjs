@@ -126,6 +126,7 @@ export async function startSystem({ bridge = true } = {}) {
         '--mqtt-url', `tcp://127.0.0.1:${mqttPort}`, '--mqtt-username', 'bridge',
         '--mqtt-client-id', `bridge-${randomBytes(4).toString('hex')}`, '--http-listen', '127.0.0.1:0',
         '--admin-listen', '127.0.0.1:0',
+        '--data-dir', join(dir, 'bridge-data'),
       ], env);
       children.push(child);
       const match = await waitFor('the bridge to listen', () => {
