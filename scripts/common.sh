@@ -9,7 +9,7 @@ PROGRESS_PACKAGES=(
   g++ cmake ninja-build pkg-config ca-certificates curl
   libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev
   mosquitto mosquitto-clients
-  libboost-dev nlohmann-json3-dev libcli11-dev libspdlog-dev prometheus-cpp-dev libjwt-dev libsqlite3-dev
+  libboost-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev libspdlog-dev prometheus-cpp-dev libjwt-dev libsqlite3-dev
   libgtest-dev libgmock-dev docker-compose
   nginx-light
 )

@@ -48,24 +48,23 @@ void append_number(std::string& out, double value) {
   if (text.find_first_of(".e") == std::string_view::npos) out += ".0";
 }
 
-// Writes `"name":` with the separator the previous member needs.
+// Writes `"name":` with the separator the previous member needs. Keys are
+// given quoted with their colon (`"\"seq\":"`): one append each.
 class member_writer {
  public:
   explicit member_writer(std::string& out) : out_(out) { out_ += '{'; }
-  std::string& name(std::string_view key) {
+  std::string& name(std::string_view quoted_key) {
     if (!first_) out_ += ',';
     first_ = false;
-    out_ += '"';
-    out_ += key;  // our own keys: nothing to escape
-    out_ += "\":";
+    out_ += quoted_key;  // our own keys: nothing to escape
     return out_;
   }
   template <typename T>
-  void number(std::string_view key, const std::optional<T>& value) {
-    if (value) append_number(name(key), *value);
+  void number(std::string_view quoted_key, const std::optional<T>& value) {
+    if (value) append_number(name(quoted_key), *value);
   }
-  void string(std::string_view key, const std::optional<std::string>& value) {
-    if (value) append_string(name(key), *value);
+  void string(std::string_view quoted_key, const std::optional<std::string>& value) {
+    if (value) append_string(name(quoted_key), *value);
   }
   void close() { out_ += '}'; }
 
@@ -114,34 +113,33 @@ void to_json(nlohmann::json& out, const job_state& state) {
 void append_json(std::string& out, const job_state& state, std::optional<std::int64_t> updated_at) {
   member_writer w{out};
   // Sorted like the keys of a nlohmann::json object.
-  w.number("attempt", state.attempt);
-  w.number("current", state.current);
-  w.string("detail", state.detail);
-  if (state.details) {
-    w.name("details") += state.details->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
+  w.number(R"("attempt":)", state.attempt);
+  w.number(R"("current":)", state.current);
+  w.string(R"("detail":)", state.detail);
+  // As the worker sent it: compact, keys in the worker's order.
+  if (state.details) w.name(R"("details":)") += state.details->text();
   if (state.error) {
-    member_writer e{w.name("error")};
-    e.string("code", state.error->code);
-    append_string(e.name("message"), state.error->message);
+    member_writer e{w.name(R"("error":)")};
+    e.string(R"("code":)", state.error->code);
+    append_string(e.name(R"("message":)"), state.error->message);
     e.close();
   }
-  w.number("etaMs", state.eta_ms);
-  w.string("jobId", state.job_id);
-  w.string("message", state.message);
-  w.number("phase", state.phase);
-  w.string("phaseTitle", state.phase_title);
-  w.number("progress", state.progress);
-  w.number("seq", state.seq);
-  w.number("stallAfterMs", state.stall_after_ms);
-  append_string(w.name("status"), to_string(state.status));
-  w.number("timestamp", state.timestamp);
-  w.number("total", state.total);
-  w.number("totalPhases", state.total_phases);
-  w.string("type", state.type);
-  w.number("updatedAt", updated_at);
-  w.string("userId", state.user_id);
-  w.string("workerId", state.worker_id);
+  w.number(R"("etaMs":)", state.eta_ms);
+  w.string(R"("jobId":)", state.job_id);
+  w.string(R"("message":)", state.message);
+  w.number(R"("phase":)", state.phase);
+  w.string(R"("phaseTitle":)", state.phase_title);
+  w.number(R"("progress":)", state.progress);
+  w.number(R"("seq":)", state.seq);
+  w.number(R"("stallAfterMs":)", state.stall_after_ms);
+  append_string(w.name(R"("status":)"), to_string(state.status));
+  w.number(R"("timestamp":)", state.timestamp);
+  w.number(R"("total":)", state.total);
+  w.number(R"("totalPhases":)", state.total_phases);
+  w.string(R"("type":)", state.type);
+  w.number(R"("updatedAt":)", updated_at);
+  w.string(R"("userId":)", state.user_id);
+  w.string(R"("workerId":)", state.worker_id);
   w.close();
 }
 

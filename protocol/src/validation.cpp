@@ -1,5 +1,6 @@
 #include "progress/protocol/validation.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 
@@ -7,8 +8,6 @@
 
 namespace progress {
 namespace {
-
-using nlohmann::json;
 
 using detail::max_safe_integer;
 constexpr std::size_t max_error_code_length = 128;
@@ -18,77 +17,91 @@ rejection reject(reject_reason reason, std::string field, std::string message) {
   return rejection{reason, std::move(field), std::move(message)};
 }
 
+// The fields of a job state, in the order they are read: when several are of
+// the wrong type, the first of this order is reported.
+enum field : std::size_t {
+  status_field, progress_field, phase_field, total_phases_field, phase_title_field, message_field,
+  detail_field, current_field, total_field, type_field, eta_field, stall_after_field, error_field,
+  details_field, seq_field, attempt_field, worker_field, timestamp_field, user_field, job_field, field_count,
+};
+constexpr std::array<std::string_view, field_count> field_names{
+    "status", "progress", "phase", "totalPhases", "phaseTitle", "message", "detail",
+    "current", "total", "type", "etaMs", "stallAfterMs", "error", "details", "seq", "attempt", "workerId",
+    "timestamp", "userId", "jobId"};
+
+using detail::element;
+using element_type = simdjson::dom::element_type;
+
 // Reads the optional fields of a payload object, recording the first type error.
 class field_reader {
  public:
-  explicit field_reader(const json& object) : object_(object) {}
+  explicit field_reader(const std::array<std::optional<element>, field_count>& fields) : fields_(fields) {}
 
   [[nodiscard]] const std::optional<rejection>& error() const noexcept { return error_; }
 
-  const json* find(const char* name) const {
-    const auto it = object_.find(name);
-    if (it == object_.end() || it->is_null()) return nullptr;
-    return &*it;
+  void text(field f, std::optional<std::string>& out) {
+    const auto& value = fields_[f];
+    if (!value || error_) return;
+    if (!value->is_string()) return wrong_type(f, "a string");
+    out = detail::text_of(*value);
   }
 
-  void text(const char* name, std::optional<std::string>& out) {
-    const json* value = find(name);
-    if (value == nullptr || error_) return;
-    if (!value->is_string()) return wrong_type(name, "a string");
-    out = value->get<std::string>();
+  void number(field f, std::optional<double>& out) {
+    const auto& value = fields_[f];
+    if (!value || error_) return;
+    if (!value->is_number()) return wrong_type(f, "a number");
+    out = value->get_double().value_unsafe();
   }
 
-  void number(const char* name, std::optional<double>& out) {
-    const json* value = find(name);
-    if (value == nullptr || error_) return;
-    if (!value->is_number()) return wrong_type(name, "a number");
-    out = value->get<double>();
-  }
-
-  void integer(const char* name, std::optional<std::int64_t>& out) {
-    const json* value = find(name);
-    if (value == nullptr || error_) return;
+  void integer(field f, std::optional<std::int64_t>& out) {
+    const auto& value = fields_[f];
+    if (!value || error_) return;
     std::int64_t number = 0;
-    if ((error_ = detail::read_integer(*value, name, number))) return;
+    if ((error_ = detail::read_integer(*value, name(f), number))) return;
     out = number;
   }
 
-  void error_object(const char* name, std::optional<job_error>& out) {
-    const json* value = find(name);
-    if (value == nullptr || error_) return;
-    if (!value->is_object()) return wrong_type(name, "an object {message, code}");
-    const json message = value->value("message", json());
-    if (!message.is_string()) {
+  void error_object(field f, std::optional<job_error>& out) {
+    const auto& value = fields_[f];
+    if (!value || error_) return;
+    if (!value->is_object()) return wrong_type(f, "an object {message, code}");
+    static constexpr std::array<std::string_view, 2> names{"message", "code"};
+    const auto parts = detail::members(value->get_object().value_unsafe(), names);
+    if (!parts[0] || !parts[0]->is_string()) {
       error_ = reject(reject_reason::missing_field, "error.message", "error.message must be a string");
       return;
     }
-    job_error result{message.get<std::string>(), std::nullopt};
-    const auto code = value->find("code");
-    if (code != value->end() && !code->is_null()) {
+    job_error result{detail::text_of(*parts[0]), std::nullopt};
+    if (const auto& code = parts[1]) {
       if (code->is_string()) {
-        result.code = code->get<std::string>();
-      } else if (code->is_number_integer()) {
-        result.code = code->dump();  // numeric codes are kept as their decimal text
+        result.code = detail::text_of(*code);
+      } else if (code->type() == element_type::INT64) {
+        result.code = std::to_string(code->get_int64().value_unsafe());  // kept as its decimal text
+      } else if (code->type() == element_type::UINT64) {
+        result.code = std::to_string(code->get_uint64().value_unsafe());
       } else {
-        return wrong_type("error.code", "a string");
+        error_ = reject(reject_reason::wrong_type, "error.code", "error.code must be a string");
+        return;
       }
     }
     out = std::move(result);
   }
 
-  void object(const char* name, std::optional<json>& out) {
-    const json* value = find(name);
-    if (value == nullptr || error_) return;
-    if (!value->is_object()) return wrong_type(name, "an object");
-    out = *value;
+  void object(field f, std::optional<raw_json>& out) {
+    const auto& value = fields_[f];
+    if (!value || error_) return;
+    if (!value->is_object()) return wrong_type(f, "an object");
+    out = raw_json::from_compact_text(simdjson::minify(*value));
   }
 
  private:
-  void wrong_type(const char* name, const char* expected) {
-    error_ = reject(reject_reason::wrong_type, name, std::string(name) + " must be " + expected);
+  static const char* name(field f) { return field_names[f].data(); }
+  void wrong_type(field f, const char* expected) {
+    error_ = reject(reject_reason::wrong_type, std::string(field_names[f]),
+                    std::string(field_names[f]) + " must be " + expected);
   }
 
-  const json& object_;
+  const std::array<std::optional<element>, field_count>& fields_;
   std::optional<rejection> error_;
 };
 
@@ -142,36 +155,8 @@ std::string_view to_string(reject_reason reason) noexcept {
 }
 
 bool is_valid_utf8(std::string_view text) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const auto* const end = p + text.size();
-  while (p < end) {
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    std::size_t extra = 0;
-    std::uint32_t code = 0;
-    std::uint32_t min_code = 0;
-    if ((c & 0xE0) == 0xC0) {
-      extra = 1, code = c & 0x1Fu, min_code = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2, code = c & 0x0Fu, min_code = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3, code = c & 0x07u, min_code = 0x10000;
-    } else {
-      return false;
-    }
-    if (static_cast<std::size_t>(end - p) <= extra) return false;
-    for (std::size_t i = 1; i <= extra; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
-      code = (code << 6) | (p[i] & 0x3Fu);
-    }
-    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are invalid.
-    if (code < min_code || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
-    p += extra + 1;
-  }
-  return true;
+  // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are invalid.
+  return simdjson::validate_utf8(text.data(), text.size());
 }
 
 std::optional<rejection> validate(const job_state& state, const job_key* key) {
@@ -226,17 +211,14 @@ parse_result parse_update(const job_key& key, std::string_view payload) {
   const auto fail = [](reject_reason reason, std::string field, std::string message) {
     return parse_result{std::nullopt, reject(reason, std::move(field), std::move(message))};
   };
-  auto parsed = detail::parse_payload_json(payload, max_payload_bytes);
+  auto parsed = detail::parse_payload_object(payload, max_payload_bytes);
   if (auto* problem = std::get_if<rejection>(&parsed)) return parse_result{std::nullopt, std::move(*problem)};
-  const json document = std::move(std::get<json>(parsed));
-  if (!document.is_object()) return fail(reject_reason::not_an_object, "", "payload must be a JSON object");
+  const auto fields = detail::members(std::get<simdjson::dom::object>(parsed), field_names);
 
-  const auto status_field = document.find("status");
-  if (status_field == document.end() || status_field->is_null()) {
-    return fail(reject_reason::missing_field, "status", "status is required");
-  }
-  if (!status_field->is_string()) return fail(reject_reason::wrong_type, "status", "status must be a string");
-  const auto status = parse_job_status(status_field->get_ref<const std::string&>());
+  const auto& status_value = fields[status_field];
+  if (!status_value) return fail(reject_reason::missing_field, "status", "status is required");
+  if (!status_value->is_string()) return fail(reject_reason::wrong_type, "status", "status must be a string");
+  const auto status = parse_job_status(status_value->get_string().value_unsafe());
   if (!status) {
     return fail(reject_reason::invalid_value, "status",
                 "status must be one of queued, started, in_progress, completed, failed, cancelled");
@@ -244,26 +226,26 @@ parse_result parse_update(const job_key& key, std::string_view payload) {
 
   job_state state;
   state.status = *status;
-  field_reader read(document);
-  read.number("progress", state.progress);
-  read.integer("phase", state.phase);
-  read.integer("totalPhases", state.total_phases);
-  read.text("phaseTitle", state.phase_title);
-  read.text("message", state.message);
-  read.text("detail", state.detail);
-  read.integer("current", state.current);
-  read.integer("total", state.total);
-  read.text("type", state.type);
-  read.integer("etaMs", state.eta_ms);
-  read.integer("stallAfterMs", state.stall_after_ms);
-  read.error_object("error", state.error);
-  read.object("details", state.details);
-  read.integer("seq", state.seq);
-  read.integer("attempt", state.attempt);
-  read.text("workerId", state.worker_id);
-  read.integer("timestamp", state.timestamp);
-  read.text("userId", state.user_id);
-  read.text("jobId", state.job_id);
+  field_reader read(fields);
+  read.number(progress_field, state.progress);
+  read.integer(phase_field, state.phase);
+  read.integer(total_phases_field, state.total_phases);
+  read.text(phase_title_field, state.phase_title);
+  read.text(message_field, state.message);
+  read.text(detail_field, state.detail);
+  read.integer(current_field, state.current);
+  read.integer(total_field, state.total);
+  read.text(type_field, state.type);
+  read.integer(eta_field, state.eta_ms);
+  read.integer(stall_after_field, state.stall_after_ms);
+  read.error_object(error_field, state.error);
+  read.object(details_field, state.details);
+  read.integer(seq_field, state.seq);
+  read.integer(attempt_field, state.attempt);
+  read.text(worker_field, state.worker_id);
+  read.integer(timestamp_field, state.timestamp);
+  read.text(user_field, state.user_id);
+  read.text(job_field, state.job_id);
   if (read.error()) return parse_result{std::nullopt, read.error()};
 
   if (auto problem = validate(state, &key)) return parse_result{std::nullopt, std::move(problem)};

@@ -157,7 +157,13 @@ delivery job::complete(nlohmann::json details) {
   next.progress = 100.0;
   next.eta_ms.reset();
   // An empty object adds nothing; anything but an object is refused by validation.
-  if (!details.is_null() && !(details.is_object() && details.empty())) next.details = std::move(details);
+  if (!details.is_null() && !(details.is_object() && details.empty())) {
+    try {
+      next.details = raw_json(details);
+    } catch (const nlohmann::json::exception&) {
+      refuse(reject_reason::invalid_utf8, "details", "details contains text that is not valid UTF-8");
+    }
+  }
   return send(std::move(next));
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "progress/protocol/job_status.hpp"
+#include "progress/protocol/raw_json.hpp"
 
 namespace progress {
 
@@ -33,7 +34,7 @@ struct job_state {
   // How long the job may send nothing before consumers take it for stalled.
   std::optional<std::int64_t> stall_after_ms;
   std::optional<job_error> error;
-  std::optional<nlohmann::json> details;  // always an object when present
+  std::optional<raw_json> details;  // a JSON object (validation refuses anything else)
   std::optional<std::int64_t> seq;
   std::optional<std::int64_t> attempt;
   std::optional<std::string> worker_id;
@@ -48,10 +49,11 @@ struct job_state {
 void to_json(nlohmann::json& out, const job_error& error);
 void to_json(nlohmann::json& out, const job_state& state);
 
-// Appends the same JSON as to_json(state).dump() (keys in the same, sorted
-// order) without building a JSON document first: the bridge serializes every
-// accepted update, so this is on its hot path. `updated_at` adds "updatedAt".
-// Strings must be valid UTF-8 (validation guarantees it).
+// Appends the same JSON value as to_json(state).dump(), with the keys in the
+// same sorted order, without building a document first: the bridge serializes
+// every accepted update, so this is on its hot path. `details` is copied as it
+// came. `updated_at` adds "updatedAt". Strings must be valid UTF-8 (validation
+// guarantees it).
 void append_json(std::string& out, const job_state& state, std::optional<std::int64_t> updated_at = {});
 
 }  // namespace progress
