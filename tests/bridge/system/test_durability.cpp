@@ -68,6 +68,12 @@ class Durability : public ::testing::Test {
 
   [[nodiscard]] unsigned short port() const { return bridge_->port(); }
 
+  // Times for docs/reliability.md, in the test's XML or JSON report.
+  static void record_ms(const std::string& name, std::chrono::steady_clock::time_point since) {
+    const auto elapsed = std::chrono::steady_clock::now() - since;
+    RecordProperty(name, std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()));
+  }
+
   // Publishes retained at QoS 1: returns once the broker acknowledged it.
   void publish(const std::string& user, const std::string& job, const std::string& payload) {
     ASSERT_EQ(worker_->publish("users/" + user + "/jobs/" + job, payload), 0);
@@ -114,7 +120,9 @@ TEST_F(Durability, ABridgeKilledAndRestartedServesEveryStateAndTimelineAsBefore)
 
   bridge_->kill_hard();
   bridge_.reset();
+  const auto restarted_at = std::chrono::steady_clock::now();
   start_bridge();
+  record_ms("restart_until_ready_ms", restarted_at);
   // The timeline is the journal's: the broker only ever holds the latest state.
   EXPECT_EQ(events("alice", "import").body, before);
   EXPECT_EQ(http_get(port(), "/api/v1/users/bob/jobs/report", token_for("bob")).body, job_before);
@@ -136,13 +144,16 @@ TEST_F(Durability, AJobCompletedJustBeforeTheBrokerWasKilledIsNotLost) {
   broker_->kill_hard();                                            // ...and gone from the broker
   worker_.reset();
   broker_->start();
+  const auto broker_back_at = std::chrono::steady_clock::now();
 
   // The bridge kept it, and gives it back to the broker.
   ASSERT_TRUE(wait_until([&] { return bridge_->admin_get("/readyz").status == 200; }, 30s)) << bridge_->log();
+  record_ms("broker_back_until_ready_ms", broker_back_at);
   const auto job = http_get(port(), "/api/v1/users/alice/jobs/launch", token_for("alice"));
   ASSERT_EQ(job.status, 200u) << bridge_->log();
   EXPECT_EQ(job.body_json()["status"], "completed");
   ASSERT_TRUE(wait_until([&] { return metric("progress_bridge_republished_total") >= 1; }, 20s)) << bridge_->log();
+  record_ms("broker_back_until_republished_ms", broker_back_at);
 
   // A plain MQTT client, subscribing after the crash, receives it from the broker.
   mqtt_test_client alice{broker_->url(), "alice-after-crash"};
