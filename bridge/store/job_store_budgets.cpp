@@ -65,7 +65,7 @@ void job_store::trim_history(job_entry& entry, std::vector<history_trim>& trimme
 
 void job_store::drop_front(job_entry& entry) {
   const auto size = entry.history.front()->json->size();
-  entry.history.pop_front();
+  entry.history.erase(entry.history.begin());
   entry.history_bytes -= size;
   remove_bytes(entry.current->key.user_id, size);
 }
