@@ -16,23 +16,24 @@
 #include <mqtt/async_client.h>
 #include <nlohmann/json.hpp>
 
+#include "progress/protocol/mqtt_reason.hpp"
 #include "progress/protocol/topic.hpp"
 #include "progress/protocol/worker_status.hpp"
+#include "progress/publisher/validation_error.hpp"
 
 namespace progress {
 namespace {
 
 using namespace std::chrono_literals;
 
-// "Not authorized (0x87)"
 // Hand-overs of one message, counting the first.
 constexpr int max_attempts = 4;
 
+// "not authorized (0x87)"
 std::string describe_reason(int reason_code) {
-  const char* name = ::MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(reason_code));
   char hex[8];
   std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned>(reason_code) & 0xFFu);
-  return std::string(name != nullptr ? name : "Unknown reason") + " (" + hex + ")";
+  return std::string(mqtt_reason_name(static_cast<std::uint8_t>(reason_code))) + " (" + hex + ")";
 }
 
 publish_error to_publish_error(int return_code, int reason_code, const std::string& detail = {}) {
@@ -424,7 +425,17 @@ class paho_transport::impl final : public mqtt::iaction_listener {
   mqtt::async_client client_;
 };
 
-paho_transport::paho_transport(const publisher_options& options) : impl_(std::make_unique<impl>(options)) {}
+paho_transport::paho_transport(const publisher_options& options) {
+  try {
+    impl_ = std::make_unique<impl>(options);
+  } catch (const mqtt::exception& e) {
+    // Paho refuses a URL it cannot use (http://, a missing port, ...) when the client is made.
+    throw validation_error(rejection{reject_reason::invalid_value, "url",
+                                     "cannot use broker URL " + options.url + " (" + e.get_message() +
+                                         "): give tcp://host:port or ssl://host:port (also mqtt://, mqtts://, "
+                                         "ws://, wss://)"});
+  }
+}
 
 paho_transport::~paho_transport() = default;
 
