@@ -16,7 +16,6 @@
 #include <mqtt/async_client.h>
 #include <nlohmann/json.hpp>
 
-#include "progress/protocol/mqtt_reason.hpp"
 #include "progress/protocol/topic.hpp"
 #include "progress/protocol/worker_status.hpp"
 #include "progress/publisher/validation_error.hpp"
@@ -29,11 +28,12 @@ using namespace std::chrono_literals;
 // Hand-overs of one message, counting the first.
 constexpr int max_attempts = 4;
 
-// "not authorized (0x87)"
+// "Not authorized (0x87)": Paho's names, as the Node and Python SDKs say it.
 std::string describe_reason(int reason_code) {
+  const char* name = ::MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(reason_code));
   char hex[8];
   std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned>(reason_code) & 0xFFu);
-  return std::string(mqtt_reason_name(static_cast<std::uint8_t>(reason_code))) + " (" + hex + ")";
+  return std::string(name != nullptr ? name : "Unknown reason") + " (" + hex + ")";
 }
 
 publish_error to_publish_error(int return_code, int reason_code, const std::string& detail = {}) {
