@@ -52,7 +52,8 @@ std::string unexpected_arguments(const CLI::App& app) {
     names += name_of(arg);
   }
   std::string text = names.empty() ? "unexpected argument" : "unknown option " + names;
-  if (values > 0) text += " (" + std::to_string(values) + " value(s) not shown)";
+  if (values == 1) text += " (1 more argument, not shown)";
+  if (values > 1) text += " (" + std::to_string(values) + " more arguments, not shown)";
   return text;
 }
 

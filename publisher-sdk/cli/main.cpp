@@ -422,7 +422,15 @@ int main(int argc, char** argv) {
       ->group("Connection");
   app.add_option("--timeout", config.timeout_s, "Seconds to wait for the connection and each acknowledgement")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            char* end = nullptr;
+            const double seconds = std::strtod(text.c_str(), &end);
+            return end != text.c_str() && *end == '\0' && seconds > 0 && seconds <= 3600
+                       ? ""
+                       : "must be a number of seconds above 0 and at most 3600";
+          },
+          "SECONDS"))
       ->group("Connection");
 
   app.add_option("--user", config.user, "User id the job belongs to (default for --stdin lines)")

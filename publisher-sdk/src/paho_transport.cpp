@@ -156,7 +156,10 @@ class paho_transport::impl final : public mqtt::iaction_listener {
                                                          " ms");
       }
     } catch (const mqtt::exception& e) {
-      const auto error = to_publish_error(e.get_return_code(), e.get_reason_code(), e.get_message());
+      // A refused CONNECT comes as a positive return code that is the CONNACK's reason code.
+      const int rc = e.get_return_code();
+      const int reason = rc >= 0x80 && rc <= 0xFF ? rc : e.get_reason_code();
+      const auto error = to_publish_error(rc, reason, e.get_message());
       throw publish_error(error.code(), "cannot connect to " + options_.url + ": " + error.what(),
                           error.reason_code());
     }
