@@ -81,9 +81,8 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::s
   boost::asio::ip::tcp::resolver resolver(io);
   const auto found = resolver.resolve(std::string(host), "", bad);
   if (bad || found.empty()) return std::nullopt;
-  const auto v4 = std::find_if(found.begin(), found.end(), [](const auto& entry) {
-    return entry.endpoint().address().is_v4();
-  });
+  const auto v4 = std::find_if(found.begin(), found.end(),
+                               [](const auto& entry) { return entry.endpoint().address().is_v4(); });
   return std::pair{(v4 != found.end() ? *v4 : *found.begin()).endpoint().address().to_string(), *port};
 }
 
@@ -131,7 +130,8 @@ config_result parse_config(int argc, const char* const* argv) {
       ->envname("BRIDGE_MQTT_KEEPALIVE")
       ->check(duration_validator())
       ->capture_default_str();
-  app.add_option("--http-listen", listen, "HTTP host:port to listen on (an IP address or a host name; port 0: any free port)")
+  app.add_option("--http-listen", listen,
+                 "HTTP host:port to listen on (an IP address or a host name; port 0: any free port)")
       ->envname("BRIDGE_HTTP_LISTEN")
       ->capture_default_str();
   app.add_option("--admin-listen", admin_listen,

@@ -260,8 +260,8 @@ TEST_F(publisher_integration, CliRefusesAUrlThatIsNotABrokersWithAUsageError) {
 
 TEST_F(publisher_integration, CliNamesARefusedLoginInWordsAndExitsWith3) {
   const auto [code, output] =
-      run_cli({"--url", broker_->url(), "--username", "worker", "--password", "not-the-password", "--user", "alice",
-               "--job", "cli-login", "--status", "started"},
+      run_cli({"--url", broker_->url(), "--username", "worker", "--password", "not-the-password", "--user",
+               "alice", "--job", "cli-login", "--status", "started"},
               temp_dir() / "cli-login.log");
   EXPECT_EQ(code, 3) << output;
   EXPECT_NE(output.find("cannot connect to " + broker_->url()), std::string::npos) << output;
@@ -304,8 +304,10 @@ TEST_F(publisher_integration, CliErrorsNeverShowThePassword) {
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
            {"--pasword", secret, "--user", "alice", "--job", "j", "--status", "started"},
            {"--user", "alice", "--job", "j", "--status", "started", "--pasword=" + secret},
-           {"--password", secret, "--timeout", secret, "--user", "alice", "--job", "j", "--status", "started"},
-           {"--password=" + secret, "--progress", secret, "--user", "alice", "--job", "j", "--status", "started"},
+           {"--password", secret, "--timeout", secret, "--user", "alice", "--job", "j", "--status",
+            "started"},
+           {"--password=" + secret, "--progress", secret, "--user", "alice", "--job", "j", "--status",
+            "started"},
            {"--user", "alice", secret, "--job", "j", "--status", "started"}}) {
     const auto [code, output] = run_cli(args, temp_dir() / "cli-secret.log");
     EXPECT_EQ(code, 2) << output;

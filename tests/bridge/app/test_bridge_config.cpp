@@ -243,7 +243,8 @@ TEST(BridgeConfig, ListenAddressErrorsSayWhatIsExpected) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("--http-listen: expected host:port"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("localhost:8080"), std::string::npos) << r.output;
-  const auto named = parse({"--jwt-secret", secret, "--http-listen", "localhost:0", "--admin-listen", "localhost:9"});
+  const auto named =
+      parse({"--jwt-secret", secret, "--http-listen", "localhost:0", "--admin-listen", "localhost:9"});
   ASSERT_TRUE(named.config) << named.output;
   EXPECT_EQ(named.config->http_address, "127.0.0.1");
   EXPECT_EQ(named.config->admin_address, "127.0.0.1");
