@@ -1,5 +1,6 @@
 #include "bridge_config.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -10,6 +11,7 @@
 #include "client_address.hpp"
 #include "byte_size.hpp"
 #include "parse_integer.hpp"
+#include "progress/command_line/parse_error_text.hpp"
 #include "progress/protocol/topic.hpp"
 #include "token_issuer.hpp"
 
@@ -51,6 +53,10 @@ CLI::Validator byte_size_validator() {
       "SIZE");
 }
 
+constexpr std::string_view listen_address_expected =
+    "expected host:port with an IP address or a host name that resolves (127.0.0.1:8080, [::1]:8080, "
+    "localhost:8080; port 0: any free port)";
+
 config_result failure(std::string message) {
   return config_result{std::nullopt, 2, std::move(message) + "\n"};
 }
@@ -68,8 +74,16 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::s
   if (host.empty()) host = "127.0.0.1";  // never all interfaces by accident
   boost::system::error_code bad;
   const auto address = boost::asio::ip::make_address(std::string(host), bad);
-  if (bad) return std::nullopt;
-  return std::pair{address.to_string(), *port};
+  if (!bad) return std::pair{address.to_string(), *port};
+  if (host == "localhost") return std::pair{std::string("127.0.0.1"), *port};
+  // A host name is resolved once, here: the listener binds that address.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::resolver resolver(io);
+  const auto found = resolver.resolve(std::string(host), "", bad);
+  if (bad || found.empty()) return std::nullopt;
+  const auto v4 = std::find_if(found.begin(), found.end(),
+                               [](const auto& entry) { return entry.endpoint().address().is_v4(); });
+  return std::pair{(v4 != found.end() ? *v4 : *found.begin()).endpoint().address().to_string(), *port};
 }
 
 config_result parse_config(int argc, const char* const* argv) {
@@ -116,7 +130,8 @@ config_result parse_config(int argc, const char* const* argv) {
       ->envname("BRIDGE_MQTT_KEEPALIVE")
       ->check(duration_validator())
       ->capture_default_str();
-  app.add_option("--http-listen", listen, "HTTP address:port to listen on (port 0: any free port)")
+  app.add_option("--http-listen", listen,
+                 "HTTP host:port to listen on (an IP address or a host name; port 0: any free port)")
       ->envname("BRIDGE_HTTP_LISTEN")
       ->capture_default_str();
   app.add_option("--admin-listen", admin_listen,
@@ -277,16 +292,19 @@ config_result parse_config(int argc, const char* const* argv) {
     std::ostringstream out;
     std::ostringstream err;
     // CLI11's own codes are internal; the shell sees 0 (help, version) or 2 (usage).
-    const int code = app.exit(e, out, err) == 0 ? 0 : 2;
-    return config_result{std::nullopt, code, out.str() + err.str()};
+    if (app.exit(e, out, err) == 0) return config_result{std::nullopt, 0, out.str() + err.str()};
+    return config_result{std::nullopt, 2,
+                         command_line::parse_error_text(app, e, argc, argv, {"--mqtt-password", "--jwt-secret"})};
   }
 
   const auto endpoint = parse_listen_address(listen);
-  if (!endpoint) return failure("--http-listen: not an address:port: " + listen);
+  if (!endpoint) return failure("--http-listen: " + std::string(listen_address_expected) + ", got " + listen);
   cfg.http_address = endpoint->first;
   cfg.http_port = endpoint->second;
   const auto admin_endpoint = parse_listen_address(admin_listen);
-  if (!admin_endpoint) return failure("--admin-listen: not an address:port: " + admin_listen);
+  if (!admin_endpoint) {
+    return failure("--admin-listen: " + std::string(listen_address_expected) + ", got " + admin_listen);
+  }
   cfg.admin_address = admin_endpoint->first;
   cfg.admin_port = admin_endpoint->second;
   cfg.mqtt_keepalive = *parse_duration(mqtt_keepalive);

@@ -98,7 +98,9 @@ struct config_result {
 // and checks the result (files readable, one JWT key, sane numbers).
 [[nodiscard]] config_result parse_config(int argc, const char* const* argv);
 
-// "127.0.0.1:8080", "[::1]:8080" or ":8080" (loopback); nothing when malformed.
+// "127.0.0.1:8080", "[::1]:8080", ":8080" (loopback) or "host:8080" with a host
+// name resolved now ("localhost" is 127.0.0.1; otherwise its first IPv4
+// address, else its first); nothing when malformed or not resolvable.
 [[nodiscard]] std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(
     std::string_view text);
 

@@ -1,8 +1,11 @@
 #pragma once
-// MQTT v5 reason codes in words (MQTT 5.0, 2.4), so logs say "not authorized"
-// rather than "code 135".
+// MQTT v5 reason codes in words for the bridge's logs (the table itself is
+// protocol/'s, shared with the publisher SDK), and what to check when the
+// broker refuses the bridge.
 #include <cstdint>
 #include <string_view>
+
+#include "progress/protocol/mqtt_reason.hpp"
 
 namespace progress::bridge::mqtt {
 

@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -24,6 +25,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "progress/command_line/parse_error_text.hpp"
+#include "progress/protocol/mqtt_reason.hpp"
 #include "progress/protocol/topic.hpp"
 #include "progress/protocol/validation.hpp"
 #include "progress/publisher/publisher.hpp"
@@ -33,9 +36,11 @@ namespace {
 
 using nlohmann::json;
 
+// Exit statuses, as documented in docs/publisher-sdk.md (and in --help).
 constexpr int exit_ok = 0;
-constexpr int exit_failed = 1;  // refused by the broker or a bad input line
-constexpr int exit_usage = 2;   // the update given on the command line is invalid
+constexpr int exit_failed = 1;   // an update was refused or not acknowledged, or a --stdin line failed
+constexpr int exit_usage = 2;    // the command line is wrong: unknown option, bad value, invalid update
+constexpr int exit_connect = 3;  // the broker could not be reached or refused the connection
 
 // Updates of one stdin batch that may await their acknowledgement at once;
 // when reached, the oldest is waited for before reading on.
@@ -81,6 +86,34 @@ void complain(const std::string& text) {
 
 std::string describe(const progress::rejection& reason) {
   return reason.field.empty() ? reason.message : reason.field + ": " + reason.message;
+}
+
+// What to check when the broker refuses the connection with `reason_code`.
+std::string connect_hint(int reason_code) {
+  switch (reason_code) {
+    case 0x86:
+    case 0x87:
+      return std::string(progress::mqtt_reason_name(static_cast<std::uint8_t>(reason_code))) +
+             ": check --username/--password (or PROGRESS_MQTT_USERNAME/PROGRESS_MQTT_PASSWORD)";
+    case 0x85: return "client identifier not valid: check --client-id";
+    case 0x84: return "unsupported protocol version: the broker must speak MQTT v5 (Mosquitto 2 or later)";
+    case 0x8A: return "banned: the broker refuses this account or address";
+    case 0x9C:
+    case 0x9D: return "the broker points to another server: check --url";
+    default: return std::string(progress::mqtt_reason_name(static_cast<std::uint8_t>(reason_code)));
+  }
+}
+
+// "cannot connect to tcp://...: not authorized: check --username/--password (reason code 135)"
+std::string connect_failure(const std::string& url, const progress::publish_error& error) {
+  if (error.reason_code() >= 0x80) {
+    return "cannot connect to " + url + ": " + connect_hint(error.reason_code()) + " (reason code " +
+           std::to_string(error.reason_code()) + ")";
+  }
+  if (error.code() == progress::publish_errc::timed_out) {
+    return std::string(error.what()) + ": is the broker running there? check --url and --timeout";
+  }
+  return std::string(error.what()) + ": is the broker running there? check --url";
 }
 
 // Waits for one acknowledgement; returns the problem, if any.
@@ -304,8 +337,19 @@ int run(const settings& config) {
   // only a --stdin session, which lives as long as its jobs, announces presence.
   options.announce_presence = config.from_stdin;
 
+  std::optional<progress::publisher> connected;
   try {
-    progress::publisher publisher(options);
+    connected.emplace(options);
+  } catch (const progress::validation_error& e) {
+    complain(describe(e.reason()));
+    return exit_usage;
+  } catch (const progress::publish_error& e) {
+    complain(connect_failure(config.url, e));
+    return exit_connect;
+  }
+  auto& publisher = *connected;
+
+  try {
     if (config.from_stdin) {
       line_writer out;
       batch lines(publisher, config, timeout, out);
@@ -333,6 +377,9 @@ int run(const settings& config) {
   } catch (const progress::publish_error& e) {
     complain(e.what());
     return exit_failed;
+  } catch (const std::exception& e) {
+    complain(std::string("unexpected error: ") + e.what());
+    return exit_failed;
   }
 }
 
@@ -355,8 +402,9 @@ int main(int argc, char** argv) {
       "E_DISK\n"
       "  progress-publish --user alice --job j1 --remove\n"
       "  echo '{\"jobId\":\"j2\",\"status\":\"completed\"}' | progress-publish --stdin --user alice\n\n"
-      "Exit status: 0 when every update was acknowledged, 1 when the broker refused or a --stdin line\n"
-      "failed, 2 when the update given by flags is invalid.",
+      "Exit status: 0 when every update was acknowledged; 1 when the broker refused an update, did not\n"
+      "acknowledge it in time, or a --stdin line failed; 2 when the command line is wrong (unknown option,\n"
+      "bad value, invalid update); 3 when the broker could not be reached or refused the connection.",
       "progress-publish"};
 
   app.add_option("--url", config.url, "Broker URL (env PROGRESS_MQTT_URL)")
@@ -374,7 +422,15 @@ int main(int argc, char** argv) {
       ->group("Connection");
   app.add_option("--timeout", config.timeout_s, "Seconds to wait for the connection and each acknowledgement")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            char* end = nullptr;
+            const double seconds = std::strtod(text.c_str(), &end);
+            return end != text.c_str() && *end == '\0' && seconds > 0 && seconds <= 3600
+                       ? ""
+                       : "must be a number of seconds above 0 and at most 3600";
+          },
+          "SECONDS"))
       ->group("Connection");
 
   app.add_option("--user", config.user, "User id the job belongs to (default for --stdin lines)")
@@ -420,6 +476,18 @@ int main(int argc, char** argv) {
   app.add_option("--details", config.details_text, "Result details as a JSON object, e.g. '{\"rows\":12}'")
       ->group("Update");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream out;
+    std::ostringstream err;
+    // --help prints and ends well; every other parse error is a usage error, shown without secrets.
+    if (app.exit(e, out, err) == 0) {
+      std::cout << out.str() << err.str();
+      return exit_ok;
+    }
+    std::cerr << progress::command_line::parse_error_text(app, e, argc, argv, {"--password"});
+    return exit_usage;
+  }
   return run(config);
 }

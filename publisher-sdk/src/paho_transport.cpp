@@ -18,16 +18,17 @@
 
 #include "progress/protocol/topic.hpp"
 #include "progress/protocol/worker_status.hpp"
+#include "progress/publisher/validation_error.hpp"
 
 namespace progress {
 namespace {
 
 using namespace std::chrono_literals;
 
-// "Not authorized (0x87)"
 // Hand-overs of one message, counting the first.
 constexpr int max_attempts = 4;
 
+// "Not authorized (0x87)": Paho's names, as the Node and Python SDKs say it.
 std::string describe_reason(int reason_code) {
   const char* name = ::MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(reason_code));
   char hex[8];
@@ -155,7 +156,10 @@ class paho_transport::impl final : public mqtt::iaction_listener {
                                                          " ms");
       }
     } catch (const mqtt::exception& e) {
-      const auto error = to_publish_error(e.get_return_code(), e.get_reason_code(), e.get_message());
+      // A refused CONNECT comes as a positive return code that is the CONNACK's reason code.
+      const int rc = e.get_return_code();
+      const int reason = rc >= 0x80 && rc <= 0xFF ? rc : e.get_reason_code();
+      const auto error = to_publish_error(rc, reason, e.get_message());
       throw publish_error(error.code(), "cannot connect to " + options_.url + ": " + error.what(),
                           error.reason_code());
     }
@@ -424,7 +428,17 @@ class paho_transport::impl final : public mqtt::iaction_listener {
   mqtt::async_client client_;
 };
 
-paho_transport::paho_transport(const publisher_options& options) : impl_(std::make_unique<impl>(options)) {}
+paho_transport::paho_transport(const publisher_options& options) {
+  try {
+    impl_ = std::make_unique<impl>(options);
+  } catch (const mqtt::exception& e) {
+    // Paho refuses a URL it cannot use (http://, a missing port, ...) when the client is made.
+    throw validation_error(rejection{reject_reason::invalid_value, "url",
+                                     "cannot use broker URL " + options.url + " (" + e.get_message() +
+                                         "): give tcp://host:port or ssl://host:port (also mqtt://, mqtts://, "
+                                         "ws://, wss://)"});
+  }
+}
 
 paho_transport::~paho_transport() = default;
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -237,6 +238,83 @@ TEST_F(publisher_integration, CliReportsBrokerRefusalAndInvalidUpdates) {
   child_process refused(invalid, temp_dir() / "cli-invalid.log");
   EXPECT_EQ(refused.wait_exit(30s), 2);
   EXPECT_NE(refused.log().find("progress"), std::string::npos) << refused.log();
+}
+
+// Runs the CLI with `args` after the program name; returns its exit code and output.
+std::pair<int, std::string> run_cli(const std::vector<std::string>& args, const std::filesystem::path& log) {
+  std::vector<std::string> argv{PROGRESS_PUBLISH_PATH};
+  argv.insert(argv.end(), args.begin(), args.end());
+  child_process cli(argv, log);
+  const int code = cli.wait_exit(30s);
+  return {code, cli.log()};
+}
+
+TEST_F(publisher_integration, CliRefusesAUrlThatIsNotABrokersWithAUsageError) {
+  const auto [code, output] = run_cli({"--url", "http://127.0.0.1:" + std::to_string(free_loopback_port()),
+                                       "--user", "alice", "--job", "cli-http", "--status", "started"},
+                                      temp_dir() / "cli-http.log");
+  EXPECT_EQ(code, 2) << output;
+  EXPECT_NE(output.find("progress-publish: url: cannot use broker URL http://"), std::string::npos) << output;
+  EXPECT_EQ(output.find("terminate"), std::string::npos) << output;
+}
+
+TEST_F(publisher_integration, CliNamesARefusedLoginInWordsAndExitsWith3) {
+  const auto [code, output] =
+      run_cli({"--url", broker_->url(), "--username", "worker", "--password", "not-the-password", "--user",
+               "alice", "--job", "cli-login", "--status", "started"},
+              temp_dir() / "cli-login.log");
+  EXPECT_EQ(code, 3) << output;
+  EXPECT_NE(output.find("cannot connect to " + broker_->url()), std::string::npos) << output;
+  EXPECT_NE(output.find(": check --username/--password"), std::string::npos) << output;
+  const bool named = output.find("not authorized: check") != std::string::npos ||
+                     output.find("bad user name or password: check") != std::string::npos;
+  EXPECT_TRUE(named) << output;
+  EXPECT_EQ(output.find("not-the-password"), std::string::npos) << output;
+}
+
+TEST_F(publisher_integration, CliSaysNothingListensAndExitsWith3) {
+  const auto [code, output] =
+      run_cli({"--url", "tcp://127.0.0.1:" + std::to_string(free_loopback_port()), "--timeout", "3", "--user",
+               "alice", "--job", "cli-nobody", "--status", "started"},
+              temp_dir() / "cli-nobody.log");
+  EXPECT_EQ(code, 3) << output;
+  EXPECT_NE(output.find("is the broker running there? check --url"), std::string::npos) << output;
+}
+
+TEST_F(publisher_integration, CliParseErrorsExitWith2) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--user", "alice", "--job", "j", "--status", "started", "--bogus"},
+           {"--user", "alice", "--job", "j", "--status", "started", "--timeout", "soon"},
+           {"--user", "alice", "--job", "j", "--status", "started", "--progress"},
+           {"--user", "alice", "--job", "j", "--remove", "--stdin"},
+           {"--job", "j", "--status", "started"}}) {
+    const auto [code, output] = run_cli(args, temp_dir() / "cli-usage.log");
+    EXPECT_EQ(code, 2) << args.back() << ": " << output;
+    EXPECT_NE(output.find("progress-publish: "), std::string::npos) << output;
+  }
+  const auto [help, text] = run_cli({"--help"}, temp_dir() / "cli-help.log");
+  EXPECT_EQ(help, 0);
+  EXPECT_NE(text.find("3 when the broker could not be reached"), std::string::npos) << text;
+}
+
+// A mistyped flag turns the password after it into an unexpected argument,
+// which CLI11 on its own would print.
+TEST_F(publisher_integration, CliErrorsNeverShowThePassword) {
+  const std::string secret = "hunter2-worker-password";
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--pasword", secret, "--user", "alice", "--job", "j", "--status", "started"},
+           {"--user", "alice", "--job", "j", "--status", "started", "--pasword=" + secret},
+           {"--password", secret, "--timeout", secret, "--user", "alice", "--job", "j", "--status",
+            "started"},
+           {"--password=" + secret, "--progress", secret, "--user", "alice", "--job", "j", "--status",
+            "started"},
+           {"--user", "alice", secret, "--job", "j", "--status", "started"}}) {
+    const auto [code, output] = run_cli(args, temp_dir() / "cli-secret.log");
+    EXPECT_EQ(code, 2) << output;
+    EXPECT_EQ(output.find(secret), std::string::npos) << output;
+  }
+  const auto [code, output] = run_cli({"--pasword", secret}, temp_dir() / "cli-secret.log");
+  EXPECT_NE(output.find("unknown option --pasword"), std::string::npos) << output;
 }
 
 TEST_F(publisher_integration, CliStdinBatchSkipsBadLinesAndPublishesTheRest) {

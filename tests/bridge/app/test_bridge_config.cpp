@@ -211,7 +211,7 @@ TEST(BridgeConfig, RejectsBadValues) {
   for (const std::vector<std::string>& bad :
        std::vector<std::vector<std::string>>{{"--http-listen", "nonsense"},
                                              {"--http-listen", "127.0.0.1:70000"},
-                                             {"--http-listen", "not-an-ip:80"},
+                                             {"--http-listen", "not-an-ip.invalid:80"},
                                              {"--finished-ttl", "soon"},
                                              {"--stall-after", "0s"},
                                              {"--stall-after", "8d"},
@@ -236,6 +236,38 @@ TEST(BridgeConfig, RejectsBadValues) {
     EXPECT_NE(r.exit_code, 0) << bad[0];
     EXPECT_FALSE(r.output.empty()) << bad[0];
   }
+}
+
+TEST(BridgeConfig, ListenAddressErrorsSayWhatIsExpected) {
+  const auto r = parse({"--jwt-secret", secret, "--http-listen", "8080"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("--http-listen: expected host:port"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("localhost:8080"), std::string::npos) << r.output;
+  const auto named =
+      parse({"--jwt-secret", secret, "--http-listen", "localhost:0", "--admin-listen", "localhost:9"});
+  ASSERT_TRUE(named.config) << named.output;
+  EXPECT_EQ(named.config->http_address, "127.0.0.1");
+  EXPECT_EQ(named.config->admin_address, "127.0.0.1");
+  EXPECT_EQ(named.config->admin_port, 9);
+}
+
+// A mistyped flag makes its value an unexpected argument: the error names the
+// flag, never the value, and never the value of a secret option.
+TEST(BridgeConfig, ErrorsNeverShowSecrets) {
+  const std::string password = "hunter2-broker-password";
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--jwt-secret", secret, "--mqtt-pasword", password},
+           {"--jwt-secret", secret, "--mqtt-pasword=" + password},
+           {"--jwt-secret", secret, "token", "--usr", password},
+           {"--jwt-secret", secret, "--mqtt-password", password, "--mqtt-keepalive", password},
+           {"--jwt-secert", secret, "--mqtt-password=" + password, "--threads", "none"}}) {
+    const auto r = parse(args);
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_EQ(r.output.find(password), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find(secret), std::string::npos) << r.output;
+  }
+  const auto typo = parse({"--jwt-secret", secret, "--mqtt-pasword", password});
+  EXPECT_NE(typo.output.find("unknown option --mqtt-pasword"), std::string::npos) << typo.output;
 }
 
 TEST(BridgeConfig, StallTimesAreDurations) {
@@ -302,7 +334,8 @@ TEST(ListenAddress, Forms) {
   EXPECT_FALSE(parse_listen_address("127.0.0.1"));
   EXPECT_FALSE(parse_listen_address("127.0.0.1:"));
   EXPECT_FALSE(parse_listen_address("127.0.0.1:8o"));
-  EXPECT_FALSE(parse_listen_address("localhost:80"));
+  EXPECT_EQ(parse_listen_address("localhost:80"), (std::pair<std::string, std::uint16_t>{"127.0.0.1", 80}));
+  EXPECT_FALSE(parse_listen_address("no-such-host.invalid:80"));  // .invalid never resolves (RFC 6761)
 }
 
 }  // namespace
