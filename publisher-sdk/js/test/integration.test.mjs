@@ -154,7 +154,11 @@ test('the documented example worker runs to completion and the bridge serves its
   await child.stop('SIGKILL');
   assert.deepEqual(exit, { code: 0, signal: null }, child.output);
   assert.match(child.output, /alice\/js-example-1: completed/);
-  const served = await waitFor('the example job', () => restJob('alice', 'js-example-1'));
+  // The worker's last update is acknowledged by the broker; the bridge may serve it a moment later.
+  const served = await waitFor('the example job completed', async () => {
+    const job = await restJob('alice', 'js-example-1');
+    return job?.status === 'completed' ? job : null;
+  });
   assert.deepEqual([served.status, served.phase, served.details], ['completed', 3, { rows: 5000 }]);
 });
 
