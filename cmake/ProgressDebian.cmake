@@ -7,17 +7,18 @@
 #                                   (in conf.d/), the ACL and progress-user
 #
 # Only these two install components are packaged; the SDK's headers and CMake
-# package (`cmake --install`) are not.
+# package (`cmake --install`) are not. The files below belong to the packages only
+# (EXCLUDE_FROM_ALL): `cmake --install` never writes to /etc.
 set(debian_dir ${PROJECT_SOURCE_DIR}/packaging/debian)
 
 if(PROGRESS_BUILD_BRIDGE)
   install(FILES ${PROJECT_SOURCE_DIR}/packaging/progress-bridge.service
-          DESTINATION lib/systemd/system COMPONENT bridge)
+          DESTINATION lib/systemd/system COMPONENT bridge EXCLUDE_FROM_ALL)
   # Holds secrets: readable by root only (systemd reads it before dropping privileges).
   install(FILES ${PROJECT_SOURCE_DIR}/packaging/progress-bridge.env DESTINATION /etc/progress-bridge
-          PERMISSIONS OWNER_READ OWNER_WRITE COMPONENT bridge)
+          PERMISSIONS OWNER_READ OWNER_WRITE COMPONENT bridge EXCLUDE_FROM_ALL)
   install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION share/doc/progress-bridge
-          RENAME copyright COMPONENT bridge)
+          RENAME copyright COMPONENT bridge EXCLUDE_FROM_ALL)
 endif()
 
 # Debian's own /etc/mosquitto/mosquitto.conf sets persistence (with the same values as ours)
@@ -36,15 +37,18 @@ endif()
 set(debian_broker_conf_file ${PROJECT_BINARY_DIR}/packaging/progress.conf)
 file(CONFIGURE OUTPUT ${debian_broker_conf_file} @ONLY CONTENT
      "# broker-config/mosquitto.conf of Progress Bridge, as installed by progress-bridge-broker-config.\n@debian_broker_conf@")
-install(FILES ${debian_broker_conf_file} DESTINATION /etc/mosquitto/conf.d COMPONENT broker_config)
-install(FILES ${PROJECT_SOURCE_DIR}/broker-config/acl DESTINATION /etc/mosquitto/progress COMPONENT broker_config)
-install(PROGRAMS ${PROJECT_SOURCE_DIR}/broker-config/progress-user DESTINATION bin COMPONENT broker_config)
+install(FILES ${debian_broker_conf_file} DESTINATION /etc/mosquitto/conf.d COMPONENT broker_config EXCLUDE_FROM_ALL)
+install(FILES ${PROJECT_SOURCE_DIR}/broker-config/acl DESTINATION /etc/mosquitto/progress COMPONENT broker_config EXCLUDE_FROM_ALL)
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/broker-config/progress-user DESTINATION bin COMPONENT broker_config EXCLUDE_FROM_ALL)
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION share/doc/progress-bridge-broker-config
-        RENAME copyright COMPONENT broker_config)
+        RENAME copyright COMPONENT broker_config EXCLUDE_FROM_ALL)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME progress-bridge)
 set(CPACK_PACKAGE_VENDOR "Progress Bridge")
+# CPack puts this summary before each component's description unless it is CPack's own
+# default: so each package's description gives its own first line as the summary.
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${CMAKE_PROJECT_NAME} built using CMake")
 set(CPACK_PACKAGE_CONTACT "Progress Bridge maintainers <progress-bridge@localhost>")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES TRUE)

@@ -57,7 +57,7 @@ done
 
 contents() { dpkg-deb --contents "$1" | awk '{ print $1, $2, $6 }'; }
 expect_file() {  # PACKAGE MODE-AND-OWNER PATH
-  grep -qxF "$2 ./${3#/}" <(contents "$1" | awk '{ print $1, $2, $3 }') ||
+  contents "$1" | grep -qxF -e "$2 ./${3#/}" ||
     { contents "$1"; fail "$(basename "$1") lacks $3 ($2)"; }
 }
 expect_file "$bridge_deb" "-rwxr-xr-x root/root" /usr/bin/progress-bridge
