@@ -129,7 +129,7 @@ int serve(const bridge_config& cfg) {
     files = cfg.web_root.empty() ? std::make_shared<const static_files>(embedded_dashboard())
                                  : std::make_shared<const static_files>(cfg.web_root);
   } catch (const std::exception& e) {
-    spdlog::critical("--web-root: {}", e.what());
+    spdlog::critical("{}: {}", cfg.web_root.empty() ? "built-in dashboard" : "--web-root", e.what());
     return 2;
   }
 
