@@ -4,7 +4,8 @@
 PROJECT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$PROJECT_ROOT/build}
 
-# Debian 12 packages the project builds, runs and tests with.
+# Debian 12 packages the project builds, runs and tests with (dpkg-dev and file:
+# cpack's Debian packages, whose dependencies dpkg-shlibdeps computes).
 PROGRESS_PACKAGES=(
   g++ cmake ninja-build pkg-config ca-certificates curl
   libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev
@@ -12,6 +13,7 @@ PROGRESS_PACKAGES=(
   libboost-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev libspdlog-dev prometheus-cpp-dev libjwt-dev libsqlite3-dev
   libgtest-dev libgmock-dev docker-compose
   nginx-light
+  dpkg-dev file
 )
 
 # What the Python publisher SDK and its tests need (publisher-sdk/python).

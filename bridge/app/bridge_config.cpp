@@ -241,7 +241,7 @@ config_result parse_config(int argc, const char* const* argv) {
       ->envname("BRIDGE_TRUSTED_PROXY_HEADER")
       ->check(CLI::IsMember({"x-forwarded-for", "forwarded"}))
       ->capture_default_str();
-  app.add_option("--web-root", cfg.web_root, "Directory of static files served at / (the dashboard)")
+  app.add_option("--web-root", cfg.web_root, "Directory of static files served at / instead of the built-in dashboard")
       ->envname("BRIDGE_WEB_ROOT")
       ->check(CLI::ExistingDirectory);
   app.add_option("--stream-queue-limit", cfg.stream_queue_limit,

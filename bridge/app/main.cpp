@@ -21,6 +21,7 @@
 #include "bridge_config.hpp"
 #include "build_info.hpp"
 #include "data_dir.hpp"
+#include "embedded_dashboard.hpp"
 #include "job_store.hpp"
 #include "job_lifecycle.hpp"
 #include "journal.hpp"
@@ -124,13 +125,12 @@ int serve(const bridge_config& cfg) {
   }
 
   std::shared_ptr<const static_files> files;
-  if (!cfg.web_root.empty()) {
-    try {
-      files = std::make_shared<const static_files>(cfg.web_root);
-    } catch (const std::exception& e) {
-      spdlog::critical("--web-root: {}", e.what());
-      return 2;
-    }
+  try {
+    files = cfg.web_root.empty() ? std::make_shared<const static_files>(embedded_dashboard())
+                                 : std::make_shared<const static_files>(cfg.web_root);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}: {}", cfg.web_root.empty() ? "built-in dashboard" : "--web-root", e.what());
+    return 2;
   }
 
   // Declared before the io_context: handlers it still holds when destroyed
@@ -231,7 +231,8 @@ int serve(const bridge_config& cfg) {
     if (const auto open = admin.lock()) m.set_connections_open("admin", open->open_connections());
   });
   spdlog::info("MQTT broker {} as {}", cfg.mqtt_url, cfg.mqtt_username);
-  if (files) spdlog::info("serving {} static files from {}", files->size(), cfg.web_root);
+  spdlog::info("serving {} static files from {}", files->size(),
+               cfg.web_root.empty() ? std::string{"the built-in dashboard"} : cfg.web_root);
 
   std::mutex mutex;
   std::condition_variable wake;

@@ -52,7 +52,6 @@ std::string_view static_files::content_type(std::string_view path) noexcept {
 static_files::static_files(const fs::path& root) {
   std::error_code ec;
   if (!fs::is_directory(root, ec)) throw std::runtime_error("not a directory: " + root.string());
-  std::size_t total = 0;
   auto it = fs::recursive_directory_iterator(root, fs::directory_options::none, ec);
   if (ec) throw std::runtime_error("cannot read " + root.string() + ": " + ec.message());
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
@@ -63,25 +62,38 @@ static_files::static_files(const fs::path& root) {
       continue;
     }
     if (!it->is_regular_file() || it->is_symlink()) continue;
-    if (files_.size() >= max_files)
-      throw std::runtime_error(fmt::format("more than {} files under {}", max_files, root.string()));
     const auto bytes = it->file_size(ec);
     if (ec) throw std::runtime_error("cannot read " + it->path().string() + ": " + ec.message());
-    total += bytes;
-    if (total > max_total_bytes)
-      throw std::runtime_error(fmt::format("more than {} bytes under {}", max_total_bytes, root.string()));
+    reserve(bytes, "under " + root.string());  // before reading: an oversized file is never loaded
     std::string body(bytes, '\0');
     std::ifstream in(it->path(), std::ios::binary);
     in.read(body.data(), static_cast<std::streamsize>(body.size()));
     if (!in || static_cast<std::uintmax_t>(in.gcount()) != bytes)
       throw std::runtime_error("cannot read " + it->path().string());
-    const auto url = "/" + fs::relative(it->path(), root).generic_string();
-    file entry;
-    entry.content_type = content_type(url);
-    entry.etag = fmt::format("\"{:x}-{:x}\"", body.size(), std::hash<std::string>{}(body));
-    entry.body = std::make_shared<const std::string>(std::move(body));
-    files_.emplace(url, std::move(entry));
+    add("/" + fs::relative(it->path(), root).generic_string(), std::move(body));
   }
+}
+
+static_files::static_files(std::span<const embedded_file> files) {
+  for (const auto& embedded : files) {
+    reserve(embedded.bytes.size(), "built in");
+    add(std::string{embedded.path}, std::string{embedded.bytes});
+  }
+}
+
+void static_files::reserve(std::size_t bytes, std::string_view where) {
+  if (files_.size() >= max_files) throw std::runtime_error(fmt::format("more than {} files {}", max_files, where));
+  if (bytes > max_total_bytes - total_bytes_)
+    throw std::runtime_error(fmt::format("more than {} bytes {}", max_total_bytes, where));
+  total_bytes_ += bytes;
+}
+
+void static_files::add(std::string url, std::string body) {
+  file entry;
+  entry.content_type = content_type(url);
+  entry.etag = fmt::format("\"{:x}-{:x}\"", body.size(), std::hash<std::string>{}(body));
+  entry.body = std::make_shared<const std::string>(std::move(body));
+  files_.insert_or_assign(std::move(url), std::move(entry));
 }
 
 std::optional<http_response> static_files::serve(const http_request& req, std::string_view path) const {
