@@ -15,7 +15,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "listener_fixture.hpp"
@@ -37,7 +37,9 @@ http_request get_request(const std::string& target) {
 }
 
 TEST_F(HttpListenerTest, ConnectionsBeyondTheCapAreClosedAtOnce) {
-  start({}, listener_options{.connections = {.max_connections = 2, .max_per_address = 100}});
+  start({},
+        listener_options{
+            .limits = {}, .connections = {.max_connections = 2, .max_per_address = 100}, .proxies = nullptr});
   auto first = connect();
   auto second = connect();
   beast::error_code ec;
@@ -56,7 +58,9 @@ TEST_F(HttpListenerTest, ConnectionsBeyondTheCapAreClosedAtOnce) {
 }
 
 TEST_F(HttpListenerTest, OneAddressAtItsCapLeavesOthersIn) {
-  start({}, listener_options{.connections = {.max_connections = 100, .max_per_address = 2}});
+  start({},
+        listener_options{
+            .limits = {}, .connections = {.max_connections = 100, .max_per_address = 2}, .proxies = nullptr});
   auto a = connect("127.0.0.1");
   auto b = connect("127.0.0.1");
   beast::error_code ec;
@@ -73,7 +77,9 @@ TEST_F(HttpListenerTest, OneAddressAtItsCapLeavesOthersIn) {
 }
 
 TEST_F(HttpListenerTest, AHandedOffConnectionCountsUntilItsSlotIsReleased) {
-  start({}, listener_options{.connections = {.max_connections = 1, .max_per_address = 1}});
+  start({},
+        listener_options{
+            .limits = {}, .connections = {.max_connections = 1, .max_per_address = 1}, .proxies = nullptr});
   EXPECT_EQ(get_from("127.0.0.1", "/handoff").body(), "taken");
   EXPECT_EQ(listener_->open_connections(), 1u) << "the stream's owner holds the slot";
   auto refused = connect();
@@ -84,7 +90,8 @@ TEST_F(HttpListenerTest, AHandedOffConnectionCountsUntilItsSlotIsReleased) {
 }
 
 listener_options behind_proxy(std::size_t max_per_address) {
-  return listener_options{.connections = {.max_connections = 100, .max_per_address = max_per_address},
+  return listener_options{.limits = {},
+                          .connections = {.max_connections = 100, .max_per_address = max_per_address},
                           .proxies = std::make_shared<const trusted_proxies>(
                               std::vector<address_range>{*address_range::parse("127.0.0.1/32")},
                               forwarded_header::x_forwarded_for)};
@@ -137,8 +144,7 @@ class HttpOutOfDescriptors : public ListenerTest {
   void SetUp() override {
     ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original_), 0);
     previous_logger_ = spdlog::default_logger();
-    auto logger =
-        std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_));
+    auto logger = std::make_shared<spdlog::logger>("capture", log_);
     logger->set_pattern("%l %v");
     logger->set_level(spdlog::level::debug);
     spdlog::set_default_logger(logger);
@@ -195,14 +201,19 @@ class HttpOutOfDescriptors : public ListenerTest {
     return closed;
   }
 
-  [[nodiscard]] std::size_t log_lines() const {
-    const auto text = log_.str();
-    return static_cast<std::size_t>(std::ranges::count(text, '\n'));
+  [[nodiscard]] std::size_t log_lines() const { return log_->last_formatted().size(); }
+  // What the listener's threads logged so far; read under the sink's lock.
+  [[nodiscard]] std::string log_text() const {
+    std::string text;
+    for (const auto& line : log_->last_formatted()) text += line;
+    return text;
   }
 
   rlimit original_{};
   std::shared_ptr<spdlog::logger> previous_logger_;
-  std::ostringstream log_;
+  // Far more lines than the test allows, so that a flood would show.
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> log_ =
+      std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100000);
   std::vector<int> client_fds_;
   std::vector<int> fillers_;  // take every other free descriptor while the limit is low
 };
@@ -226,14 +237,14 @@ TEST_F(HttpOutOfDescriptors, TheListenerShedsWaitingConnectionsBacksOffAndRecove
   // The connections the listener has no descriptor for are closed, not left waiting.
   EXPECT_TRUE(test::wait_until([&] { return closed_clients() >= clients / 2; }, 20s))
       << closed_clients() << " of " << clients << " closed\n"
-      << log_.str();
+      << log_text();
   std::this_thread::sleep_for(3s);  // still out of descriptors: it keeps failing to accept
   const double cpu_used = cpu_seconds() - cpu_before;
   EXPECT_LT(cpu_used, 2.0) << "the accept loop must back off, not spin";
   EXPECT_GE(count_of(service_->refusals(), "descriptors"), static_cast<std::size_t>(clients / 2));
   // 10 lines a window and one summary (a spinning loop wrote millions here).
-  EXPECT_LE(log_lines(), 30u) << log_.str();
-  EXPECT_THAT(log_.str(), ::testing::HasSubstr("Too many open files"));
+  EXPECT_LE(log_lines(), 30u) << log_text();
+  EXPECT_THAT(log_text(), ::testing::HasSubstr("Too many open files"));
 
   // Once the clients leave, it serves again.
   restore_limit();
