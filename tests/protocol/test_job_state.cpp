@@ -41,6 +41,38 @@ TEST(job_state, round_trips_through_parse_update) {
   EXPECT_EQ(*parsed.state, state);
 }
 
+// Every layout of a number: plain, with leading zeros, whole, and exponents
+// on both sides (the fuzzer found 0.0001, which std::to_chars alone writes 1e-04).
+TEST(job_state, append_json_writes_numbers_as_the_json_library_does) {
+  for (const double progress : {0.0,
+                                -0.0,
+                                0.0001,
+                                0.00010,
+                                0.00012345,
+                                0.001,
+                                0.1,
+                                1.0,
+                                12.5,
+                                33.333333333333336,
+                                99.99,
+                                100.0,
+                                1e-5,
+                                1.5e-7,
+                                123456789012345.0,
+                                1e15,
+                                1.25e16,
+                                1e100,
+                                -2.5e-9,
+                                5e-324,
+                                1.7976931348623157e308}) {
+    job_state s;
+    s.progress = progress;
+    std::string written;
+    append_json(written, s);
+    EXPECT_EQ(written, nlohmann::json(s).dump()) << progress;
+  }
+}
+
 TEST(job_status, names_and_terminal_states) {
   EXPECT_EQ(to_string(job_status::in_progress), "in_progress");
   EXPECT_EQ(parse_job_status("cancelled"), job_status::cancelled);
