@@ -39,58 +39,13 @@ void append_number(std::string& out, std::int64_t value) {
   out.append(digits.data(), result.ptr);
 }
 
-// The shortest round-trip digits, laid out as nlohmann::json writes them:
-// plain decimals while the decimal point falls within -4 < n <= 15 places of
-// the first digit ("0.0001", "12.5", "3.0"), d.ddde+XX beyond ("1e-05").
+// nlohmann::json's own digits and layout (Grisu2: round-trip, not always the
+// shortest; "0.0001", "3.0", "1e-05"), so the text matches what it writes byte
+// for byte, as the fuzz target checks. Validation lets only finite numbers in.
 void append_number(std::string& out, double value) {
-  std::array<char, 40> buffer{};
-  const auto result =
-      std::to_chars(buffer.data(), buffer.data() + buffer.size(), value, std::chars_format::scientific);
-  std::string_view text(buffer.data(), static_cast<std::size_t>(result.ptr - buffer.data()));
-  if (!text.empty() && text.front() == '-') {
-    out += '-';
-    text.remove_prefix(1);
-  }
-  const auto e = text.find('e');
-  if (e == std::string_view::npos) {  // inf or nan: validation never lets them through
-    out += text;
-    return;
-  }
-  std::string digits(1, text[0]);
-  if (e > 2) digits.append(text.substr(2, e - 2));  // the digits after "d."
-  int exponent = 0;
-  const auto exponent_text = text.substr(text[e + 1] == '+' ? e + 2 : e + 1);
-  std::from_chars(exponent_text.data(), exponent_text.data() + exponent_text.size(), exponent);
-
-  constexpr int min_exp = -4;
-  constexpr int max_exp = 15;
-  const int k = static_cast<int>(digits.size());
-  const int n = exponent + 1;  // where the decimal point falls, counted from the first digit
-  if (k <= n && n <= max_exp) {
-    out += digits;
-    out.append(static_cast<std::size_t>(n - k), '0');
-    out += ".0";
-  } else if (0 < n && n <= max_exp) {
-    out.append(digits, 0, static_cast<std::size_t>(n));
-    out += '.';
-    out.append(digits, static_cast<std::size_t>(n));
-  } else if (min_exp < n && n <= 0) {
-    out += "0.";
-    out.append(static_cast<std::size_t>(-n), '0');
-    out += digits;
-  } else {
-    out += digits[0];
-    if (k > 1) {
-      out += '.';
-      out.append(digits, 1);
-    }
-    out += 'e';
-    const int shown = n - 1;
-    out += shown < 0 ? '-' : '+';
-    const int magnitude = shown < 0 ? -shown : shown;
-    if (magnitude < 10) out += '0';
-    append_number(out, static_cast<std::int64_t>(magnitude));
-  }
+  std::array<char, 64> buffer{};
+  char* end = nlohmann::detail::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  out.append(buffer.data(), end);
 }
 
 // Writes `"name":` with the separator the previous member needs. Keys are

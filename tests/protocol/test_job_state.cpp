@@ -42,12 +42,14 @@ TEST(job_state, round_trips_through_parse_update) {
 }
 
 // Every layout of a number: plain, with leading zeros, whole, and exponents
-// on both sides (the fuzzer found 0.0001, which std::to_chars alone writes 1e-04).
+// on both sides, and digits where Grisu2 is not the shortest (the fuzzer found
+// 0.0001, which std::to_chars writes 1e-04, and 1.27777752).
 TEST(job_state, append_json_writes_numbers_as_the_json_library_does) {
   for (const double progress : {0.0,
                                 -0.0,
                                 0.0001,
                                 0.00010,
+                                1.27777752,
                                 0.00012345,
                                 0.001,
                                 0.1,
