@@ -9,12 +9,12 @@
 
 namespace progress::bridge::fixtures {
 
-// A job state of the first attempt.
-inline job_state state(job_status status, std::int64_t seq) {
+// A job state, of the first attempt unless said otherwise.
+inline job_state state(job_status status, std::int64_t seq, std::int64_t attempt = 1) {
   job_state s;
   s.status = status;
   s.seq = seq;
-  s.attempt = 1;
+  s.attempt = attempt;
   return s;
 }
 

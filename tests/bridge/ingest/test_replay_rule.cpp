@@ -4,19 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include "job_fixtures.hpp"
 #include "removal_memory.hpp"
 #include "state_marker.hpp"
 
 namespace progress::bridge {
 namespace {
 
-job_state state(job_status status, std::int64_t seq, std::int64_t attempt = 1) {
-  job_state s;
-  s.status = status;
-  s.seq = seq;
-  s.attempt = attempt;
-  return s;
-}
+using fixtures::state;
 
 constexpr broker_view marker_at(std::uint64_t marker) {
   return broker_view{marker, true};
