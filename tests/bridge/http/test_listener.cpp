@@ -172,7 +172,8 @@ class HttpOutOfDescriptors : public ListenerTest {
   // Leaves exactly `free_descriptors` descriptors for the listener to accept with.
   void lower_limit() {
     rlimit lowered = original_;
-    lowered.rlim_cur = static_cast<rlim_t>(highest_open_descriptor()) + 1;
+    // Room for the gaps below the highest descriptor (filled below) and free_descriptors more.
+    lowered.rlim_cur = static_cast<rlim_t>(highest_open_descriptor()) + 1 + free_descriptors;
     ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
     for (int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC); fd >= 0;
          fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC))
