@@ -96,7 +96,8 @@ void mqtt_ingest::stop() {
     halted->set_value();
   });
   if (done.wait_for(stop_timeout) != std::future_status::ready) {
-    spdlog::warn("MQTT ingest: the event loop did not take the connection down within {} s", stop_timeout.count());
+    spdlog::warn("MQTT ingest: the event loop did not take the connection down within {} s",
+                 stop_timeout.count());
   }
 }
 
@@ -130,7 +131,8 @@ void mqtt_ingest::connect() {
       mqtt_connection::handlers{
           .connected =
               [weak](const mqtt::connack&) {
-                if (const auto self = weak.lock(); self && self->connection_) self->on_connected(self->connection_);
+                if (const auto self = weak.lock(); self && self->connection_)
+                  self->on_connected(self->connection_);
               },
           .messages =
               [weak](std::span<const mqtt::publish> messages) {
@@ -165,13 +167,15 @@ void mqtt_ingest::on_connected(const std::shared_ptr<mqtt_connection>& connectio
   // The marker first: its retained message comes before every job's.
   reconciler_->connected([weak = std::weak_ptr{connection}](std::string_view topic, std::string_view payload,
                                                             broker_reconciler::publish_done done) {
-    if (const auto live = weak.lock()) return live->publish(topic, payload, mqtt::qos::at_least_once, true, std::move(done));
+    if (const auto live = weak.lock())
+      return live->publish(topic, payload, mqtt::qos::at_least_once, true, std::move(done));
     done(std::nullopt);
   });
   connection->subscribe({reconciler_->marker_topic()}, mqtt::qos::at_least_once,
                         [weak = weak_from_this()](std::optional<std::vector<std::uint8_t>> codes) {
                           const auto self = weak.lock();
-                          if (self && codes) self->reconciler_->marker_subscribed(!codes->empty() && (*codes)[0] < 0x80);
+                          if (self && codes)
+                            self->reconciler_->marker_subscribed(!codes->empty() && (*codes)[0] < 0x80);
                         });
   // Clean start: the broker forgot our subscriptions, so subscribe on every connect.
   std::vector<std::string> filters{std::string{job_topic_filter}, sync_topic_};
@@ -205,10 +209,10 @@ void mqtt_ingest::on_subscribed(const std::optional<std::vector<std::uint8_t>>& 
   if (!codes) return;  // the connection ended first; it will be retried
   const auto refused = [&](std::size_t i) { return i >= codes->size() || (*codes)[i] >= 0x80; };
   if (refused(0)) {
-    spdlog::error("MQTT broker refused the subscription to {} ({}): no job updates will arrive; check the "
-                  "broker's ACL for account '{}'",
-                  job_topic_filter, codes->empty() ? "no reason" : mqtt::reason_name((*codes)[0]),
-                  options_.username);
+    spdlog::error(
+        "MQTT broker refused the subscription to {} ({}): no job updates will arrive; check the "
+        "broker's ACL for account '{}'",
+        job_topic_filter, codes->empty() ? "no reason" : mqtt::reason_name((*codes)[0]), options_.username);
   }
   // A refused job subscription replays nothing: that proves no job gone.
   sweep_possible_ = !refused(0);
@@ -229,20 +233,30 @@ void mqtt_ingest::on_subscribed(const std::optional<std::vector<std::uint8_t>>& 
 void mqtt_ingest::begin_sync() {
   const auto marker = std::to_string(++sync_generation_);
   if (connection_) connection_->publish(sync_topic_, marker, mqtt::qos::at_least_once, false);
-  sync_timer_.expires_after(options_.sync_timeout);
-  sync_timer_.async_wait(
-      [self = shared_from_this(), generation = sync_generation_](boost::system::error_code ec) {
-        if (ec || self->stopped_ || generation != self->sync_generation_ || self->loaded_) return;
-        // The marker is queued behind every retained state: when the broker's
-        // per-client queue (max_queued_messages) overflows it is lost with them.
-        spdlog::error(
-            "MQTT sync marker did not come back within {} ms; treating the retained state as loaded, but the "
-            "broker may have dropped retained job states (check its log and max_queued_messages)",
-            self->options_.sync_timeout.count());
-        self->loaded_ = true;
-        self->sweep_possible_ = false;
-        self->reconciler_->replay_incomplete();
-      });
+  last_message_at_ = std::chrono::steady_clock::now();
+  await_sync(options_.sync_timeout);
+}
+
+void mqtt_ingest::await_sync(std::chrono::steady_clock::duration wait) {
+  sync_timer_.expires_after(wait);
+  sync_timer_.async_wait([self = shared_from_this(),
+                          generation = sync_generation_](boost::system::error_code ec) {
+    if (ec || self->stopped_ || generation != self->sync_generation_ || self->loaded_) return;
+    // Still replaying: wait for a silence as long as the timeout.
+    const auto silent_until = self->last_message_at_ + self->options_.sync_timeout;
+    if (const auto now = std::chrono::steady_clock::now(); now < silent_until) {
+      return self->await_sync(silent_until - now);
+    }
+    // The marker is queued behind every retained state: when the broker's
+    // per-client queue (max_queued_messages) overflows it is lost with them.
+    spdlog::error(
+        "MQTT sync marker did not come back, and nothing arrived for {} ms; treating the retained state as "
+        "loaded, but the broker may have dropped retained job states (check its log and max_queued_messages)",
+        self->options_.sync_timeout.count());
+    self->loaded_ = true;
+    self->sweep_possible_ = false;
+    self->reconciler_->replay_incomplete();
+  });
 }
 
 void mqtt_ingest::on_sync(std::string_view payload) {
@@ -278,6 +292,8 @@ void mqtt_ingest::on_messages(std::span<const mqtt::publish> messages) {
     if (stopped_) return;
     handle(message);
   }
+  // After the batch: a bridge slow to apply it is not a silent broker.
+  if (!loaded_) last_message_at_ = std::chrono::steady_clock::now();
   reconciler_->batch_applied();
 }
 

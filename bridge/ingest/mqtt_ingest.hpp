@@ -18,7 +18,9 @@
 // bridge/sync/<client id>, a topic it also subscribes. The broker delivers the
 // retained job states queued by the subscription before that marker, so when
 // the marker comes back the retained state is loaded. If it never comes back
-// (e.g. the broker refuses it), `sync_timeout` marks the state loaded anyway.
+// (e.g. the broker refuses it), the state is marked loaded anyway once no
+// message has arrived for `sync_timeout`: a replay of a million retained
+// states takes longer than that, and is not over while it still flows.
 // Mosquitto queues the retained states of a new subscription like any other
 // message: it drops what exceeds max_inflight_messages + max_queued_messages,
 // so the broker must allow at least as many as there are jobs.
@@ -154,6 +156,7 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   void on_closed(const mqtt_connection_end& end);
   void on_subscribed(const std::optional<std::vector<std::uint8_t>>& codes);
   void begin_sync();
+  void await_sync(std::chrono::steady_clock::duration wait);
   void on_sync(std::string_view payload);
   void sweep_unseen();
   void on_messages(std::span<const mqtt::publish> messages);
@@ -184,8 +187,10 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   std::chrono::seconds reconnect_delay_;
   bool ever_connected_ = false;
   std::uint64_t sync_generation_ = 0;
-  bool sweep_possible_ = false;  // this replay may still prove which jobs are gone
-  std::set<job_key> seen_;       // job topics heard since the last SUBACK
+  // When the last message arrived while the retained state was loading.
+  std::chrono::steady_clock::time_point last_message_at_;
+  bool sweep_possible_ = false;          // this replay may still prove which jobs are gone
+  std::set<job_key> seen_;               // job topics heard since the last SUBACK
   std::vector<side_topic> side_topics_;  // fixed once started
 };
 
