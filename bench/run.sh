@@ -2,10 +2,10 @@
 # Benchmarks progress-bridge side by side with the Socket.IO relay, Mosquitto's own
 # websockets listener and a plain ws relay (docs/benchmarks.md).
 #
-#   bench/run.sh            full run (~25 min): bench/results/<date>.json, docs/benchmarks.md, plots
+#   bench/run.sh            full run (~30 min): bench/results/<date>.json, docs/benchmarks.md, plots
 #   bench/run.sh --quick    a few seconds per scenario, small numbers; what ctest runs
 #
-# Options: --quick, --contenders A,B,C,D, --scenarios S1,S2,S3,S4,S5,S6, --build-dir DIR,
+# Options: --quick, --contenders A,B,C,D, --scenarios S1,...,S7, --build-dir DIR,
 # --no-build, --step-seconds N (full run), --keep (leave the temporary directory),
 # --profile perf|heaptrack (profile the bridge during S2; reports next to the results).
 # Everything listens on 127.0.0.1; clients connect from 127.0.0.2 ... 127.0.0.9.
@@ -14,7 +14,7 @@ source "$(dirname "$0")/../scripts/common.sh"
 BENCH_DIR=$PROJECT_ROOT/bench
 
 quick=0 build=1 keep=0 step_seconds=20 profile=
-contenders=A,B,C,D scenarios=S1,S2,S3,S4,S5,S6
+contenders=A,B,C,D scenarios=S1,S2,S3,S4,S5,S6,S7
 while [[ $# -gt 0 ]]; do
   case $1 in
     --quick) quick=1; shift ;;
@@ -63,11 +63,13 @@ fi
 if [[ $quick == 1 ]]; then
   s1_sizes=(200) s2_clients=200 s2_steps=500:0.5,2000:0.5 s3_clients=100 s3_steps=100:1
   s4_clients=200 s4_users=20 s4_rate=2000 s4_pause_ms=500 s5_seconds=1 s6_clients=200 settle=0.2
+  s7_users=20 s7_jobs_per_user=100
 else
   s1_sizes=(1000 5000 10000) s2_clients=5000 s3_clients=1000 s3_steps=100:$step_seconds
   s2_steps=$(printf '%s:'"$step_seconds"',' 1000 2000 5000 10000 20000 30000)
   s2_steps=${s2_steps%,}
   s4_clients=2000 s4_users=200 s4_rate=20000 s4_pause_ms=10000 s5_seconds=15 s6_clients=5000 settle=2
+  s7_users=1000 s7_jobs_per_user=1000
 fi
 max_users=$s2_clients
 for n in "${s1_sizes[@]}" "$s6_clients"; do [[ $n -gt $max_users ]] && max_users=$n; done
@@ -135,9 +137,9 @@ make_accounts
 
 # ---------------------------------------------------------------- processes
 broker_pid='' contender_pid='' heaptrack_pid=''
-start_broker() {
+start_broker() {  # start_broker [CONFIG]
   rm -rf "$WORK/data" && mkdir -p "$WORK/data"
-  mosquitto -c "$WORK/mosquitto.conf" >>"$WORK/mosquitto.log" 2>&1 &
+  mosquitto -c "${1:-$WORK/mosquitto.conf}" >>"$WORK/mosquitto.log" 2>&1 &
   broker_pid=$!
   pids+=("$broker_pid")
   wait_port "$MQTT_PORT" 10 && wait_port "$MQTT_WS_PORT" 10 ||
@@ -297,7 +299,8 @@ scenario_s1() {
       --argjson cpu "$(minus "$cpu_after" "$cpu_before")" --argjson state "$expect" \
       '{clients: $n, ready: .ready_clients, rss_before_kib: $before, rss_after_kib: $after,
         rss_per_connection_kib: (($after - $before) / $n), connect_wall_s, connect_to_state: .connect_to_state_ms,
-        with_state: ($state == 1), contender_cpu_s: $cpu, connect_failures, loadgen_cpu_s}' "$WORK/s1-$c-$n.loadgen.json")"
+        with_state: ($state == 1), contender_cpu_s: $cpu, cpu_us_per_connection: ($cpu * 1e6 / $n),
+        connect_failures, loadgen_cpu_s}' "$WORK/s1-$c-$n.loadgen.json")"
     stop_stack
   done
 }
@@ -363,7 +366,10 @@ scenario_s2() {
   record "$tag" "$c" "$(jq --argjson cpu "$(minus "$cpu_after" "$cpu_before")" \
     --argjson bcpu "$(minus "$broker_cpu_after" "$broker_cpu_before")" --argjson hwm "$hwm" \
     --argjson extra "$extra" --arg c "$c" '
-    .steps as $steps | {clients, steps: $steps, contender_cpu_s: (if $c == "C" then null else $cpu end), broker_cpu_s: $bcpu,
+    .steps as $steps | (if $c == "C" then $bcpu else $cpu end) as $server_cpu |
+    {clients, steps: $steps, contender_cpu_s: (if $c == "C" then null else $cpu end), broker_cpu_s: $bcpu,
+     cpu_us_per_message: ($server_cpu * 1e6 / ([$steps[].sent] | add)),
+     cpu_us_per_delivery: ($server_cpu * 1e6 / ([$steps[].count] | add)),
      peak_rss_kib: $hwm, loadgen_cpu_s, run_wall_s, disconnects, close_codes,
      max_sustainable_rate: ([$steps[] | select(.p99 < 100 and .delivered_ratio >= 0.999 and
                                              .achieved_rate >= 0.97 * .rate) | .rate] | max)} + $extra' \
@@ -390,7 +396,8 @@ scenario_s3() {
     --argjson cpu "$(minus "$cpu_after" "$cpu_before")" '
     ($pub[0].steps[0].sent * $n) as $expected |
     {clients, sent: $pub[0].steps[0].sent, latency: .steps[0], delivered_ratio: (.steps[0].count / $expected),
-     contender_cpu_s: $cpu, loadgen_cpu_s, disconnects}' "$WORK/$name.loadgen.json")"
+     contender_cpu_s: $cpu, cpu_us_per_message: ($cpu * 1e6 / $pub[0].steps[0].sent),
+     cpu_us_per_delivery: ($cpu * 1e6 / .steps[0].count), loadgen_cpu_s, disconnects}' "$WORK/$name.loadgen.json")"
   stop_stack
 }
 
@@ -407,17 +414,21 @@ scenario_s4() {
   start_loadgen "$name" --clients "$s4_clients" --users "$s4_users" --jobs-expected "$expect" \
     --final-jobs "$jobs_per_user" --final-seq $((1 + per_job)) --slow-fraction 0.05 --slow-pause-ms "$s4_pause_ms" \
     --max-reconnects 5 --max-run 300
+  local cpu_before
+  cpu_before=$(cpu_seconds "$contender_pid")
   publish "$WORK/$name.publisher.json" --users "$s4_users" --jobs-per-user "$jobs_per_user" --first-seq 2 \
     --complete-at-seq $((1 + per_job)) --steps "$s4_rate:1"
   sleep "$(awk -v ms="$s4_pause_ms" -v s="$settle" 'BEGIN {print ms / 1000 + 2 * s}')"  # the slow clients catch up
-  local hwm
+  local hwm cpu
   hwm=$(memory_kib "$contender_pid" VmHWM)
+  cpu=$(minus "$(cpu_seconds "$contender_pid")" "$cpu_before")
   finish_loadgen
-  record S4 "$c" "$(jq --slurpfile pub "$WORK/$name.publisher.json" --argjson hwm "$hwm" \
+  record S4 "$c" "$(jq --slurpfile pub "$WORK/$name.publisher.json" --argjson hwm "$hwm" --argjson cpu "$cpu" \
     --argjson fanout $((s4_clients / s4_users)) '
     {clients, sent: $pub[0].steps[0].sent, others: .steps[0], slow: .slow_deliveries_ms,
      others_delivered_ratio: (.steps[0].count / ($pub[0].steps[0].sent * $fanout * 0.95)),
-     final_state, peak_rss_kib: $hwm, disconnects, reconnects, close_codes}' "$WORK/$name.loadgen.json")"
+     final_state, peak_rss_kib: $hwm, disconnects, reconnects, close_codes, contender_cpu_s: $cpu,
+     cpu_us_per_message: ($cpu * 1e6 / $pub[0].steps[0].sent)}' "$WORK/$name.loadgen.json")"
   stop_stack
 }
 
@@ -455,16 +466,128 @@ scenario_s6() {
   local variant=${2:-}
   start_loadgen "$name" --clients "$s6_clients" --users "$s6_clients" --jobs-expected "$expect" \
     --storm-after 1 --storm-timeout 60 --max-run 300 ${variant:+--storm-without-cursor}
+  local cpu_before
+  cpu_before=$(cpu_seconds "$contender_pid")
   wait "$loadgen_pid"
   loadgen_pid=''
-  record S6 "$c$variant" "$(jq --argjson state "$expect" '
+  local cpu
+  cpu=$(minus "$(cpu_seconds "$contender_pid")" "$cpu_before")
+  record S6 "$c$variant" "$(jq --argjson state "$expect" --argjson cpu "$cpu" '
     {clients, recovered: .storm.recovered, wall_s: .storm.wall_s, recovery: .storm.recovery_ms,
-     with_state: ($state == 1), connect_failures}' "$WORK/$name.loadgen.json")"
+     with_state: ($state == 1), connect_failures, contender_cpu_s: $cpu,
+     cpu_us_per_reconnect: ($cpu * 1e6 / .clients)}' "$WORK/$name.loadgen.json")"
   stop_stack
   # The bridge again, its clients without their cursors: a fresh snapshot for everyone, as
   # after a bridge restart.
   [[ $c == A && -z $variant ]] && scenario_s6 A -fresh
   return 0
+}
+
+# S7: start-up with many retained jobs. The time Mosquitto takes to replay them to a plain
+# mosquitto_sub, against the time a bridge takes to be ready with every one of them: first
+# with an empty data directory, then restarted with its journal.
+now_ms() { date +%s%3N; }
+wait_ready() {  # wait_ready SECONDS: until the bridge's /readyz answers 200
+  local i
+  for ((i = 0; i < $1 * 50; i++)); do
+    curl -sf "http://127.0.0.1:$probe_port/readyz" >/dev/null && return 0
+    sleep 0.02
+  done
+  return 1
+}
+metric_total() {  # metric_total NAME: the sum of a metric's samples
+  curl -sf "http://127.0.0.1:$probe_port/metrics" |
+    awk -v n="$1" '$1 == n || index($1, n "{") == 1 {sum += $2} END {printf "%d", sum}'
+}
+start_bridge_timed() {  # start_bridge_timed NAME FILE: starts the bridge; once ready, FILE gets its numbers
+  local name=$1 started ready_ms
+  started=$(now_ms)
+  BRIDGE_MQTT_PASSWORD=$BRIDGE_PASSWORD BRIDGE_JWT_SECRET=$JWT_SECRET "$BRIDGE" \
+    --mqtt-url "tcp://127.0.0.1:$MQTT_PORT" --mqtt-client-id "bench-bridge-$$" \
+    --http-listen "127.0.0.1:$CONTENDER_PORT" "${bridge_flags[@]}" --max-bytes 8G \
+    >>"$WORK/contender-A.log" 2>&1 &
+  contender_pid=$!
+  pids+=("$contender_pid")
+  wait_ready 600 || { tail -20 "$WORK/contender-A.log" >&2; echo "S7: the bridge never got ready" >&2; exit 1; }
+  local ready_at
+  ready_at=$(now_ms)
+  ready_ms=$((ready_at - started))
+  jq -n --arg name "$name" --argjson ms "$ready_ms" --argjson at "$ready_at" --argjson cpu "$(cpu_seconds "$contender_pid")" \
+    --argjson rss "$(memory_kib "$contender_pid" VmRSS)" --argjson hwm "$(memory_kib "$contender_pid" VmHWM)" \
+    --argjson received "$(metric_total progress_bridge_mqtt_messages_received_total)" \
+    '{start: $name, ready_ms: $ms, ready_at_ms: $at, cpu_s: $cpu, rss_kib: $rss, peak_rss_kib: $hwm, received: $received}' >"$2"
+}
+s7_served() {  # prints how many of a sample of users hold all their jobs, and of sampled jobs answer
+  local token users_ok=0 jobs_ok=0 i u
+  token=$("$BRIDGE" token --user admin --admin --jwt-secret "$JWT_SECRET")
+  for ((i = 0; i < s7_samples; i++)); do
+    u=$(((i * 7919) % s7_users))
+    [[ $(curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$CONTENDER_PORT/api/v1/users/u$u/stats" |
+      jq .total) == "$s7_jobs_per_user" ]] && users_ok=$((users_ok + 1))
+    curl -sf -o /dev/null -H "Authorization: Bearer $token" \
+      "http://127.0.0.1:$CONTENDER_PORT/api/v1/users/u$u/jobs/j$(((i * 104729) % s7_jobs_per_user))" && jobs_ok=$((jobs_ok + 1))
+  done
+  jq -n --argjson users "$users_ok" --argjson jobs "$jobs_ok" --argjson n "$s7_samples" \
+    '{sampled: $n, users_complete: $users, jobs_found: $jobs}'
+}
+s7_samples=50
+scenario_s7() {
+  local c=$1 jobs=$((s7_users * s7_jobs_per_user))
+  if [[ $c != A && $c != C ]]; then
+    record S7 "$c" '{"na": "keeps no state"}'
+    return
+  fi
+  say "S7 $c: start-up with $jobs retained jobs"
+  # Mosquitto queues the retained messages of a new subscription like any other message:
+  # the subscriber's queue must hold them all (docs/broker.md).
+  sed -E -e "s/^max_queued_messages .*/max_queued_messages $((jobs + 10000))/" \
+    -e "s/^max_queued_bytes .*/max_queued_bytes 0/" "$WORK/mosquitto.conf" >"$WORK/mosquitto-s7.conf"
+  start_broker "$WORK/mosquitto-s7.conf"
+  if [[ $c == A ]]; then  # the bridge's own memory before any job
+    rm -rf "$WORK/bridge-data"
+    start_bridge_timed empty "$WORK/s7-empty.json"
+    stop_pid "$contender_pid"
+  fi
+  local seed_started seed_ms
+  seed_started=$(now_ms)
+  publish "$WORK/s7-seed.json" --users "$s7_users" --jobs-per-user "$s7_jobs_per_user" --small-states --seed \
+    --seed-rate 200000
+  seed_ms=$(($(now_ms) - seed_started))
+  if [[ $c == C ]]; then
+    local started replay_ms broker_cpu
+    broker_cpu=$(cpu_seconds "$broker_pid")
+    started=$(now_ms)
+    mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -u bridge -P "$BRIDGE_PASSWORD" -i "bench-s7-$$" -q 1 \
+      -t 'users/+/jobs/+' -C "$jobs" -W "$((quick == 1 ? 30 : 600))" -F '%t' >"$WORK/s7-sub.txt"
+    replay_ms=$(($(now_ms) - started))
+    record S7 C "$(jq -n --argjson jobs "$jobs" --argjson seed "$seed_ms" --argjson ms "$replay_ms" \
+      --argjson received "$(wc -l <"$WORK/s7-sub.txt")" \
+      --argjson bcpu "$(minus "$(cpu_seconds "$broker_pid")" "$broker_cpu")" \
+      '{jobs: $jobs, seed_ms: $seed, replay_ms: $ms, received: $received, broker_cpu_s: $bcpu}')"
+  else
+    rm -rf "$WORK/bridge-data"
+    local served
+    start_bridge_timed "empty data directory" "$WORK/s7-cold.json"
+    served=$(s7_served)
+    # The journal writes behind the store: stop once it holds every job.
+    local i
+    for ((i = 0; i < 6000; i++)); do
+      [[ $(metric_total progress_bridge_journal_backlog) == 0 ]] && break
+      sleep 0.1
+    done
+    jq --argjson now "$(now_ms)" '. + {journal_done_after_ready_ms: ($now - .ready_at_ms)}' \
+      "$WORK/s7-cold.json" >"$WORK/s7-cold.json.tmp"
+    mv "$WORK/s7-cold.json.tmp" "$WORK/s7-cold.json"
+    stop_pid "$contender_pid"
+    start_bridge_timed "restart with its journal" "$WORK/s7-warm.json"
+    record S7 A "$(jq -n --argjson jobs "$jobs" --argjson seed "$seed_ms" --slurpfile empty "$WORK/s7-empty.json" \
+      --slurpfile cold "$WORK/s7-cold.json" --slurpfile warm "$WORK/s7-warm.json" --argjson served "$served" \
+      '{jobs: $jobs, seed_ms: $seed, empty_rss_kib: $empty[0].rss_kib, served: $served,
+        starts: [$cold[0], $warm[0]] | map(. + {rss_per_job_bytes: ((.rss_kib - $empty[0].rss_kib) * 1024 / $jobs | round)})}')"
+    stop_pid "$contender_pid"
+    contender_pid=''
+  fi
+  stop_stack
 }
 
 # ---------------------------------------------------------------- run
@@ -478,7 +601,7 @@ for c in ${contenders//,/ }; do
 done
 [[ ${#available[@]} -gt 0 ]] || { echo "no contender to run" >&2; exit 1; }
 say "contenders: ${available[*]}; scenarios: $scenarios"
-for s in S1 S2 S3 S4 S5 S6; do
+for s in S1 S2 S3 S4 S5 S6 S7; do
   wants "$scenarios" "$s" || continue
   for c in "${available[@]}"; do
     "scenario_${s,,}" "$c"
@@ -505,7 +628,9 @@ if [[ $quick == 1 ]]; then
       ((.S3 // [])[] | select(.delivered_ratio < 0.99) | "S3 \(.contender): delivered \(.delivered_ratio)"),
       ((.S4 // [])[] | select(.final_state.slow_ok != .final_state.slow_clients or .final_state.normal_ok != .final_state.normal_clients) | "S4 \(.contender): final state \(.final_state | tojson)"),
       ((.S5 // [])[] | select(.na == null and (.rest.requests == 0 or .rest.errors + .rest.non2xx > 0)) | "S5 \(.contender): REST \(.rest | tojson)"),
-      ((.S6 // [])[] | select(.recovered < 0.99 * .clients) | "S6 \(.contender): \(.recovered) of \(.clients) recovered")
+      ((.S6 // [])[] | select(.recovered < 0.99 * .clients) | "S6 \(.contender): \(.recovered) of \(.clients) recovered"),
+      ((.S7 // [])[] | select(.contender == "C" and .received != .jobs) | "S7 C: mosquitto_sub received \(.received) of \(.jobs)"),
+      ((.S7 // [])[] | select(.contender == "A" and (.served.users_complete != .served.sampled or .served.jobs_found != .served.sampled or .starts[0].received < .jobs)) | "S7 A: \(.served | tojson), received \(.starts[0].received) of \(.jobs)")
     ] | .[]' "$WORK/results.json")
   if [[ -n $failures ]]; then
     echo "quick benchmark failed:" >&2

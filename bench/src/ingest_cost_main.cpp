@@ -3,12 +3,13 @@
 // history (job_store::apply), and the stream message built once for every
 // session (make_stream_event). Single-threaded, in-process, no broker:
 //   progress-bench-ingest-cost [messages] [jobs] [payload bytes] [users]
+// Payload bytes 0 means the small states of the start-up scenario (S7).
 // Run it under `valgrind --tool=callgrind` for instructions per message
 // (docs/benchmarks.md, "Ingest cost per message").
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,10 @@ std::size_t resident_bytes() {
 int main(int argc, char** argv) {
   const auto count = argument(argc, argv, 1, 200000);
   const auto jobs = std::max<std::size_t>(1, argument(argc, argv, 2, 5000));
-  const progress::bench::progress_payload payloads{argument(argc, argv, 3, 400)};
+  const auto payload_bytes = argument(argc, argv, 3, 400);
+  const progress::bench::progress_payload payloads{
+      payload_bytes, payload_bytes == 0 ? progress::bench::progress_payload::shape::small
+                                        : progress::bench::progress_payload::shape::timed};
   const auto users = std::max<std::size_t>(1, argument(argc, argv, 4, jobs));
 
   // Built up front: the publisher's work is not the bridge's.
@@ -53,8 +57,9 @@ int main(int argc, char** argv) {
     const auto user = "user-" + std::to_string(i % jobs % users);
     const auto job = "job-" + std::to_string(i % jobs);
     const auto seq = static_cast<std::int64_t>(i / jobs + 1);
-    messages.push_back({"users/" + user + "/jobs/" + job,
-                        payloads.build(user, job, seq, false, 0, static_cast<std::int64_t>(i), 1'795'000'000'000)});
+    messages.push_back(
+        {"users/" + user + "/jobs/" + job,
+         payloads.build(user, job, seq, false, 0, static_cast<std::int64_t>(i), 1'795'000'000'000)});
   }
 
   progress::bridge::job_store store{progress::bridge::store_limits{.jobs_per_user = jobs, .max_jobs = jobs}};
@@ -76,10 +81,12 @@ int main(int argc, char** argv) {
   }
   const auto elapsed = std::chrono::steady_clock::now() - started;
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
-  std::printf("%zu messages, %zu jobs, %zu accepted, %zu frame bytes each: %.2f us per message\n", count, jobs,
-              accepted, accepted ? frame_bytes / accepted : 0, static_cast<double>(ns) / 1000.0 / static_cast<double>(count));
+  std::printf("%zu messages, %zu jobs, %zu accepted, %zu frame bytes each: %.2f us per message\n", count,
+              jobs, accepted, accepted ? frame_bytes / accepted : 0,
+              static_cast<double>(ns) / 1000.0 / static_cast<double>(count));
   // The messages are freed only at exit: what grew is the store's.
-  std::printf("store: %zu jobs, %zu bytes counted by its budgets, resident memory grew by %zu bytes per job\n",
-              store.size(), store.bytes(), (resident_bytes() - resident_before) / store.size());
+  std::printf(
+      "store: %zu jobs, %zu bytes counted by its budgets, resident memory grew by %zu bytes per job\n",
+      store.size(), store.bytes(), (resident_bytes() - resident_before) / store.size());
   return accepted == count ? 0 : 1;
 }

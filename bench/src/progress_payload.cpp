@@ -9,6 +9,15 @@ std::string progress_payload::build(std::string_view user_id, std::string_view j
                                     bool terminal, int step, std::int64_t sent_ns,
                                     std::int64_t epoch_ms) const {
   const int percent = terminal ? 100 : static_cast<int>((seq * 7) % 100);
+  if (shape_ == shape::small) {
+    char text[160];
+    const int length = std::snprintf(
+        text, sizeof text,
+        R"({"status":"%s","progress":%d,"seq":%lld,"attempt":0,"workerId":"bench-publisher","timestamp":%lld})",
+        terminal ? "completed" : "in_progress", percent, static_cast<long long>(seq),
+        static_cast<long long>(epoch_ms));
+    return {text, static_cast<std::size_t>(std::max(length, 0))};
+  }
   const int phase = 1 + percent / 25;
   char head[512];
   const int head_length = std::snprintf(

@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   app.add_option("--first-seq", options.first_seq, "Seq of each job's first message")->capture_default_str();
   app.add_option("--complete-at-seq", options.complete_at_seq, "From this seq on, states are terminal");
   app.add_option("--payload-bytes", options.payload_bytes, "Payload size")->capture_default_str();
+  app.add_flag("--small-states", options.small_states,
+               "Small states (status, progress, ordering, worker; ~110 bytes), for start-up runs");
   app.add_flag("--seed", options.seed, "First publish one untimed state per job");
   app.add_option("--seed-rate", options.seed_rate, "Messages per second while seeding")
       ->capture_default_str();

@@ -29,7 +29,8 @@ std::int64_t epoch_ms() {
 
 rate_publisher::rate_publisher(publisher_options options)
     : options_(std::move(options)),
-      payload_(options_.payload_bytes),
+      payload_(options_.payload_bytes,
+               options_.small_states ? progress_payload::shape::small : progress_payload::shape::timed),
       client_(options_.url, options_.client_id, max_buffered_messages, nullptr) {
   const auto jobs =
       static_cast<std::size_t>(options_.users) * static_cast<std::size_t>(options_.jobs_per_user);
@@ -82,8 +83,10 @@ nlohmann::json rate_publisher::publish_paced(double rate, std::int64_t count, in
   const auto start = clock::now();
   const std::int64_t failed_before = failed_;
   std::int64_t sent = 0;
-  // Bounded: the step's own duration plus a grace of 10 s when the broker pushes back.
-  const auto limit = start + std::chrono::duration<double>(static_cast<double>(count) / rate + 10.0);
+  // Bounded: the step's own duration plus a grace when the broker pushes back: 10 s for a
+  // timed step; for the seed, which every later step relies on, a millisecond per state.
+  const double grace_s = step < 0 ? std::max(10.0, static_cast<double>(count) / 1000.0) : 10.0;
+  const auto limit = start + std::chrono::duration<double>(static_cast<double>(count) / rate + grace_s);
   while (sent < count && clock::now() < limit) {
     const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
     const auto due = std::min(count, static_cast<std::int64_t>(std::ceil(elapsed * rate)));

@@ -29,6 +29,7 @@ struct publisher_options {
   std::int64_t first_seq = 1;
   std::int64_t complete_at_seq = -1;  // from this seq on a job's state is terminal
   std::size_t payload_bytes = 300;
+  bool small_states = false;  // progress_payload::shape::small instead of timed states
   // Paho C walks its in-flight list per operation: past a few thousand unacknowledged
   // messages the publisher burns a core of its own, starving the broker it waits for.
   int max_outstanding = 2000;
