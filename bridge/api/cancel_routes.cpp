@@ -39,9 +39,9 @@ http_response cancel_routes::cancel_job(const api_call& call) const {
   const auto& job_key = std::get<progress::job_key>(key);
   const auto job = store_.find(job_key);
   if (!job) return not_found(call.req, "no such job");
-  if (is_terminal(job->state.status)) {
+  if (is_terminal(job->facts.status)) {
     return error_response(call.req, http::status::conflict, "job_finished",
-                          "the job already ended (" + std::string(to_string(job->state.status)) + ")");
+                          "the job already ended (" + std::string(to_string(job->facts.status)) + ")");
   }
   if (job->notes.cancel_requested) return accepted(call.req, job->notes.cancel_requested->request_id);
   if (!channel_.connected || !channel_.connected() || !channel_.request) {

@@ -21,13 +21,21 @@ std::string random_store_id() {
 }
 
 // What removal_record::last keeps of a removed state: what ordering needs.
-job_state ordering_fields(const job_state& state) {
+job_state ordering_fields(const job_facts& facts) {
   job_state slim;
-  slim.status = state.status;
-  slim.attempt = state.attempt;
-  slim.seq = state.seq;
-  slim.timestamp = state.timestamp;
+  slim.status = facts.status;
+  slim.attempt = facts.attempt;
+  slim.seq = facts.seq;
+  slim.timestamp = facts.timestamp;
   return slim;
+}
+
+// The state as its worker published it, from the text the store serves: the
+// store keeps no parsed copy (job_facts). Null if it no longer reads back.
+std::optional<job_state> published_state(const stored_job& job) {
+  auto parsed = parse_update(job.key, job.plain_json());
+  if (!parsed) return std::nullopt;
+  return std::move(*parsed.state);
 }
 
 std::string_view kind(bool removal) {
@@ -36,8 +44,9 @@ std::string_view kind(bool removal) {
 
 }  // namespace
 
-broker_reconciler::broker_reconciler(strand_type strand, job_store& store, metrics& metrics, std::string client_id,
-                                     ledger_state state, broker_ledger* ledger, reconciler_options options)
+broker_reconciler::broker_reconciler(strand_type strand, job_store& store, metrics& metrics,
+                                     std::string client_id, ledger_state state, broker_ledger* ledger,
+                                     reconciler_options options)
     : options_{options},
       store_{store},
       metrics_{metrics},
@@ -63,9 +72,10 @@ void broker_reconciler::connected(publisher publish) {
 void broker_reconciler::marker_subscribed(bool granted) {
   markers_readable_ = granted;
   if (!granted) {
-    spdlog::warn("MQTT broker refused the subscription to {}: a broker crash may lose acknowledged job states; "
-                 "check the broker's ACL for the bridge",
-                 marker_topic_);
+    spdlog::warn(
+        "MQTT broker refused the subscription to {}: a broker crash may lose acknowledged job states; "
+        "check the broker's ACL for the bridge",
+        marker_topic_);
   }
 }
 
@@ -108,7 +118,8 @@ bool broker_reconciler::replay_returns_removed(const job_key& key, const job_sta
 }
 
 void broker_reconciler::applied(const job_key& key, const apply_result& result, bool retained) {
-  if (retained && (result.outcome == apply_outcome::stale || result.outcome == apply_outcome::after_terminal)) {
+  if (retained &&
+      (result.outcome == apply_outcome::stale || result.outcome == apply_outcome::after_terminal)) {
     older_in_replay_.insert(key);
   }
   if (result.outcome == apply_outcome::accepted || result.outcome == apply_outcome::new_attempt) {
@@ -119,7 +130,7 @@ void broker_reconciler::applied(const job_key& key, const apply_result& result, 
 
 void broker_reconciler::removed(const stored_job& removed, std::uint64_t revision) {
   const auto now = unix_ms_now();
-  removals_.remember(removal_record{removed.key, revision, now, ordering_fields(removed.state)}, now);
+  removals_.remember(removal_record{removed.key, revision, now, ordering_fields(removed.facts)}, now);
   changed_ = true;
 }
 
@@ -141,10 +152,11 @@ void broker_reconciler::replay_complete() {
   }
   older_in_replay_.clear();
   if (!waiting_.empty()) {
-    spdlog::warn("the MQTT broker lost {} job states or removals it had acknowledged (its state marker: {}; last "
-                 "acknowledged: {}); publishing them again",
-                 waiting_.size(), seen.marker ? std::to_string(*seen.marker) : "none",
-                 acknowledged_ ? std::to_string(acknowledged_->marker) : "none");
+    spdlog::warn(
+        "the MQTT broker lost {} job states or removals it had acknowledged (its state marker: {}; last "
+        "acknowledged: {}); publishing them again",
+        waiting_.size(), seen.marker ? std::to_string(*seen.marker) : "none",
+        acknowledged_ ? std::to_string(acknowledged_->marker) : "none");
   }
   replay_done_ = true;
   changed_ = true;  // the broker's marker should name what the bridge holds now
@@ -171,10 +183,13 @@ void broker_reconciler::pump() {
     if (!item.removal) {
       const auto job = store_.find(item.key);
       if (!job) continue;  // gone meanwhile
-      append_json(payload, job->state);
+      const auto state = published_state(*job);
+      if (!state) continue;  // cannot happen: the store only holds states that parsed
+      append_json(payload, *state);
       if (payload.size() > max_payload_bytes) {
-        log_.log("republish", spdlog::level::err, "cannot publish {}/{} again: {} bytes is over the protocol's limit",
-                 item.key.user_id, item.key.job_id, payload.size());
+        log_.log("republish", spdlog::level::err,
+                 "cannot publish {}/{} again: {} bytes is over the protocol's limit", item.key.user_id,
+                 item.key.job_id, payload.size());
         continue;
       }
     }
@@ -199,7 +214,8 @@ void broker_reconciler::on_republished(const republish& item, std::optional<std:
     markers_blocked_ = true;
     metrics_.republished(kind(item.removal), "refused");
     log_.log("republish", spdlog::level::err,
-             "MQTT broker did not take the {} of {}/{} published again (reason {}): check the broker's ACL for the "
+             "MQTT broker did not take the {} of {}/{} published again (reason {}): check the broker's ACL "
+             "for the "
              "bridge; no state markers until the next connection",
              kind(item.removal), item.key.user_id, item.key.job_id, code ? static_cast<int>(*code) : -1);
   }
@@ -231,11 +247,12 @@ void broker_reconciler::send_marker() {
   const auto sent_at = unix_ms_now();
   last_sent_ = revision;
   last_sent_at_ = std::chrono::steady_clock::now();
-  publish_(marker_topic_, to_payload(state_marker{revision, sent_at, store_id_}),
-           [weak = weak_from_this(), session = session_, revision, sent_at](std::optional<std::uint8_t> code) {
-             const auto self = weak.lock();
-             if (self && self->session_ == session) self->on_marker_acknowledged(revision, sent_at, code);
-           });
+  publish_(
+      marker_topic_, to_payload(state_marker{revision, sent_at, store_id_}),
+      [weak = weak_from_this(), session = session_, revision, sent_at](std::optional<std::uint8_t> code) {
+        const auto self = weak.lock();
+        if (self && self->session_ == session) self->on_marker_acknowledged(revision, sent_at, code);
+      });
 }
 
 void broker_reconciler::on_marker_acknowledged(std::uint64_t marker, std::int64_t sent_at,
@@ -245,10 +262,11 @@ void broker_reconciler::on_marker_acknowledged(std::uint64_t marker, std::int64_
   if (*code >= 0x80) {
     markers_blocked_ = true;
     metrics_.state_marker("refused");
-    log_.log("republish", spdlog::level::err,
-             "MQTT broker refused the state marker on {} (reason {}): a broker crash may lose acknowledged job "
-             "states; check the broker's ACL for the bridge",
-             marker_topic_, static_cast<int>(*code));
+    log_.log(
+        "republish", spdlog::level::err,
+        "MQTT broker refused the state marker on {} (reason {}): a broker crash may lose acknowledged job "
+        "states; check the broker's ACL for the bridge",
+        marker_topic_, static_cast<int>(*code));
     return;
   }
   metrics_.state_marker("acknowledged");

@@ -7,7 +7,8 @@
 
 namespace progress::bridge {
 
-cancel_relay::cancel_relay(job_store& store, publisher publish) : store_(store), publish_(std::move(publish)) {}
+cancel_relay::cancel_relay(job_store& store, publisher publish)
+    : store_(store), publish_(std::move(publish)) {}
 
 apply_result cancel_relay::request(const job_key& key, const control_message& message) {
   auto result = store_.annotate(key, [&](job_annotations& notes) {
@@ -29,15 +30,16 @@ void cancel_relay::observe(const apply_result& change) {
   };
   for (const auto& evicted : change.evicted) ended(evicted.key);
   if (!is_change(change.outcome)) return;
-  if (change.job && !is_terminal(change.job->state.status)) return follow(*change.job);
+  if (change.job && !is_terminal(change.job->facts.status)) return follow(*change.job);
   ended(change.key);
 }
 
 void cancel_relay::follow(const stored_job& job) {
-  if (job.notes.cancel_requested && !is_terminal(job.state.status)) requested_.insert(job.key);
+  if (job.notes.cancel_requested && !is_terminal(job.facts.status)) requested_.insert(job.key);
 }
 
-std::vector<apply_result> cancel_relay::on_control(const job_key& key, std::string_view payload, bool loaded) {
+std::vector<apply_result> cancel_relay::on_control(const job_key& key, std::string_view payload,
+                                                   bool loaded) {
   std::vector<apply_result> changes;
   if (payload.empty()) return changes;  // a cleared topic
   std::optional<control_message> retained;
@@ -68,10 +70,11 @@ void cancel_relay::settle_control(const job_key& key, const std::optional<contro
   const auto job = store_.find(key);
   // Not held: another bridge's request, or one for a job still to come. Not ours to clear.
   if (!job) return;
-  if (is_terminal(job->state.status)) return clear(key);
+  if (is_terminal(job->facts.status)) return clear(key);
   // A request of ours on its way replaces whatever the broker holds.
   if (!retained || !retained->is_cancel()) return;
-  if (const auto pending = unacknowledged_.find(key); pending != unacknowledged_.end() && !pending->second.payload.empty()) {
+  if (const auto pending = unacknowledged_.find(key);
+      pending != unacknowledged_.end() && !pending->second.payload.empty()) {
     return;
   }
   const cancel_mark mark{retained->request_id, retained->requested_by, retained->timestamp};
@@ -105,8 +108,9 @@ void cancel_relay::on_acknowledged(const job_key& key, const std::string& payloa
   }
   unacknowledged_.erase(it);
   if (*code < 0x80) return;
-  spdlog::error("the broker refused to {} the cancel request of {}/{} ({}): check the ACL of the bridge's account",
-                payload.empty() ? "clear" : "publish", key.user_id, key.job_id, mqtt::reason_name(*code));
+  spdlog::error(
+      "the broker refused to {} the cancel request of {}/{} ({}): check the ACL of the bridge's account",
+      payload.empty() ? "clear" : "publish", key.user_id, key.job_id, mqtt::reason_name(*code));
   if (!payload.empty()) refused_.push_back(key);
 }
 

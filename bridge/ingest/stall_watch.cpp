@@ -19,13 +19,13 @@ void stall_watch::observe(const apply_result& change) {
 }
 
 void stall_watch::follow(const stored_job& job) {
-  if (is_terminal(job.state.status)) return index_.forget(job.key);
+  if (is_terminal(job.facts.status)) return index_.forget(job.key);
   std::optional<std::int64_t> silent_at;
   if (!job.notes.stalled) {
-    const auto stall_after = job.state.stall_after_ms.value_or(options_.stall_after.count());
+    const auto stall_after = job.facts.stall_after_ms.value_or(options_.stall_after.count());
     silent_at = job.updated_at_ms + stall_after;
   }
-  index_.track(job.key, job.state.worker_id, silent_at);
+  index_.track(job.key, job.facts.worker_id, silent_at);
 }
 
 std::vector<apply_result> stall_watch::on_worker_status(std::string_view worker_id, std::string_view payload,
@@ -39,7 +39,8 @@ std::vector<apply_result> stall_watch::on_worker_status(std::string_view worker_
   }
   if (parsed.status->presence != worker_presence::offline) return changes;
   for (const auto& key : index_.jobs_of(worker_id)) mark(key, stall_reason::worker_offline, now_ms, changes);
-  if (!changes.empty()) spdlog::info("worker {} is offline: {} of its jobs stalled", worker_id, changes.size());
+  if (!changes.empty())
+    spdlog::info("worker {} is offline: {} of its jobs stalled", worker_id, changes.size());
   return changes;
 }
 

@@ -12,7 +12,7 @@ std::shared_ptr<const stream_event> make_stream_event(const job_change& change, 
   event->revision = change.revision;
   event->key = change.key;
   event->job = change.job;
-  event->keep = !change.job || is_terminal(change.job->state.status);
+  event->keep = !change.job || is_terminal(change.job->facts.status);
   const auto cursor = store_cursor{epoch, change.revision}.to_string();
   event->websocket_text =
       change.job ? wire::job_message(*change.job, cursor) : wire::job_removed_message(change.key, cursor);

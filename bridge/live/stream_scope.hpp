@@ -27,7 +27,7 @@ struct stream_scope {
     if (!job_ids.empty() && std::find(job_ids.begin(), job_ids.end(), key.job_id) == job_ids.end())
       return false;
     if (!types.empty() && job) {
-      const auto& type = job->state.type;
+      const auto& type = job->facts.type;
       if (!type || std::find(types.begin(), types.end(), *type) == types.end()) return false;
     }
     return true;

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "heap_optional.hpp"
+
 namespace progress::bridge {
 
 enum class stall_reason {
@@ -37,8 +39,8 @@ struct cancel_mark {
 struct job_annotations {
   // Cleared by every accepted update of the job.
   std::optional<stall_mark> stalled;
-  // Kept until the job ends.
-  std::optional<cancel_mark> cancel_requested;
+  // Kept until the job ends. Rare, and 80 bytes: on the heap.
+  heap_optional<cancel_mark> cancel_requested;
 
   [[nodiscard]] bool empty() const noexcept { return !stalled && !cancel_requested; }
 

@@ -22,11 +22,13 @@ apply_outcome outcome_of(update_decision decision) noexcept {
   return apply_outcome::stale;
 }
 
+// Written into a reused buffer, then copied once at its exact size: a stored
+// state keeps no spare capacity (a million small jobs would carry 300 MB of it).
 std::shared_ptr<const std::string> serialize(const job_state& state, std::int64_t now_ms) {
-  std::string out;
-  out.reserve(512);
-  append_json(out, state, now_ms);
-  return std::make_shared<const std::string>(std::move(out));
+  thread_local std::string scratch;
+  scratch.clear();
+  append_json(scratch, state, now_ms);
+  return std::make_shared<const std::string>(scratch);
 }
 
 // `json` with the annotations added, shared as it is when there are none.
@@ -51,6 +53,14 @@ std::uint64_t random_epoch() {
 }
 
 }  // namespace
+
+std::string stored_job::plain_json() const {
+  if (plain_size >= json->size()) return *json;
+  // append_annotations put them before the closing brace.
+  std::string plain(*json, 0, plain_size - 1);
+  plain += '}';
+  return plain;
+}
 
 std::string_view to_string(apply_outcome outcome) noexcept {
   switch (outcome) {
@@ -88,7 +98,7 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
       return result;
     }
     if (entry) {
-      const auto decision = decide_update(&entry->current->state, incoming);
+      const auto decision = decide_update(&entry->current->facts, incoming);
       if (!is_accepted(decision)) {
         result.outcome = outcome_of(decision);
         result.job = entry->current;
@@ -101,7 +111,7 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
   std::unique_lock lock{mutex_};
   auto it = jobs_.find(key);
   // Decide again: another writer may have moved the job on in between.
-  const auto decision = decide_update(it == jobs_.end() ? nullptr : &it->second.current->state, incoming);
+  const auto decision = decide_update(it == jobs_.end() ? nullptr : &it->second.current->facts, incoming);
   result.outcome = outcome_of(decision);
   if (!is_accepted(decision)) {
     result.job = it->second.current;
@@ -123,11 +133,13 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
   const bool stored_before = entry.current != nullptr;
   // An update clears the stall; a cancel request holds until the job ends.
   job_annotations notes;
-  if (entry.current && !is_terminal(incoming.status)) notes.cancel_requested = entry.current->notes.cancel_requested;
+  if (entry.current && !is_terminal(incoming.status))
+    notes.cancel_requested = entry.current->notes.cancel_requested;
+  const auto plain_size = static_cast<std::uint32_t>(json->size());
   json = annotated(std::move(json), notes);
   ++revision_;
   auto job = std::make_shared<const stored_job>(
-      stored_job{key, std::move(incoming), now_ms, revision_, json, std::move(notes)});
+      stored_job{key, job_facts::of(incoming), now_ms, revision_, json, std::move(notes), plain_size});
   unfront(entry);
   if (entry.current) {
     remove_bytes(key.user_id, entry.current->json->size());
@@ -143,9 +155,11 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
     entry.history.clear();
     entry.history_bytes = 0;
   }
-  result.event = std::make_shared<const job_event>(job_event{entry.next_seq++, revision_, now_ms, std::move(json)});
+  result.event =
+      std::make_shared<const job_event>(job_event{entry.next_seq++, revision_, now_ms, std::move(json)});
   push_event(entry, result.event);
-  if (decision == update_decision::new_attempt) result.trimmed.push_back(history_trim{key, result.event->seq});
+  if (decision == update_decision::new_attempt)
+    result.trimmed.push_back(history_trim{key, result.event->seq});
   trim_history(entry, result.trimmed);
   refront(entry);
   // An update is never refused, but may push its user or the store over a budget.
@@ -160,9 +174,8 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
 apply_result job_store::restore(restored_job saved) {
   apply_result result;
   result.key = saved.key;
-  if (saved.history.empty() || !saved.json) throw std::invalid_argument("restore: a job needs its state and history");
-  saved.state.user_id = saved.key.user_id;
-  saved.state.job_id = saved.key.job_id;
+  if (saved.history.empty() || !saved.json)
+    throw std::invalid_argument("restore: a job needs its state and history");
   std::unique_lock lock{mutex_};
   if (saved.revision <= revision_ || jobs_.contains(saved.key)) {
     throw std::invalid_argument("restore: jobs must come once each, in ascending revision order");
@@ -174,8 +187,13 @@ apply_result job_store::restore(restored_job saved) {
   }
   revision_ = saved.revision;
   auto& entry = jobs_.emplace(saved.key, job_entry{}).first->second;
-  auto job = std::make_shared<const stored_job>(
-      stored_job{saved.key, std::move(saved.state), saved.updated_at_ms, saved.revision, saved.json, {}});
+  auto job = std::make_shared<const stored_job>(stored_job{saved.key,
+                                                           job_facts::of(saved.state),
+                                                           saved.updated_at_ms,
+                                                           saved.revision,
+                                                           saved.json,
+                                                           {},
+                                                           static_cast<std::uint32_t>(saved.json->size())});
   index(job);
   entry.current = job;
   add_bytes(saved.key.user_id, saved.json->size());
@@ -239,7 +257,7 @@ apply_result job_store::annotate(const job_key& key, const std::function<void(jo
   auto& entry = it->second;
   const auto old = entry.current;
   result.job = old;
-  if (is_terminal(old->state.status)) {
+  if (is_terminal(old->facts.status)) {
     result.outcome = apply_outcome::after_terminal;
     return result;
   }
@@ -249,14 +267,12 @@ apply_result job_store::annotate(const job_key& key, const std::function<void(jo
     result.outcome = apply_outcome::duplicate;
     return result;
   }
-  std::string json;
-  json.reserve(old->json->size() + 128);
-  append_json(json, old->state, old->updated_at_ms);
+  auto json = old->plain_json();
   append_annotations(json, notes);
   ++revision_;
-  auto job = std::make_shared<const stored_job>(stored_job{
-      key, old->state, old->updated_at_ms, revision_, std::make_shared<const std::string>(std::move(json)),
-      std::move(notes)});
+  auto job = std::make_shared<const stored_job>(
+      stored_job{key, old->facts, old->updated_at_ms, revision_,
+                 std::make_shared<const std::string>(std::move(json)), std::move(notes), old->plain_size});
   remove_bytes(key.user_id, old->json->size());
   add_bytes(key.user_id, job->json->size());
   reindex(*old, job);
@@ -278,7 +294,7 @@ job_page job_store::list(const job_query& query) const {
   job_page page;
   const auto limit = std::clamp<std::size_t>(query.limit, 1, max_list_limit);
   const auto matches = [&](const stored_job& job) {
-    return query.status.matches(job.state.status) && (!query.type || job.state.type == query.type);
+    return query.status.matches(job.facts.status) && (!query.type || job.facts.type == query.type);
   };
 
   std::shared_lock lock{mutex_};
@@ -323,7 +339,7 @@ job_stats job_store::stats(std::string_view user_id) const {
   if (user == users_.end()) return stats;
   for (const auto& [revision, job] : user->second.by_revision) {
     ++stats.total;
-    switch (job->state.status) {
+    switch (job->facts.status) {
       case job_status::queued:
         ++stats.queued;
         if (job->notes.stalled) ++stats.stalled;
@@ -332,8 +348,8 @@ job_stats job_store::stats(std::string_view user_id) const {
       case job_status::in_progress:
         ++stats.active;
         if (job->notes.stalled) ++stats.stalled;
-        if (job->state.progress) {
-          progress_sum += *job->state.progress;
+        if (job->facts.progress) {
+          progress_sum += *job->facts.progress;
           ++with_progress;
         }
         break;
@@ -425,7 +441,7 @@ void job_store::index(const std::shared_ptr<const stored_job>& job) {
   auto& user = users_[job->key.user_id];
   by_revision_.emplace(job->revision, job);
   user.by_revision.emplace(job->revision, job);
-  if (is_terminal(job->state.status)) {
+  if (is_terminal(job->facts.status)) {
     finished_.insert(job->revision);
     user.finished.insert(job->revision);
   }
@@ -433,7 +449,7 @@ void job_store::index(const std::shared_ptr<const stored_job>& job) {
     stalled_.insert(job->revision);
     user.stalled.insert(job->revision);
   }
-  ++counts_[index_of(job->state.status)];
+  ++counts_[index_of(job->facts.status)];
 }
 
 // An update moves the job to its new revision in every index. The nodes are
@@ -448,7 +464,7 @@ void job_store::reindex(const stored_job& old, const std::shared_ptr<const store
   };
   const auto move_finished = [&](std::set<std::uint64_t>& finished) {
     auto node = finished.extract(old.revision);
-    if (!is_terminal(job->state.status)) return;
+    if (!is_terminal(job->facts.status)) return;
     if (node.empty()) return finished.insert(job->revision), void();
     node.value() = job->revision;
     finished.insert(std::move(node));
@@ -464,8 +480,8 @@ void job_store::reindex(const stored_job& old, const std::shared_ptr<const store
   move_finished(user.finished);
   move_stalled(stalled_);
   move_stalled(user.stalled);
-  --counts_[index_of(old.state.status)];
-  ++counts_[index_of(job->state.status)];
+  --counts_[index_of(old.facts.status)];
+  ++counts_[index_of(job->facts.status)];
 }
 
 void job_store::unindex(const stored_job& job) {
@@ -478,7 +494,7 @@ void job_store::unindex(const stored_job& job) {
     user->second.stalled.erase(job.revision);
     if (user->second.by_revision.empty()) users_.erase(user);
   }
-  --counts_[index_of(job.state.status)];
+  --counts_[index_of(job.facts.status)];
 }
 
 job_change job_store::erase(job_map::iterator it) {

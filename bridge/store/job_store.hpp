@@ -21,7 +21,7 @@
 //
 // Byte budgets (store_limits, job_store_budgets.cpp): a job counts the JSON
 // text of its latest state and of each history event (the latest state is also
-// the newest event and counts twice: it is held parsed as well). When a job's
+// the newest event and counts twice: a margin for the facts and indexes it is held with). When a job's
 // history passes `history_bytes_per_job` its oldest events go. When a user's
 // jobs pass `bytes_per_user`, or all jobs pass `max_bytes`, the oldest history
 // events of that user's (or anyone's) jobs go first, never a job's latest
@@ -45,9 +45,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "job_annotations.hpp"
+#include "job_facts.hpp"
 #include "progress/protocol/job_state.hpp"
 #include "progress/protocol/job_status.hpp"
-#include "job_annotations.hpp"
 #include "progress/protocol/topic.hpp"
 #include "status_filter.hpp"
 
@@ -69,12 +70,18 @@ struct store_limits {
 // One accepted state of a job, as served.
 struct stored_job {
   job_key key;
-  job_state state;                 // user_id and job_id filled from the topic
+  job_facts facts;                 // what the bridge reads of the state; the rest is in `json`
   std::int64_t updated_at_ms = 0;  // when the bridge received it (ms since the Unix epoch)
   std::uint64_t revision = 0;      // the store-wide revision of this change
-  // to_json(state) + "updatedAt" + the annotations, serialized once when accepted.
+  // The state's JSON (userId and jobId from the topic) + "updatedAt", then the
+  // annotations: serialized once when accepted.
   std::shared_ptr<const std::string> json;
   job_annotations notes;
+  // Length of `json` without the annotations (all of it when there are none).
+  std::uint32_t plain_size = 0;
+
+  // The state as the worker's protocol has it plus "updatedAt": `json` without the annotations.
+  [[nodiscard]] std::string plain_json() const;
 };
 
 // One entry of a job's history.
@@ -299,7 +306,7 @@ class job_store {
   void drop_front(job_entry& entry);
   bool drop_oldest_event(front_index& fronts, std::vector<history_trim>& trimmed);
   bool evict_oldest(const std::set<std::uint64_t>& finished, const std::set<std::uint64_t>& stalled,
-                      const job_entry* keep, std::vector<job_change>& evicted);
+                    const job_entry* keep, std::vector<job_change>& evicted);
   bool make_byte_room(const std::string& user_id, std::size_t needed, const job_entry* keep,
                       apply_result& result);
 

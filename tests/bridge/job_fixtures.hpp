@@ -23,10 +23,11 @@ inline std::shared_ptr<const stored_job> stored(std::string user, std::string jo
                                                 std::optional<std::string> type = std::nullopt) {
   auto s = std::make_shared<stored_job>();
   s->key = job_key{std::move(user), std::move(job)};
-  s->state.status = status;
-  s->state.type = std::move(type);
+  s->facts.status = status;
+  s->facts.type = std::move(type);
   s->json = std::make_shared<const std::string>(R"({"userId":")" + s->key.user_id + R"(","jobId":")" +
                                                 s->key.job_id + R"(","status":"x"})");
+  s->plain_size = static_cast<std::uint32_t>(s->json->size());
   return s;
 }
 

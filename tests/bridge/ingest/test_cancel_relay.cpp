@@ -39,7 +39,8 @@ class CancelRelayTest : public ::testing::Test {
   }
   std::optional<cancel_mark> mark() const {
     const auto found = store_.find(job);
-    return found ? found->notes.cancel_requested : std::nullopt;
+    if (!found || !found->notes.cancel_requested) return std::nullopt;
+    return *found->notes.cancel_requested;
   }
 
   job_store store_;
@@ -213,7 +214,9 @@ namespace {
 TEST_F(CancelRelayTest, FollowsTheRequestsOfAStoreHeldBeforeIt) {
   job_store restored;
   restored.apply(job, state(job_status::in_progress, 1), 1000);
-  restored.annotate(job, [](job_annotations& notes) { notes.cancel_requested = cancel_mark{"c-9", "alice", 9}; });
+  restored.annotate(job, [](job_annotations& notes) {
+    notes.cancel_requested = cancel_mark{"c-9", "alice", 9};
+  });
   cancel_relay relay{restored, [this](const std::string& t, const std::string& payload, auto done) {
                        sent_.push_back({t, payload, std::move(done)});
                        return true;

@@ -116,11 +116,31 @@ TEST_F(MqttIngest, RetainedStatesAreLoadedWhenReady) {
     const auto job = store_.find(job_key{"loader" + std::to_string(i % 7), "job" + std::to_string(i)});
     if (job) {
       ++loaded;
-      EXPECT_EQ(job->state.progress, i % 100);
+      EXPECT_EQ(job->facts.progress, i % 100);
     }
   }
   EXPECT_EQ(loaded, static_cast<std::size_t>(jobs));
   EXPECT_EQ(metric_total(metrics_.scrape(), "progress_bridge_mqtt_connected"), 1);
+}
+
+// The sync timeout is a silence, not a deadline: a replay that takes longer
+// than it (here a bridge slowed to 0.3 ms per job, in batches of up to the
+// receive maximum) is not declared loaded halfway.
+TEST_F(MqttIngest, ALongReplayIsNotCutShortBySyncTimeout) {
+  constexpr int jobs = 3000;  // over three users: a user holds 1000 running jobs at most
+  const auto key = [](int i) {
+    return job_key{"slow-replay-" + std::to_string(i % 3), "job" + std::to_string(i)};
+  };
+  for (int i = 0; i < jobs; ++i)
+    ASSERT_EQ(publish(key(i).user_id, key(i).job_id, job_json("in_progress", 1)), 0);
+  on_change_ = [](const apply_result&) { std::this_thread::sleep_for(300us); };
+  start_ingest([](ingest_options& options) { options.sync_timeout = 200ms; });
+
+  ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }, 20s));
+  int held = 0;
+  for (int i = 0; i < jobs; ++i) held += store_.find(key(i)) ? 1 : 0;
+  EXPECT_EQ(held, jobs);
+  for (int i = 0; i < jobs; ++i) ASSERT_EQ(publish(key(i).user_id, key(i).job_id, ""), 0);
 }
 
 TEST_F(MqttIngest, MalformedMessagesAreRejectedAndCounted) {
@@ -164,8 +184,8 @@ TEST_F(MqttIngest, MalformedMessagesAreRejectedAndCounted) {
 
   const auto good = store_.find(job_key{"mallory", "good"});
   ASSERT_TRUE(good);
-  EXPECT_EQ(good->state.status, job_status::in_progress);
-  EXPECT_EQ(good->state.progress, 10);
+  EXPECT_EQ(good->facts.status, job_status::in_progress);
+  EXPECT_EQ(good->facts.progress, 10);
   EXPECT_EQ(store_.history(job_key{"mallory", "good"})->size(), 1u);
   EXPECT_TRUE(ingest_->ready());
 }
@@ -245,14 +265,14 @@ TEST_F(MqttIngest, ReconnectsAfterABrokerRestartAndCatchesUp) {
   ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }, 30s)) << broker_->log();
   ASSERT_TRUE(wait_until([&] {
     const auto job = store_.find(key);
-    return job && job->state.seq == 2;
+    return job && job->facts.seq == 2;
   }));
-  EXPECT_EQ(store_.find(key)->state.progress, 60);
+  EXPECT_EQ(store_.find(key)->facts.progress, 60);
   EXPECT_GE(metric_total(metrics_.scrape(), "progress_bridge_mqtt_reconnects_total"), 1);
 
   // Live updates flow again.
   ASSERT_EQ(publish(key.user_id, key.job_id, job_json("completed", 3, 100)), 0);
-  ASSERT_TRUE(wait_until([&] { return store_.find(key)->state.status == job_status::completed; }));
+  ASSERT_TRUE(wait_until([&] { return store_.find(key)->facts.status == job_status::completed; }));
 }
 
 TEST_F(MqttIngest, KeepsTryingUntilTheBrokerIsUp) {
@@ -288,7 +308,7 @@ TEST_F(MqttIngest, AStoppedBrokerIsNoticedWithinOneAndAHalfKeepalivesAndCaughtUp
 
   ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }, 30s)) << broker_->log();
   ASSERT_EQ(publish(key.user_id, key.job_id, job_json("completed", 2, 100)), 0);
-  ASSERT_TRUE(wait_until([&] { return store_.find(key)->state.status == job_status::completed; }));
+  ASSERT_TRUE(wait_until([&] { return store_.find(key)->facts.status == job_status::completed; }));
 }
 
 // A broker of its own: the retained states other tests left would be part of the replay.
@@ -323,7 +343,7 @@ TEST_F(MqttIngestBacklog, ABridgeThatFallsBehindLosesNothingAndCatchesUp) {
       [&] {
         for (int j = 0; j < jobs; ++j) {
           const auto job = store_.find(job_key{"erin", "backlog" + std::to_string(j)});
-          if (!job || job->state.seq != updates) return false;
+          if (!job || job->facts.seq != updates) return false;
         }
         return true;
       },
@@ -337,7 +357,6 @@ TEST_F(MqttIngestBacklog, ABridgeThatFallsBehindLosesNothingAndCatchesUp) {
   EXPECT_EQ(scrape.find("overloaded"), std::string::npos);
   EXPECT_TRUE(ingest_->ready());
 }
-
 
 // The broker is killed (SIGKILL) before it saved what it acknowledged
 // (autosave_interval is 60 s in broker-config): the bridge gives it back.
@@ -390,13 +409,14 @@ TEST_F(MqttIngestBrokerCrash, AStateTheBrokerAcknowledgedAndLostIsPublishedAgain
   start_ingest([](ingest_options& options) { options.min_reconnect_delay = 1s; });
   ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }));
   const job_key done{"alice", "finished-report"};
-  ASSERT_EQ(publish(done.user_id, done.job_id, job_json("completed", 5, 100)), 0);  // acknowledged to the worker
+  ASSERT_EQ(publish(done.user_id, done.job_id, job_json("completed", 5, 100)),
+            0);  // acknowledged to the worker
   ASSERT_TRUE(wait_until([&] { return store_.find(done) != nullptr; }));
 
   crash_broker();
   const auto held = store_.find(done);
   ASSERT_TRUE(held) << "the bridge let go of a state the broker acknowledged";
-  EXPECT_EQ(held->state.status, job_status::completed);
+  EXPECT_EQ(held->facts.status, job_status::completed);
   ASSERT_TRUE(wait_until([&] { return republished(metrics_, "state") >= 1; }));
   // A user who subscribes now gets it from the broker again.
   const auto seen = retained_for("alice", "sentinel-1");
@@ -414,11 +434,11 @@ TEST_F(MqttIngestBrokerCrash, AnOlderStateTheBrokerFellBackToIsReplacedByTheBrid
   ASSERT_TRUE(wait_until([&] { return store_.find(job) != nullptr; }));
   restart_broker();  // saved: seq 1
   ASSERT_EQ(publish(job.user_id, job.job_id, job_json("completed", 2, 100)), 0);
-  ASSERT_TRUE(wait_until([&] { return store_.find(job)->state.seq == 2; }));
+  ASSERT_TRUE(wait_until([&] { return store_.find(job)->facts.seq == 2; }));
 
   crash_broker();  // back to seq 1
   ASSERT_TRUE(store_.find(job));
-  EXPECT_EQ(store_.find(job)->state.seq, 2);
+  EXPECT_EQ(store_.find(job)->facts.seq, 2);
   ASSERT_TRUE(wait_until([&] { return republished(metrics_, "state") >= 1; }));
   const auto seen = retained_for("alice", "sentinel-2");
   ASSERT_TRUE(seen.contains(job_topic(job)));

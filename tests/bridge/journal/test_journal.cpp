@@ -45,8 +45,7 @@ class Journal : public ::testing::Test {
     std::unique_ptr<journal> log;
     ledger_state ledger;
 
-    run(const std::filesystem::path& dir, store_limits limits, journal_options options)
-        : store{limits} {
+    run(const std::filesystem::path& dir, store_limits limits, journal_options options) : store{limits} {
       options.dir = dir;
       log = std::make_unique<journal>(options, store, meters);
       ledger = log->load();
@@ -79,8 +78,8 @@ TEST_F(Journal, ANewRunServesEveryStateAndTimelineOfTheLast) {
   auto second = start();
   const auto job = second->store.find(a);
   ASSERT_TRUE(job);
-  EXPECT_EQ(job->state.seq, 5);
-  EXPECT_EQ(job->state.progress, 50);
+  EXPECT_EQ(job->facts.seq, 5);
+  EXPECT_EQ(job->facts.progress, 50);
   EXPECT_EQ(job->updated_at_ms, 1005);
   EXPECT_EQ(nlohmann::json::parse(*job->json)["updatedAt"], 1005);
   const auto events = *second->store.history(a);
@@ -127,7 +126,7 @@ TEST_F(Journal, AJobRemovedAndMadeAgainKeepsNothingOfTheOldOne) {
   auto second = start();
   const auto events = *second->store.history(k);
   ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(second->store.find(k)->state.progress, 99);
+  EXPECT_EQ(second->store.find(k)->facts.progress, 99);
 }
 
 // Annotations are derived again after a restart (worker statuses, control
@@ -137,11 +136,13 @@ TEST_F(Journal, SavedStatesComeBackWithoutTheBridgesAnnotations) {
   {
     auto first = start();
     first->apply(k, running(1, 10), 1000);
-    first->log->record(first->store.annotate(
-        k, [](job_annotations& notes) { notes.cancel_requested = cancel_mark{"r1", "alice", 1100}; }));
+    first->log->record(first->store.annotate(k, [](job_annotations& notes) {
+      notes.cancel_requested = cancel_mark{"r1", "alice", 1100};
+    }));
     first->apply(k, running(2, 20), 1200);  // keeps the cancel request, in its event too
-    first->log->record(first->store.annotate(
-        k, [](job_annotations& notes) { notes.stalled = stall_mark{stall_reason::silent, 1300}; }));
+    first->log->record(first->store.annotate(k, [](job_annotations& notes) {
+      notes.stalled = stall_mark{stall_reason::silent, 1300};
+    }));
     ASSERT_NE(first->store.find(k)->json->find("stalled"), std::string::npos);
     first->log->stop();
   }
@@ -149,7 +150,7 @@ TEST_F(Journal, SavedStatesComeBackWithoutTheBridgesAnnotations) {
   const auto job = second->store.find(k);
   ASSERT_TRUE(job);
   EXPECT_TRUE(job->notes.empty());
-  EXPECT_EQ(job->state.progress, 20);
+  EXPECT_EQ(job->facts.progress, 20);
   const auto served = nlohmann::json::parse(*job->json);
   EXPECT_FALSE(served.contains("cancelRequested")) << *job->json;
   EXPECT_FALSE(served.contains("stalled")) << *job->json;
@@ -160,7 +161,8 @@ TEST_F(Journal, SavedStatesComeBackWithoutTheBridgesAnnotations) {
 TEST_F(Journal, TodaysSmallerLimitsApplyToWhatWasSaved) {
   {
     auto first = start();
-    for (int job = 0; job < 3; ++job) first->apply(job_key{"alice", "j" + std::to_string(job)}, running(1), job);
+    for (int job = 0; job < 3; ++job)
+      first->apply(job_key{"alice", "j" + std::to_string(job)}, running(1), job);
   }
   {
     auto second = start(store_limits{.jobs_per_user = 2});
@@ -175,8 +177,11 @@ TEST_F(Journal, TodaysSmallerLimitsApplyToWhatWasSaved) {
 TEST_F(Journal, AnOverflowingQueueStillWritesEveryJobAsTheStoreHoldsIt) {
   const job_key k{"alice", "busy"};
   {
-    auto first = start({}, journal_options{.dir = {}, .max_bytes = 0, .limits = journal_limits{.max_changes = 2}, .linger = 200ms});
-    for (int seq = 1; seq <= 20; ++seq) first->apply(job_key{"alice", "j" + std::to_string(seq)}, running(seq), seq);
+    auto first = start(
+        {}, journal_options{
+                .dir = {}, .max_bytes = 0, .limits = journal_limits{.max_changes = 2}, .linger = 200ms});
+    for (int seq = 1; seq <= 20; ++seq)
+      first->apply(job_key{"alice", "j" + std::to_string(seq)}, running(seq), seq);
     for (int seq = 1; seq <= 5; ++seq) first->apply(k, running(seq), 100 + seq);
   }
   auto second = start();
@@ -213,7 +218,8 @@ TEST_F(Journal, ASecondBridgeCannotUseTheSameDirectory) {
   auto first = start();
   job_store other;
   metrics meters;
-  EXPECT_THROW(journal(journal_options{.dir = dir_, .max_bytes = 0, .limits = {}}, other, meters), std::runtime_error);
+  EXPECT_THROW(journal(journal_options{.dir = dir_, .max_bytes = 0, .limits = {}}, other, meters),
+               std::runtime_error);
 }
 
 TEST_F(Journal, AFullDatabaseIsCountedAndTheStoreKeepsServing) {
@@ -230,7 +236,7 @@ TEST_F(Journal, AFullDatabaseIsCountedAndTheStoreKeepsServing) {
   for (int i = 0; i < 100 && !failed(); ++i) std::this_thread::sleep_for(50ms);
   ASSERT_TRUE(failed());
   EXPECT_EQ(metric_total(first->meters.scrape(), "progress_bridge_journal_healthy"), 0);
-  EXPECT_EQ(first->store.find(job_key{"alice", "big"})->state.seq, 10);
+  EXPECT_EQ(first->store.find(job_key{"alice", "big"})->facts.seq, 10);
   EXPECT_GT(metric_total(first->meters.scrape(), "progress_bridge_journal_backlog"), 0);
 }
 

@@ -230,13 +230,13 @@ TEST_F(StreamHubTest, AttachDuringUpdatesMissesNoFinalState) {
   }));
   const auto start = stream->starts().front();
   std::map<std::string, std::int64_t> seen;  // job -> latest seq the stream knows
-  for (const auto& job : start->jobs) seen[job->key.job_id] = *job->state.seq;
+  for (const auto& job : start->jobs) seen[job->key.job_id] = *job->facts.seq;
   std::uint64_t previous = start->revision;
   for (const auto& event : stream->events()) {
     if (event->revision <= start->revision) continue;  // in the start already: sessions drop these
     EXPECT_GT(event->revision, previous);
     previous = event->revision;
-    seen[event->key.job_id] = *event->job->state.seq;
+    seen[event->key.job_id] = *event->job->facts.seq;
   }
   ASSERT_EQ(seen.size(), static_cast<std::size_t>(jobs))
       << "start at " << start->revision << " with " << start->jobs.size() << " jobs, "

@@ -307,7 +307,7 @@ TEST_F(StreamSession, ChangesAroundReplacedSnapshotsAreNeitherLostNorSentBackwar
   }
   std::map<std::string, std::int64_t> latest;
   for (const auto& job : store_.snapshot(std::string{"alice"}).jobs)
-    latest[job->key.job_id] = job->state.seq.value_or(-1);
+    latest[job->key.job_id] = job->facts.seq.value_or(-1);
   EXPECT_EQ(view, latest);
 }
 

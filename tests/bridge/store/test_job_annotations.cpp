@@ -27,8 +27,8 @@ auto cancel(std::string request_id, std::int64_t at) {
 
 TEST(JobAnnotations, AreAppendedToTheJsonObject) {
   std::string text = R"({"jobId":"j1"})";
-  append_annotations(text, job_annotations{stall_mark{stall_reason::worker_offline, 5},
-                                           cancel_mark{"c-1", "bob", 7}});
+  append_annotations(
+      text, job_annotations{stall_mark{stall_reason::worker_offline, 5}, cancel_mark{"c-1", "bob", 7}});
   EXPECT_EQ(json::parse(text), json::parse(R"({"jobId":"j1",
       "cancelRequested":{"requestId":"c-1","requestedBy":"bob","at":7},
       "stalled":{"reason":"worker_offline","since":5}})"));
@@ -50,7 +50,8 @@ TEST(JobAnnotations, AnAnnotationIsAChangeOfTheJobButNotAnEvent) {
   EXPECT_EQ(marked.revision, update.revision + 1);
   ASSERT_TRUE(marked.job);
   EXPECT_EQ(marked.job->updated_at_ms, 1000);  // still the time of the last update
-  EXPECT_EQ(marked.job->state, update.job->state);
+  EXPECT_EQ(marked.job->facts, update.job->facts);
+  EXPECT_EQ(marked.job->plain_json(), *update.job->json);
   const auto served = json::parse(*store.find(alice_job)->json);
   EXPECT_EQ(served["stalled"], json::parse(R"({"reason":"silent","since":2000})"));
   EXPECT_EQ(served["updatedAt"], 1000);
@@ -60,6 +61,26 @@ TEST(JobAnnotations, AnAnnotationIsAChangeOfTheJobButNotAnEvent) {
   EXPECT_EQ(feed.changes[0].job, marked.job);
   EXPECT_EQ(store.history(alice_job)->size(), 1u);  // the worker sent one state
   EXPECT_EQ(store.list({}).jobs.front(), marked.job);
+}
+
+// The store keeps no parsed copy of a state: annotations are re-applied to
+// the text the worker's state was serialized to, and taking them back gives
+// that text again, byte for byte.
+TEST(JobAnnotations, TakingThemBackGivesTheUnannotatedTextAgain) {
+  job_store store;
+  auto running = state(job_status::in_progress, 1);
+  running.message = "copying";
+  const auto update = store.apply(alice_job, running, 1000);
+  store.annotate(alice_job, stall(stall_reason::silent, 2000));
+  const auto both = store.annotate(alice_job, cancel("c-1", 2500));
+  ASSERT_EQ(both.outcome, apply_outcome::accepted);
+  EXPECT_EQ(both.job->plain_json(), *update.job->json);
+  EXPECT_EQ(json::parse(*both.job->json)["message"], "copying");
+
+  store.annotate(alice_job, [](job_annotations& notes) { notes.stalled.reset(); });
+  const auto back = store.annotate(alice_job, [](job_annotations& notes) { notes.cancel_requested.reset(); });
+  ASSERT_EQ(back.outcome, apply_outcome::accepted);
+  EXPECT_EQ(*back.job->json, *update.job->json);
 }
 
 TEST(JobAnnotations, UnchangedUnknownAndEndedJobsAreNotAnnotated) {
@@ -154,7 +175,8 @@ TEST(JobAnnotations, StalledJobsMakeRoomInAFullStore) {
 }
 
 TEST(JobAnnotations, StalledJobsExpireAfterTheirTtl) {
-  job_store store{store_limits{.finished_ttl = std::chrono::hours{1}, .stalled_ttl = std::chrono::minutes{10}}};
+  job_store store{
+      store_limits{.finished_ttl = std::chrono::hours{1}, .stalled_ttl = std::chrono::minutes{10}}};
   constexpr std::int64_t minute = 60'000;
   store.apply(alice_job, state(job_status::in_progress, 1), 0);
   store.apply({"alice", "running"}, state(job_status::in_progress, 1), 0);

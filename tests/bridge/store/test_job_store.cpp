@@ -35,8 +35,9 @@ TEST(JobStore, AcceptsFirstStateAndServesItsJson) {
   EXPECT_EQ(result.revision, 1u);
   EXPECT_EQ(result.job->revision, 1u);
   EXPECT_EQ(result.job->updated_at_ms, 1000);
-  EXPECT_EQ(result.job->state.user_id, "alice");
-  EXPECT_EQ(result.job->state.job_id, "j1");
+  EXPECT_EQ(result.job->key.user_id, "alice");
+  EXPECT_EQ(result.job->key.job_id, "j1");
+  EXPECT_EQ(result.job->facts.progress, 40);
 
   const auto json = nlohmann::json::parse(*result.job->json);
   EXPECT_EQ(json["userId"], "alice");
@@ -69,8 +70,8 @@ TEST(JobStore, NeverMovesAJobBackwards) {
 
   const auto current = store.find(k);
   ASSERT_TRUE(current);
-  EXPECT_EQ(current->state.status, job_status::completed);
-  EXPECT_EQ(current->state.seq, 4);
+  EXPECT_EQ(current->facts.status, job_status::completed);
+  EXPECT_EQ(current->facts.seq, 4);
   EXPECT_EQ(store.revision(), 3u);  // refused updates take no revision
   EXPECT_EQ(store.history(k)->size(), 3u);
 }
@@ -108,7 +109,7 @@ TEST(JobStore, NewAttemptResetsHistoryButKeepsEventNumbering) {
   ASSERT_TRUE(events);
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ(events->front()->seq, 3);
-  EXPECT_EQ(store.find(k)->state.attempt, 2);
+  EXPECT_EQ(store.find(k)->facts.attempt, 2);
 }
 
 TEST(JobStore, RemoveLeavesATombstoneInTheChangeLog) {
@@ -437,7 +438,7 @@ TEST(JobStore, ReadersSeeConsistentSnapshotsWhileAWriterApplies) {
       for (std::size_t i = 0; i < page.jobs.size(); ++i) {
         const auto& job = *page.jobs[i];
         if (i > 0 && page.jobs[i - 1]->revision <= job.revision) ++bad;
-        if (nlohmann::json::parse(*job.json)["seq"] != job.state.seq) ++bad;
+        if (nlohmann::json::parse(*job.json)["seq"] != job.facts.seq) ++bad;
       }
       if (const auto events = store.history(job_key{"u", "j0"})) {
         for (std::size_t i = 1; i < events->size(); ++i) {

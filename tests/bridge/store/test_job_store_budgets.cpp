@@ -13,7 +13,8 @@ constexpr std::size_t kib = 1024;
 constexpr std::size_t mib = 1024 * kib;
 
 // An in-progress state whose `details` carry `size` bytes.
-job_state big_state(std::int64_t seq, std::size_t size = 60 * kib, job_status status = job_status::in_progress) {
+job_state big_state(std::int64_t seq, std::size_t size = 60 * kib,
+                    job_status status = job_status::in_progress) {
   job_state s;
   s.status = status;
   s.seq = seq;
@@ -35,14 +36,15 @@ TEST(JobStoreBudgets, DefaultsBoundTwentyJobsOfAHundredLargeEvents) {
   job_store store;
   for (int seq = 1; seq <= 100; ++seq) {
     for (int job = 0; job < 20; ++job) {
-      ASSERT_TRUE(is_change(store.apply(key("alice", "j" + std::to_string(job)), big_state(seq), seq).outcome));
+      ASSERT_TRUE(
+          is_change(store.apply(key("alice", "j" + std::to_string(job)), big_state(seq), seq).outcome));
     }
   }
   // 1 MiB of history per job: 20 jobs stay near 20 MiB instead of 120 MB.
   EXPECT_LE(store.bytes(), 20 * (mib + 61 * kib));
   for (int job = 0; job < 20; ++job) {
     const auto k = key("alice", "j" + std::to_string(job));
-    EXPECT_EQ(store.find(k)->state.seq, 100);
+    EXPECT_EQ(store.find(k)->facts.seq, 100);
     EXPECT_GE(history_size(store, k), 15u);
     EXPECT_LE(history_size(store, k), 17u);
   }
@@ -77,30 +79,34 @@ TEST(JobStoreBudgets, AUsersBudgetDropsTheOldestEventsOfHerJobsFirst) {
   job_store store{store_limits{.bytes_per_user = 1 * mib}};
   const auto old_job = key("alice", "old");
   const auto new_job = key("alice", "new");
-  for (int seq = 1; seq <= 5; ++seq) ASSERT_TRUE(is_change(store.apply(old_job, big_state(seq), seq).outcome));
+  for (int seq = 1; seq <= 5; ++seq)
+    ASSERT_TRUE(is_change(store.apply(old_job, big_state(seq), seq).outcome));
   for (int seq = 1; seq <= 12; ++seq) {
     ASSERT_TRUE(is_change(store.apply(new_job, big_state(seq), 100 + seq).outcome));
   }
   EXPECT_LE(store.bytes(), 1 * mib);
   // The old job's events were the oldest: they went, the new job's stayed.
   EXPECT_LT(history_size(store, old_job), 5u);
-  EXPECT_EQ(store.find(old_job)->state.seq, 5);
+  EXPECT_EQ(store.find(old_job)->facts.seq, 5);
   EXPECT_EQ(history_size(store, new_job), 12u);
 
   // Bob's jobs are not alice's budget.
-  for (int seq = 1; seq <= 5; ++seq) ASSERT_TRUE(is_change(store.apply(key("bob", "b"), big_state(seq), seq).outcome));
+  for (int seq = 1; seq <= 5; ++seq)
+    ASSERT_TRUE(is_change(store.apply(key("bob", "b"), big_state(seq), seq).outcome));
   EXPECT_EQ(history_size(store, key("bob", "b")), 5u);
 }
 
 TEST(JobStoreBudgets, TheTotalBudgetTrimsEveryonesOldestEvents) {
   job_store store{store_limits{.max_bytes = 1 * mib}};
-  for (int seq = 1; seq <= 8; ++seq) ASSERT_TRUE(is_change(store.apply(key("alice", "a"), big_state(seq), seq).outcome));
-  for (int seq = 1; seq <= 8; ++seq) ASSERT_TRUE(is_change(store.apply(key("bob", "b"), big_state(seq), 10 + seq).outcome));
+  for (int seq = 1; seq <= 8; ++seq)
+    ASSERT_TRUE(is_change(store.apply(key("alice", "a"), big_state(seq), seq).outcome));
+  for (int seq = 1; seq <= 8; ++seq)
+    ASSERT_TRUE(is_change(store.apply(key("bob", "b"), big_state(seq), 10 + seq).outcome));
   EXPECT_LE(store.bytes(), 1 * mib);
   // Alice's events are older than all of Bob's: hers go first.
   EXPECT_LT(history_size(store, key("alice", "a")), 8u);
   EXPECT_EQ(history_size(store, key("bob", "b")), 8u);
-  EXPECT_EQ(store.find(key("alice", "a"))->state.seq, 8);
+  EXPECT_EQ(store.find(key("alice", "a"))->facts.seq, 8);
 }
 
 TEST(JobStoreBudgets, FinishedJobsGoAfterHistoryAndANewRunningJobIsRefusedLast) {

@@ -16,8 +16,8 @@ std::shared_ptr<const std::string> text(const std::string& value) {
 }
 
 // A saved job whose events have seqs first..last, the last one being its state.
-restored_job saved(const std::string& user, const std::string& job, std::uint64_t revision, std::int64_t first,
-                   std::int64_t last, job_status status = job_status::in_progress) {
+restored_job saved(const std::string& user, const std::string& job, std::uint64_t revision,
+                   std::int64_t first, std::int64_t last, job_status status = job_status::in_progress) {
   restored_job out;
   out.key = job_key{user, job};
   out.state.status = status;
@@ -25,9 +25,9 @@ restored_job saved(const std::string& user, const std::string& job, std::uint64_
   out.updated_at_ms = 1000 + last;
   out.revision = revision;
   for (auto seq = first; seq <= last; ++seq) {
-    out.history.push_back(std::make_shared<const job_event>(job_event{
-        seq, revision - static_cast<std::uint64_t>(last - seq), 1000 + seq,
-        text(R"({"seq":)" + std::to_string(seq) + "}")}));
+    out.history.push_back(std::make_shared<const job_event>(
+        job_event{seq, revision - static_cast<std::uint64_t>(last - seq), 1000 + seq,
+                  text(R"({"seq":)" + std::to_string(seq) + "}")}));
   }
   out.json = out.history.back()->json;
   return out;
@@ -36,14 +36,16 @@ restored_job saved(const std::string& user, const std::string& job, std::uint64_
 TEST(JobStoreRestore, ServesRestoredJobsWithTheirTimelinesAndRevisions) {
   job_store store;
   ASSERT_EQ(store.restore(saved("alice", "a", 10, 3, 5)).outcome, apply_outcome::accepted);
-  ASSERT_EQ(store.restore(saved("bob", "b", 20, 1, 1, job_status::completed)).outcome, apply_outcome::accepted);
+  ASSERT_EQ(store.restore(saved("bob", "b", 20, 1, 1, job_status::completed)).outcome,
+            apply_outcome::accepted);
   store.skip_revisions_to(1000);
 
   const auto a = store.find(job_key{"alice", "a"});
   ASSERT_TRUE(a);
   EXPECT_EQ(a->revision, 10u);
   EXPECT_EQ(a->updated_at_ms, 1005);
-  EXPECT_EQ(a->state.user_id, "alice");
+  EXPECT_EQ(a->key.user_id, "alice");
+  EXPECT_EQ(a->facts.seq, 5);
   EXPECT_EQ(*a->json, R"({"seq":5})");
   const auto events = *store.history(job_key{"alice", "a"});
   ASSERT_EQ(events.size(), 3u);
