@@ -68,7 +68,8 @@ class websocket_session final : public stream_session {
     return std::static_pointer_cast<websocket_session>(shared_from_this());
   }
 
-  websocket::stream<write_gate> ws_;
+  // No permessage-deflate (the bridge never offers it): a smaller stream per connection.
+  websocket::stream<write_gate, /*deflateSupported=*/false> ws_;
   const access_policy& access_;
   // Client ops are small and rare: frames are read in pieces of this inline
   // chunk and assembled in op_text_, so an idle connection holds no read buffer.
