@@ -184,20 +184,31 @@ void stream_session::change_scope(stream_scope scope) {
 }
 
 void stream_session::pump() {
-  if (writing_ || finished_ || queue_.empty()) return;
-  const auto batch = queue_.start_batch(std::min(batch_limit(), options_.max_batch));
-  in_flight_ = batch.size();
-  writing_ = true;
-  stall_timer_.expires_after(options_.stall_timeout);
-  stall_timer_.async_wait([self = self()](boost::system::error_code ec) {
-    if (!ec && self->writing_) self->end(stream_end::slow_consumer);
-  });
-  write(batch);
+  if (pumping_) return;  // a write completed inside write(): the loop below goes on
+  pumping_ = true;
+  while (!writing_ && !finished_ && !queue_.empty()) {
+    const auto batch = queue_.start_batch(std::min(batch_limit(), options_.max_batch));
+    in_flight_ = batch.size();
+    writing_ = true;
+    write(batch);
+  }
+  pumping_ = false;
+  // Only a write still in flight can stall (one the socket took at once never arms the timer).
+  if (writing_ && !stall_armed_) {
+    stall_armed_ = true;
+    stall_timer_.expires_after(options_.stall_timeout);
+    stall_timer_.async_wait([self = self()](boost::system::error_code ec) {
+      if (!ec && self->writing_) self->end(stream_end::slow_consumer);
+    });
+  }
 }
 
 void stream_session::on_written(boost::system::error_code ec) {
   writing_ = false;
-  stall_timer_.cancel();
+  if (stall_armed_) {
+    stall_armed_ = false;
+    stall_timer_.cancel();
+  }
   const std::size_t sent = in_flight_;
   in_flight_ = 0;
   queue_.end_batch();

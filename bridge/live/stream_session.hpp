@@ -86,7 +86,8 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   // one is already asked, for another once that one arrives).
   void change_scope(stream_scope scope);
   void pump();
-  // Called by the transport when the write of the current batch completed.
+  // Called by the transport when the write of the current batch completed
+  // (also from inside write(), when it completed at once).
   void on_written(boost::system::error_code ec);
   // Ends the stream for `reason` (transport-specific); records the reason.
   void end(stream_end reason);
@@ -107,7 +108,7 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   [[nodiscard]] virtual std::string_view event_text(const stream_event& event) const = 0;
   // Messages written at once, at most.
   [[nodiscard]] virtual std::size_t batch_limit() const noexcept = 0;
-  // Starts writing `batch` (kept alive until on_written).
+  // Starts writing `batch` (kept alive until on_written, which may run before write() returns).
   virtual void write(std::span<const outgoing_message> batch) = 0;
   // Closes the transport for `reason`; the read side then fails and calls finish().
   virtual void close_transport(stream_end reason) = 0;
@@ -145,6 +146,8 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   bool start_asked_ = false;  // the hub owes this stream a start (attach or rescope)
   bool start_stale_ = false;  // the scope changed since it was asked
   bool writing_ = false;
+  bool pumping_ = false;      // pump() is writing batches
+  bool stall_armed_ = false;  // stall_timer_ waits for the write in flight
   bool closing_ = false;
   bool finished_ = false;
   connection_slot slot_;

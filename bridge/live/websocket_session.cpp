@@ -10,6 +10,9 @@ namespace progress::bridge {
 
 namespace {
 
+// Frames of a batch whose buffers a session keeps between batches.
+constexpr std::size_t kept_frames = 8;
+
 websocket::close_reason close_reason_for(stream_end reason) {
   switch (reason) {
     case stream_end::shutdown: return {websocket::close_code::going_away, "bridge shutting down"};
@@ -31,14 +34,13 @@ websocket_session::websocket_session(beast::tcp_stream&& stream, std::shared_ptr
                                      const stream_options& options)
     : stream_session(stream.get_executor(), std::move(hub), metrics, stream_framing::websocket, who,
                      stream_scope{who.user_id, {}, {}}, resume_after, std::move(resume_cursor), options),
-      ws_(std::move(stream)),
-      access_(access),
-      close_timer_(ws_.get_executor()) {}
+      ws_(stream.release_socket()),
+      access_(access) {}
 
 void websocket_session::run(http_request req) {
-  beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
   websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = std::chrono::seconds{10};
+  // Beast's handshake timeout also bounds the close handshake: it is the close grace.
+  timeouts.handshake_timeout = close_grace;
   timeouts.idle_timeout = 2 * options().heartbeat;
   timeouts.keep_alive_pings = true;
   ws_.set_option(timeouts);
@@ -46,7 +48,6 @@ void websocket_session::run(http_request req) {
     res.set(http::field::server, "progress-bridge/" + std::string(version()));
   }));
   ws_.read_message_max(max_client_message);
-  ws_.auto_fragment(false);
   ws_.async_accept(req, beast::bind_front_handler(&websocket_session::on_accept, self()));
 }
 
@@ -75,7 +76,6 @@ void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
       outsider_log().log("websocket", spdlog::level::debug, "websocket read from {}: {}", who().user_id,
                          ec.message());
     if (ec == websocket::error::message_too_big) stats().stream_op_refused("too_big");
-    close_timer_.cancel();
     return finish();
   }
   // Beast bounds the whole message by read_message_max.
@@ -134,25 +134,38 @@ void websocket_session::handle_op(std::string_view text) {
 }
 
 void websocket_session::write(std::span<const outgoing_message> batch) {
-  const auto text = text_of(batch.front());
-  ws_.text(true);
-  ws_.async_write(net::buffer(text.data(), text.size()),
-                  beast::bind_front_handler(&websocket_session::on_write, self()));
+  if (!ws_.is_open()) {
+    // The close handshake began (Beast sent or answered a close): no data frame may follow it.
+    on_written(websocket::error::closed);
+    return;
+  }
+  headers_.clear();
+  frames_.clear();
+  headers_.reserve(batch.size());  // no reallocation: frames_ point into it
+  for (const auto& message : batch) {
+    const auto text = text_of(message);
+    const auto& header = headers_.emplace_back(text_frame_header(text.size()));
+    frames_.emplace_back(header.bytes.data(), header.size);
+    frames_.emplace_back(text.data(), text.size());
+  }
+  if (ws_.next_layer().write_frames(frames_, beast::bind_front_handler(&websocket_session::on_write, self())))
+    on_write({}, 0);
 }
 
 void websocket_session::on_write(beast::error_code ec, std::size_t /*bytes*/) {
+  if (headers_.capacity() > kept_frames) {
+    std::vector<frame_header>{}.swap(headers_);
+    std::vector<net::const_buffer>{}.swap(frames_);
+  }
   on_written(ec);
 }
 
 void websocket_session::close_transport(stream_end reason) {
   if (close_sent_ || !open_) return;  // before the upgrade, on_accept closes
   close_sent_ = true;
+  // A client that does not read never sees the close frame: Beast drops the
+  // socket when the close handshake takes longer than close_grace.
   ws_.async_close(close_reason_for(reason), beast::bind_front_handler(&websocket_session::on_close, self()));
-  // A client that does not read never sees the close frame: drop it after a grace period.
-  close_timer_.expires_after(close_grace);
-  close_timer_.async_wait([self = self()](beast::error_code ec) {
-    if (!ec) beast::get_lowest_layer(self->ws_).close();
-  });
 }
 
 void websocket_session::on_close(beast::error_code ec) {

@@ -1,7 +1,9 @@
 #pragma once
 // A live stream over WebSocket (GET /api/v1/ws, docs/protocol.md): JSON text
-// messages out, JSON ops in. One async_write in flight (Beast allows one
-// write and one close at a time; the close waits for the write).
+// messages out, JSON ops in. Beast does the handshake, reads ops, answers
+// pings, sends keep-alive pings and closes; the session frames its messages
+// itself and writes each batch of queued ones as one gather write through the
+// socket's write_gate, which keeps them and Beast's frames whole and in order.
 //
 // Limits: client messages up to `max_client_message` bytes (bigger: Beast
 // closes with 1009); ops at `ops_per_second` with a burst of `ops_burst`,
@@ -14,10 +16,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "access_policy.hpp"
 #include "http_types.hpp"
 #include "stream_session.hpp"
+#include "websocket_frame.hpp"
+#include "write_gate.hpp"
 
 namespace progress::bridge {
 
@@ -27,9 +32,12 @@ class websocket_session final : public stream_session {
   static constexpr double ops_per_second = 20;
   static constexpr double ops_burst = 40;
   static constexpr unsigned max_refused_ops = 100;
-  // After a close frame is sent, the client gets this long to answer before
-  // the socket is dropped (a stalled client never reads the close frame).
+  // After the close handshake starts, the client gets this long to answer
+  // before the socket is dropped (a stalled client never reads the close
+  // frame); Beast's handshake timeout, which also bounds the opening one.
   static constexpr std::chrono::seconds close_grace{5};
+  // Frames written at once, at most (then capped by stream_options::max_batch).
+  static constexpr std::size_t max_frames_per_write = 64;
 
   // `access` decides what a `subscribe` op may follow; it must outlive the session.
   websocket_session(beast::tcp_stream&& stream, std::shared_ptr<stream_hub> hub, metrics& metrics,
@@ -52,7 +60,7 @@ class websocket_session final : public stream_session {
   [[nodiscard]] std::string_view event_text(const stream_event& event) const override {
     return event.websocket_text;
   }
-  [[nodiscard]] std::size_t batch_limit() const noexcept override { return 1; }
+  [[nodiscard]] std::size_t batch_limit() const noexcept override { return max_frames_per_write; }
   void write(std::span<const outgoing_message> batch) override;
   void close_transport(stream_end reason) override;
 
@@ -60,13 +68,17 @@ class websocket_session final : public stream_session {
     return std::static_pointer_cast<websocket_session>(shared_from_this());
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  // No permessage-deflate (the bridge never offers it): a smaller stream per connection.
+  websocket::stream<write_gate, /*deflateSupported=*/false> ws_;
   const access_policy& access_;
   // Client ops are small and rare: frames are read in pieces of this inline
   // chunk and assembled in op_text_, so an idle connection holds no read buffer.
   std::array<char, 256> chunk_{};
   std::string op_text_;
-  net::steady_timer close_timer_;
+  // The batch being written: a header and the text of each frame. Kept (up
+  // to a small capacity) between batches, so a delivery allocates nothing.
+  std::vector<frame_header> headers_;
+  std::vector<net::const_buffer> frames_;
   double op_tokens_ = ops_burst;
   std::chrono::steady_clock::time_point op_refill_ = std::chrono::steady_clock::now();
   unsigned refused_ops_ = 0;

@@ -40,6 +40,8 @@ class fake_stream_session final : public stream_session {
   // Every batch written, each message as its wire text.
   std::vector<std::vector<std::string>> batches;
   std::optional<stream_end> closed_for;
+  // Writes complete inside write(), as a socket that takes a batch at once.
+  bool complete_at_once = false;
 
  private:
   [[nodiscard]] std::string_view event_text(const stream_event& event) const override {
@@ -50,6 +52,7 @@ class fake_stream_session final : public stream_session {
   void write(std::span<const outgoing_message> batch) override {
     auto& texts = batches.emplace_back();
     for (const auto& message : batch) texts.emplace_back(text_of(message));
+    if (complete_at_once) on_written({});
   }
   void close_transport(stream_end reason) override {
     if (closed_for) return;

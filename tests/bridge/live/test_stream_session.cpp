@@ -109,6 +109,22 @@ TEST_F(StreamSession, OneWriteInFlightAndWhatWaitsGoesOutInOneBatch) {
   EXPECT_TRUE(session->idle());
 }
 
+TEST_F(StreamSession, WritesTheSocketTakesAtOnceLeaveBackToBackAndNeverStall) {
+  auto session = open({.stall_timeout = 1s});
+  apply("alice", "a1", job_status::queued, 1);
+  apply("alice", "a2", job_status::queued, 1);
+  session->complete_at_once = true;
+  session->complete_write();  // the snapshot; then a1 and a2, each written at once
+  ASSERT_EQ(session->batches.size(), 3u);
+  EXPECT_TRUE(session->idle());
+  apply("alice", "a3", job_status::queued, 1);
+  ASSERT_EQ(session->batches.size(), 4u);
+  EXPECT_EQ(last_message(*session)["job"]["jobId"], "a3");
+  EXPECT_TRUE(session->idle());
+  ioc_.run_for(1500ms);
+  EXPECT_FALSE(session->closed_for) << "no write was in flight: nothing can stall";
+}
+
 TEST_F(StreamSession, PendingUpdatesOfAJobConflateButTerminalStatesAreKept) {
   auto session = open();
   for (int seq = 1; seq <= 5; ++seq) apply("alice", "a1", job_status::in_progress, seq);
