@@ -102,6 +102,16 @@ q() { jq -r --argjson names "$names" "$@" "$results"; }
       "| \($names[.contender]) | \(.clients) | \(.recovered) | \(.recovery.p99) ms | \(.recovery.max) ms | \(if .contender == "A" then "resumed with its cursor: state confirmed current" elif .with_state then "current state received again" else "resubscribed; no state until the next update" end) |"'
     echo
   fi
+
+  if q -e '.results.S8' >/dev/null; then
+    echo "### S8 — failover to another bridge replica"
+    echo
+    echo "| recovery | clients | recovered | time until 99 % hold their current state | max | received | per client | sent |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    q '.results.S8 | sort_by(.contender)[] | select(.na == null) |
+      "| \(if .contender == "A-state" then "state resume" else "full snapshot" end) | \(.clients) | \(.recovered) | \(.recovery.p99) ms | \(.recovery.max) ms | \(.bytes_received) B | \(.bytes_per_client | floor) B | \(.bytes_sent) B |"'
+    echo
+  fi
 } >"$out"
 
 # Plot: S2 p99 latency against the publish rate, one line per contender.

@@ -63,9 +63,9 @@ std::string stream_session::cursor(std::uint64_t revision) const {
   return store_cursor{hub_->epoch(), revision}.to_string();
 }
 
-void stream_session::begin() {
+void stream_session::begin(std::shared_ptr<const std::vector<held_job>> held) {
   start_asked_ = true;
-  hub_->attach(self(), scope_.user_id, resume_after_);
+  hub_->attach(self(), scope_.user_id, resume_after_, std::move(held));
   const auto left = who_.expires_at + options_.token_leeway - std::chrono::system_clock::now();
   expiry_timer_.expires_after(std::max(left, std::chrono::system_clock::duration::zero()));
   expiry_timer_.async_wait([self = self()](boost::system::error_code ec) {
@@ -110,8 +110,10 @@ void stream_session::start(const stream_start& start) {
     }
   } else {
     const std::string at = cursor(start.revision);
-    if (!send_view_start(wire::snapshot_message(start.jobs, scope_, at, start.truncated), "snapshot", at))
-      return;
+    auto json = start.by_state
+                    ? wire::state_snapshot_message(start.jobs, start.removed, start.unchanged, scope_, at)
+                    : wire::snapshot_message(start.jobs, scope_, at, start.truncated);
+    if (!send_view_start(std::move(json), "snapshot", at)) return;
   }
   // Later starts (a subscribe op) are snapshots of the new scope.
   resume_after_.reset();

@@ -69,7 +69,8 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   ~stream_session() override;
 
   // The transport is open: subscribe to the hub and arm the expiry timer.
-  void begin();
+  // `held`: the job versions the client said it holds (a state resume).
+  void begin(std::shared_ptr<const std::vector<held_job>> held = nullptr);
   // The transport has ended (read failed or socket closed): unsubscribe,
   // stop the timers, count the close. Idempotent.
   void finish();
