@@ -36,8 +36,13 @@ state_diff diff_states(const std::vector<std::shared_ptr<const stored_job>>& cur
     const held_job& copy = *it->second;
     held_by_key.erase(it);
     const auto client_state = state_of(copy);
-    const bool newer_here = is_accepted(decide_update(&client_state, job->state));
-    if (newer_here || copy.annotated || !job->notes.empty()) {
+    const auto decision = decide_update(&client_state, job->state);
+    // The same version with another status (a replica that only saw a later publication of
+    // the same seq): sent unless the client's is terminal, so a terminal state is never
+    // missed and never taken back.
+    const bool differs = is_accepted(decision) || (decision == update_decision::duplicate &&
+                                                   copy.status != job->state.status && !is_terminal(copy.status));
+    if (differs || copy.annotated || !job->notes.empty()) {
       diff.jobs.push_back(job);
     } else {
       ++diff.unchanged;

@@ -38,9 +38,9 @@ struct state_diff {
 // `current`: every job of the scope (job_store::snapshot, not truncated);
 // `user_id`: the scope's user (nullopt: everyone), held jobs of other users
 // are ignored. A held job is current when the store's state would be refused
-// over it by decide_update (duplicate, stale, after terminal), unless either
-// copy carries annotations: those are the bridge's marks, outside the worker's
-// ordering, so an annotated job is always sent again.
+// over it by decide_update (duplicate with the same status, stale, after
+// terminal), unless either copy carries annotations: those are the bridge's
+// marks, outside the worker's ordering, so an annotated job is always sent again.
 [[nodiscard]] state_diff diff_states(const std::vector<std::shared_ptr<const stored_job>>& current,
                                      std::span<const held_job> held,
                                      const std::optional<std::string>& user_id);

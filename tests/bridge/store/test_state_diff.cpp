@@ -68,6 +68,12 @@ TEST_F(StateDiff, AClientAheadOfTheStoreKeepsItsCopy) {
   EXPECT_EQ(result.unchanged, 3u);
 }
 
+TEST_F(StateDiff, TheSameSeqWithAnotherStatusIsSentSoNoTerminalStateIsMissed) {
+  put("republished", job_status::completed, 8);
+  const auto result = diff({holds("republished", job_status::in_progress, 8)});
+  EXPECT_EQ(ids(result.jobs), (std::vector<std::string>{"republished"}));
+}
+
 TEST_F(StateDiff, ANewAttemptIsSent) {
   put("retried", job_status::queued, 1, 2);
   const auto result = diff({holds("retried", job_status::failed, 40, 1)});
