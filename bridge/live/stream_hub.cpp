@@ -18,12 +18,12 @@ void stream_hub::publish(const apply_result& result) {
 }
 
 void stream_hub::attach(subscriber_ptr stream, std::optional<std::string> user_id,
-                        std::optional<std::uint64_t> resume_after, std::shared_ptr<const std::vector<held_job>> held) {
+                        std::optional<std::uint64_t> resume_after) {
   net::post(strand_, [self = shared_from_this(), stream = std::move(stream), user_id = std::move(user_id),
-                      resume_after, held = std::move(held)] {
+                      resume_after] {
     if (self->stopped_) return stream->on_shutdown();
     self->add(stream, user_id);
-    stream->on_start(self->start_for(user_id, resume_after, held.get()));
+    stream->on_start(self->start_for(user_id, resume_after));
   });
 }
 
@@ -102,8 +102,7 @@ std::shared_ptr<const stream_start> stream_hub::snapshot(const std::optional<std
 }
 
 std::shared_ptr<const stream_start> stream_hub::start_for(const std::optional<std::string>& user_id,
-                                                          std::optional<std::uint64_t> resume_after,
-                                                          const std::vector<held_job>* held) const {
+                                                          std::optional<std::uint64_t> resume_after) const {
   if (resume_after) {
     auto feed = store_.changes_since(*resume_after, user_id);
     if (feed.covered && feed.changes.size() <= options_.resume_limit) {
@@ -119,17 +118,7 @@ std::shared_ptr<const stream_start> stream_hub::start_for(const std::optional<st
       if (bytes <= options_.resume_bytes) return start;
     }
   }
-  auto full = snapshot(user_id);
-  // A truncated snapshot lacks jobs the store holds: they would be reported removed.
-  if (!held || full->truncated) return full;
-  auto diff = diff_states(full->jobs, *held, user_id);
-  auto start = std::make_shared<stream_start>();
-  start->by_state = true;
-  start->revision = full->revision;
-  start->jobs = std::move(diff.jobs);
-  start->removed = std::move(diff.removed);
-  start->unchanged = diff.unchanged;
-  return start;
+  return snapshot(user_id);
 }
 
 }  // namespace progress::bridge

@@ -26,7 +26,6 @@
 
 #include "asio.hpp"
 #include "job_store.hpp"
-#include "state_diff.hpp"
 #include "stream_event.hpp"
 
 namespace progress::bridge {
@@ -36,11 +35,6 @@ struct stream_start {
   // true: `changes` are every change after the stream's cursor, oldest first;
   // false: `jobs` is the latest state of every job in scope, newest first.
   bool resumed = false;
-  // true: a state resume (state_diff): `jobs` holds only the jobs the client
-  // lacks or holds older, `removed` the jobs it holds that are gone.
-  bool by_state = false;
-  std::vector<job_key> removed;
-  std::size_t unchanged = 0;
   std::vector<std::shared_ptr<const stored_job>> jobs;
   bool truncated = false;  // `jobs` was cut to stream_hub_options::snapshot_limit
   std::vector<std::shared_ptr<const stream_event>> changes;
@@ -84,11 +78,8 @@ class stream_hub : public std::enable_shared_from_this<stream_hub> {
 
   // Any thread. `user_id`: whose jobs the stream follows (nullopt: everyone's).
   // `resume_after`: the revision of the stream's cursor, when it had a valid one.
-  // `held`: the job versions the client holds (state resume), used when the
-  // cursor cannot resume it.
   void attach(std::shared_ptr<stream_subscriber> stream, std::optional<std::string> user_id,
-              std::optional<std::uint64_t> resume_after,
-              std::shared_ptr<const std::vector<held_job>> held = nullptr);
+              std::optional<std::uint64_t> resume_after);
   // Moves a stream to another user (or everyone) and sends it a fresh snapshot.
   void rescope(std::shared_ptr<stream_subscriber> stream, std::optional<std::string> user_id);
   void detach(std::shared_ptr<stream_subscriber> stream);
@@ -119,9 +110,8 @@ class stream_hub : public std::enable_shared_from_this<stream_hub> {
   void add(const subscriber_ptr& stream, const std::optional<std::string>& user_id);
   void remove(const subscriber_ptr& stream);
   [[nodiscard]] std::shared_ptr<const stream_start> snapshot(const std::optional<std::string>& user_id) const;
-  [[nodiscard]] std::shared_ptr<const stream_start> start_for(const std::optional<std::string>& user_id,
-                                                              std::optional<std::uint64_t> resume_after,
-                                                              const std::vector<held_job>* held) const;
+  [[nodiscard]] std::shared_ptr<const stream_start> start_for(
+      const std::optional<std::string>& user_id, std::optional<std::uint64_t> resume_after) const;
 
   const job_store& store_;
   const stream_hub_options options_;

@@ -153,45 +153,6 @@ TEST_F(StreamHubTest, AResumeBiggerThanItsByteBoundIsASnapshotInstead) {
   for (const auto& stream : {small, big}) hub_->detach(stream);
 }
 
-TEST_F(StreamHubTest, HeldVersionsGetOnlyWhatDiffersWhenTheCursorCannotResume) {
-  apply("alice", "kept", job_status::in_progress, 3);
-  apply("alice", "ended", job_status::completed, 9);
-  apply("bob", "other", job_status::queued, 1);
-  const auto held = [](const std::string& job, job_status status, std::int64_t seq) {
-    held_job h;
-    h.key = job_key{"alice", job};
-    h.status = status;
-    h.seq = seq;
-    h.attempt = 1;
-    return h;
-  };
-  auto versions = std::make_shared<const std::vector<held_job>>(std::vector<held_job>{
-      held("kept", job_status::in_progress, 3), held("ended", job_status::in_progress, 8),
-      held("gone", job_status::queued, 1)});
-
-  // A cursor of another replica (here: none usable): a state start.
-  auto stream = std::make_shared<recording_subscriber>();
-  hub_->attach(stream, std::string("alice"), std::nullopt, versions);
-  ASSERT_TRUE(stream->wait([](auto& s) { return s.starts_.size() == 1; }));
-  const auto start = stream->starts().front();
-  EXPECT_FALSE(start->resumed);
-  EXPECT_TRUE(start->by_state);
-  ASSERT_EQ(start->jobs.size(), 1u);
-  EXPECT_EQ(start->jobs.front()->key.job_id, "ended");
-  ASSERT_EQ(start->removed.size(), 1u);
-  EXPECT_EQ(start->removed.front().job_id, "gone");
-  EXPECT_EQ(start->unchanged, 1u);
-  EXPECT_EQ(start->revision, 3u);
-
-  // A cursor this hub covers wins: every change after it, not a state start.
-  auto resumed = std::make_shared<recording_subscriber>();
-  hub_->attach(resumed, std::string("alice"), 1, versions);
-  ASSERT_TRUE(resumed->wait([](auto& s) { return s.starts_.size() == 1; }));
-  EXPECT_TRUE(resumed->starts().front()->resumed);
-  EXPECT_FALSE(resumed->starts().front()->by_state);
-  for (const auto& s : {stream, resumed}) hub_->detach(s);
-}
-
 TEST_F(StreamHubTest, SnapshotIsCutToTheLimitAndFlagged) {
   for (int i = 0; i < 5; ++i) apply("u" + std::to_string(i), "j", job_status::queued, 1);
   auto small = std::make_shared<stream_hub>(ioc_, store_, stream_hub_options{.snapshot_limit = 3});

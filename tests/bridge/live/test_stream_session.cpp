@@ -186,9 +186,18 @@ TEST_F(StreamSession, AStateResumeSendsOnlyWhatDiffersThenEveryLaterChange) {
   EXPECT_EQ(start["cursor"], (store_cursor{store_.epoch(), 2}.to_string()));
 
   session->complete_write();
-  apply("alice", "same", job_status::completed, 5);
+  apply("alice", "same", job_status::completed, 5);  // 3
   ASSERT_EQ(session->batches.size(), 2u);
   EXPECT_EQ(last_message(*session)["job"]["seq"], 5);
+
+  // A cursor this bridge covers wins over the versions held: every missed change.
+  auto resumed = std::make_shared<fixtures::fake_stream_session>(
+      net::make_strand(ioc_), hub_, metrics_, stream_framing::websocket, alice(), stream_scope{"alice", {}, {}},
+      2, store_cursor{store_.epoch(), 2}.to_string(), stream_options{});
+  resumed->open_holding({holds("same", job_status::in_progress, 4)});
+  ioc_.poll();
+  ASSERT_EQ(resumed->batches.size(), 1u);
+  EXPECT_EQ(last_message(*resumed)["type"], "resume");
 }
 
 TEST_F(StreamSession, SseFramesEveryMessageAsAnEventWithItsCursor) {
