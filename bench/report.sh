@@ -122,6 +122,16 @@ q() {
       else . as $r | .starts[] | "| \($names[$r.contender]) | \($r.jobs) | \(.start) | \(.ready_ms / 1000) s | \(if $replay then "\(.ready_ms / $replay * 100 | round / 100)×" else "—" end) | \(.cpu_s) s | \(us(.cpu_s * 1e6 / $r.jobs)) | \(.rss_per_job_bytes) B | \(.peak_rss_kib / 1024 | round) MiB | \($r.served.users_complete)/\($r.served.sampled), \($r.served.jobs_found)/\($r.served.sampled) |" end'
     echo
   fi
+
+  if q -e '.results.S8' >/dev/null; then
+    echo "### S8 — failover to another bridge replica"
+    echo
+    echo "| recovery | clients | recovered | time until 99 % hold their current state | max | received | per client | sent |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    q '.results.S8 | sort_by(.contender)[] | select(.na == null) |
+      "| \(if .contender == "A-state" then "state resume" else "full snapshot" end) | \(.clients) | \(.recovered) | \(.recovery.p99) ms | \(.recovery.max) ms | \(.bytes_received) B | \(.bytes_per_client | floor) B | \(.bytes_sent) B |"'
+    echo
+  fi
 } >"$out"
 
 # Plot: S2 p99 latency against the publish rate, one line per contender.

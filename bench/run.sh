@@ -5,7 +5,7 @@
 #   bench/run.sh            full run (~30 min): bench/results/<date>.json, docs/benchmarks.md, plots
 #   bench/run.sh --quick    a few seconds per scenario, small numbers; what ctest runs
 #
-# Options: --quick, --contenders A,B,C,D, --scenarios S1,...,S7, --build-dir DIR,
+# Options: --quick, --contenders A,B,C,D, --scenarios S1,...,S8, --build-dir DIR,
 # --no-build, --step-seconds N (full run), --keep (leave the temporary directory),
 # --profile perf|heaptrack (profile the bridge during S2; reports next to the results).
 # Everything listens on 127.0.0.1; clients connect from 127.0.0.2 ... 127.0.0.9.
@@ -14,7 +14,7 @@ source "$(dirname "$0")/../scripts/common.sh"
 BENCH_DIR=$PROJECT_ROOT/bench
 
 quick=0 build=1 keep=0 step_seconds=20 profile=
-contenders=A,B,C,D scenarios=S1,S2,S3,S4,S5,S6,S7
+contenders=A,B,C,D scenarios=S1,S2,S3,S4,S5,S6,S7,S8
 while [[ $# -gt 0 ]]; do
   case $1 in
     --quick) quick=1; shift ;;
@@ -64,15 +64,18 @@ if [[ $quick == 1 ]]; then
   s1_sizes=(200) s2_clients=200 s2_steps=500:0.5,2000:0.5 s3_clients=100 s3_steps=100:1
   s4_clients=200 s4_users=20 s4_rate=2000 s4_pause_ms=500 s5_seconds=1 s6_clients=200 settle=0.2
   s7_users=20 s7_jobs_per_user=100
+  s8_clients=200
 else
   s1_sizes=(1000 5000 10000) s2_clients=5000 s3_clients=1000 s3_steps=100:$step_seconds
   s2_steps=$(printf '%s:'"$step_seconds"',' 1000 2000 5000 10000 20000 30000)
   s2_steps=${s2_steps%,}
   s4_clients=2000 s4_users=200 s4_rate=20000 s4_pause_ms=10000 s5_seconds=15 s6_clients=5000 settle=2
   s7_users=1000 s7_jobs_per_user=1000
+  s8_clients=5000
 fi
+s8_jobs_per_user=10
 max_users=$s2_clients
-for n in "${s1_sizes[@]}" "$s6_clients"; do [[ $n -gt $max_users ]] && max_users=$n; done
+for n in "${s1_sizes[@]}" "$s6_clients" "$s8_clients"; do [[ $n -gt $max_users ]] && max_users=$n; done
 
 # ---------------------------------------------------------------- workspace
 WORK=$(mktemp -d /tmp/progress-bench.XXXXXX)
@@ -103,6 +106,8 @@ MQTT_PORT=$(free_port 21883)
 MQTT_WS_PORT=$(free_port 29001)
 CONTENDER_PORT=$(free_port 28080)
 ADMIN_PORT=$(free_port $((CONTENDER_PORT + 1)))
+REPLICA_PORT=$(free_port $((ADMIN_PORT + 1)))  # S8: the second bridge replica
+REPLICA_ADMIN_PORT=$(free_port $((REPLICA_PORT + 1)))
 
 # Accounts: worker, bridge and one per benchmark user, all made with progress-user.
 # mosquitto_passwd rewrites the whole file per account, so users go into small files
@@ -590,6 +595,64 @@ scenario_s7() {
   stop_stack
 }
 
+# S8: failover between two bridge replicas on one broker. Every client holds replica 1,
+# which is killed (SIGKILL); all reconnect to replica 2, which cannot resume their cursors.
+# Time until 99 % hold their current state again and the bytes it took: with full snapshots
+# (-full), and with the versions they hold (-state, docs/protocol.md "State resume").
+replica_pid=''
+start_replica() {  # a second bridge: its own ports, journal and MQTT client id
+  local flags=("${bridge_flags[@]}") i
+  for i in "${!flags[@]}"; do
+    case ${flags[$i]} in
+      127.0.0.1:$ADMIN_PORT) flags[$i]=127.0.0.1:$REPLICA_ADMIN_PORT ;;
+      $WORK/bridge-data) flags[$i]=$WORK/bridge-data-2 ;;
+    esac
+  done
+  rm -rf "$WORK/bridge-data-2"
+  BRIDGE_MQTT_PASSWORD=$BRIDGE_PASSWORD BRIDGE_JWT_SECRET=$JWT_SECRET "$BRIDGE" \
+    --mqtt-url "tcp://127.0.0.1:$MQTT_PORT" --mqtt-client-id "bench-bridge-2-$$" \
+    --http-listen "127.0.0.1:$REPLICA_PORT" "${flags[@]}" >>"$WORK/replica-2.log" 2>&1 &
+  replica_pid=$!
+  pids+=("$replica_pid")
+  wait_port "$REPLICA_PORT" 15 || { tail -20 "$WORK/replica-2.log" >&2; echo "replica 2 did not start" >&2; exit 1; }
+  for ((i = 0; i < 200; i++)); do
+    curl -sf "http://127.0.0.1:$REPLICA_ADMIN_PORT/readyz" >/dev/null && break
+    sleep 0.05
+  done
+}
+scenario_s8() {
+  local c=$1 variant
+  if [[ $c != A ]]; then
+    record S8 "$c" '{"na": "no replicas"}'
+    return
+  fi
+  for variant in full state; do
+    local name=s8-$variant
+    say "S8 $c-$variant: $s8_clients clients fail over from a killed replica"
+    start_broker
+    publish "$WORK/$name-seed.json" --users "$s8_clients" --jobs-per-user "$s8_jobs_per_user" --seed
+    start_contender A
+    start_replica
+    local resume=()
+    [[ $variant == state ]] && resume=(--state-resume)
+    start_loadgen "$name" --clients "$s8_clients" --users "$s8_clients" --jobs-expected "$s8_jobs_per_user" \
+      --failover-port "$REPLICA_PORT" --storm-timeout 60 --max-run 300 "${resume[@]}"
+    sleep "$settle"
+    kill -9 "$contender_pid"
+    wait "$contender_pid" 2>/dev/null || true
+    contender_pid=''
+    wait "$loadgen_pid"
+    loadgen_pid=''
+    record S8 "A-$variant" "$(jq '{clients, recovered: .storm.recovered, failed_over: .storm.failed_over,
+      wall_s: .storm.wall_s, recovery: .storm.recovery_ms, bytes_received: .storm.bytes_received,
+      bytes_sent: .storm.bytes_sent, bytes_per_client: (.storm.bytes_received / .clients), connect_failures}' \
+      "$WORK/$name.loadgen.json")"
+    stop_pid "$replica_pid"
+    replica_pid=''
+    stop_stack
+  done
+}
+
 # ---------------------------------------------------------------- run
 available=()
 for c in ${contenders//,/ }; do
@@ -601,7 +664,7 @@ for c in ${contenders//,/ }; do
 done
 [[ ${#available[@]} -gt 0 ]] || { echo "no contender to run" >&2; exit 1; }
 say "contenders: ${available[*]}; scenarios: $scenarios"
-for s in S1 S2 S3 S4 S5 S6 S7; do
+for s in S1 S2 S3 S4 S5 S6 S7 S8; do
   wants "$scenarios" "$s" || continue
   for c in "${available[@]}"; do
     "scenario_${s,,}" "$c"
@@ -630,7 +693,8 @@ if [[ $quick == 1 ]]; then
       ((.S5 // [])[] | select(.na == null and (.rest.requests == 0 or .rest.errors + .rest.non2xx > 0)) | "S5 \(.contender): REST \(.rest | tojson)"),
       ((.S6 // [])[] | select(.recovered < 0.99 * .clients) | "S6 \(.contender): \(.recovered) of \(.clients) recovered"),
       ((.S7 // [])[] | select(.contender == "C" and .received != .jobs) | "S7 C: mosquitto_sub received \(.received) of \(.jobs)"),
-      ((.S7 // [])[] | select(.contender == "A" and (.served.users_complete != .served.sampled or .served.jobs_found != .served.sampled or .starts[0].received < .jobs)) | "S7 A: \(.served | tojson), received \(.starts[0].received) of \(.jobs)")
+      ((.S7 // [])[] | select(.contender == "A" and (.served.users_complete != .served.sampled or .served.jobs_found != .served.sampled or .starts[0].received < .jobs)) | "S7 A: \(.served | tojson), received \(.starts[0].received) of \(.jobs)"),
+      ((.S8 // [])[] | select(.na == null and .recovered < 0.99 * .clients) | "S8 \(.contender): \(.recovered) of \(.clients) recovered")
     ] | .[]' "$WORK/results.json")
   if [[ -n $failures ]]; then
     echo "quick benchmark failed:" >&2

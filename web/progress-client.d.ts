@@ -103,6 +103,11 @@ export interface ProgressClientOptions {
   connectTimeoutMs?: number;
   /** Most jobs kept in the view. Default 10000. */
   maxJobs?: number;
+  /**
+   * Reconnect over WebSocket with the versions of the jobs held (`?resume=state`), so a bridge
+   * replica that cannot resume the cursor sends only what changed. Default true.
+   */
+  stateResume?: boolean;
   backoff?: BackoffOptions;
   /** Connect on the next microtask. Default true; otherwise call connect(). */
   autoConnect?: boolean;
@@ -123,7 +128,14 @@ export interface SnapshotEvent {
 }
 export interface ResumeEvent {
   cursor: string | null;
-  recovered: true;
+  /** True when every missed change follows (a cursor resume); false after a state resume. */
+  recovered: boolean;
+  /**
+   * `cursor`: the missed changes follow as `job`/`removed` events. `state`: the bridge (possibly
+   * another replica) compared the versions the client held and sends, as `job`/`removed`
+   * events, only the jobs that changed, are new or are gone; the others are current.
+   */
+  recovery: 'cursor' | 'state';
 }
 export interface JobEvent {
   job: Job;

@@ -6,7 +6,9 @@
 //   poll       GET /api/v1/users/{userId}/jobs       (fetch, diffed into job/removed events)
 // A transport that fails to open `fallbackAfter` times in a row hands over to the
 // next one; while polling, the client probes the first transport again now and then.
-// Every reconnect asks getToken() for a fresh token and resumes with the last cursor.
+// Every reconnect asks getToken() for a fresh token and resumes with the last cursor; over
+// WebSocket it also sends the versions of the jobs it holds (?resume=state), so that a
+// bridge replica that cannot resume the cursor sends only what changed.
 // Browsers hide why a WebSocket or EventSource was refused, so after a failed open the client
 // asks GET /api/v1/session: a refused token (401) or scope (403) stops the client with a
 // reason instead of retrying forever; an expired token is replaced through getToken().
@@ -40,6 +42,8 @@ const DEFAULTS = {
   // Upper bound on the jobs kept in the view; further new jobs are ignored (with one
   // `error` event) until some are removed. The bridge bounds its store as well.
   maxJobs: 10000,
+  // Reconnect over WebSocket by the job versions held (the bridge's state resume).
+  stateResume: true,
   backoff: { initialMs: 500, maxMs: 30000, factor: 2, jitter: 0.3 },
 };
 
@@ -114,6 +118,21 @@ function refusalError(res, body) {
     typeof err.code === 'string' ? err.code : `http_${res.status}`,
     res.status,
   );
+}
+
+// The bridge's bounds on a `resume` op (docs/protocol.md "State resume"); beyond them the
+// client reconnects without it and receives a full snapshot.
+const MAX_RESUME_BYTES = 512 * 1024;
+const MAX_RESUME_JOBS = 10000;
+
+/** The version of a job the bridge compares in a state resume: the worker's ordering fields. */
+function heldVersion(job) {
+  const version = { userId: job.userId, jobId: job.jobId, status: job.status };
+  for (const field of ['attempt', 'seq', 'timestamp']) {
+    if (Number.isSafeInteger(job[field]) && job[field] >= 0) version[field] = job[field];
+  }
+  if (isObject(job.stalled) || isObject(job.cancelRequested)) version.annotated = true;
+  return version;
 }
 
 function sameJob(a, b) {
@@ -393,9 +412,24 @@ export class ProgressClient {
     if (this.transportIndex_ > 0) this.scheduleUpgrade_(ctx.generation);
   }
 
+  // The `resume` op for the jobs held, or null when there is nothing to resume, the scope is
+  // not the default one (a subscribe answers with a full snapshot anyway) or it is too big.
+  resumeOp_() {
+    const { jobIds, types, userId } = this.scope_;
+    if (!this.o_.stateResume || jobIds || types || userId) return null;
+    if (this.jobs.size === 0 || this.jobs.size > MAX_RESUME_JOBS) return null;
+    const op = JSON.stringify({ op: 'resume', jobs: [...this.jobs.values()].map(heldVersion) });
+    return op.length <= MAX_RESUME_BYTES ? op : null;
+  }
+
   openWebSocket_(ctx) {
     if (typeof this.WebSocket_ !== 'function') throw new Error('WebSocket is not available');
-    const url = this.url_(`${API}/ws`, { access_token: ctx.token, cursor: this.cursor });
+    const resumeOp = this.resumeOp_();
+    const url = this.url_(`${API}/ws`, {
+      access_token: ctx.token,
+      cursor: this.cursor,
+      resume: resumeOp ? 'state' : undefined,
+    });
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = new this.WebSocket_(url.toString());
     let done = false;
@@ -427,6 +461,8 @@ export class ProgressClient {
     ws.onopen = () => {
       if (ctx.generation !== this.generation_) return;
       this.markOpen_(ctx);
+      // First, before anything else: the bridge holds its first message back for it.
+      if (resumeOp) this.conn_.send(resumeOp);
       const { jobIds, types, userId } = this.scope_;
       if (jobIds || types || userId) this.conn_.send(this.subscribeOp_());
     };
@@ -719,6 +755,12 @@ export class ProgressClient {
     switch (msg.type) {
       case 'snapshot': {
         if (!Array.isArray(msg.jobs)) return null;
+        if (msg.recovery === 'state') {
+          if (!Array.isArray(msg.removed)) return null;
+          this.healthy_(ctx);
+          this.applyStateResume_(msg);
+          break;
+        }
         const fresh = new Map();
         for (const job of msg.jobs) {
           if (isValidJob(job) && this.inScope_(job) && fresh.size < this.o_.maxJobs) {
@@ -732,7 +774,7 @@ export class ProgressClient {
       case 'resume':
         this.healthy_(ctx);
         if (msg.cursor !== undefined) this.cursor = msg.cursor;
-        this.emit_('resume', { cursor: this.cursor, recovered: true });
+        this.emit_('resume', { cursor: this.cursor, recovered: true, recovery: 'cursor' });
         break;
       case 'job':
         if (!isValidJob(msg.job)) return null;
@@ -774,6 +816,18 @@ export class ProgressClient {
     if (jobIds && !jobIds.includes(job.jobId)) return false;
     if (types && !types.includes(job.type)) return false;
     return true;
+  }
+
+  // A state resume: the bridge sent only the jobs that changed or are new, and those gone.
+  applyStateResume_(msg) {
+    this.cursor = msg.cursor ?? null;
+    this.emit_('resume', { cursor: this.cursor, recovered: false, recovery: 'state' });
+    for (const gone of msg.removed) {
+      if (isObject(gone) && isId(gone.userId) && isId(gone.jobId)) this.removeJob_(gone.userId, gone.jobId);
+    }
+    for (const job of msg.jobs) {
+      if (isValidJob(job) && this.inScope_(job)) this.putJob_(job);
+    }
   }
 
   replaceView_(fresh, { recovered, cursor }) {

@@ -86,6 +86,8 @@ void bench_client::on_connected(std::uint64_t generation, boost::system::error_c
   }
   std::string target = setup_.target;
   if (setup_.wire == wire_protocol::bridge && !cursor_.empty()) target += "&cursor=" + cursor_;
+  resuming_by_state_ = setup_.wire == wire_protocol::bridge && setup_.state_resume && !jobs_.empty();
+  if (resuming_by_state_) target += "&resume=state";
   ws_->async_handshake(setup_.host + ":" + std::to_string(setup_.port), target,
                        [self = shared_from_this(), generation](boost::system::error_code error) {
                          self->on_handshake(generation, error);
@@ -110,6 +112,8 @@ void bench_client::on_handshake(std::uint64_t generation, boost::system::error_c
   ws_->set_option(timeouts);
   if (setup_.wire == wire_protocol::mqtt)
     send(mqtt_codec::connect(setup_.client_id, setup_.user_id, setup_.mqtt_password, 0));
+  // The bridge holds its first message back until the versions held arrive.
+  if (resuming_by_state_) send(resume_op());
   // The bridge and the plain relay subscribe the token's user by themselves; Socket.IO
   // waits for Engine.IO's open packet first.
   read();
@@ -132,6 +136,7 @@ void bench_client::on_read(std::uint64_t generation, boost::system::error_code e
   }
   const auto data = buffer_.cdata();
   const std::string_view message(static_cast<const char*>(data.data()), data.size());
+  if (in_storm_) stats_.storm_bytes_received += data.size();
   try {
     switch (setup_.wire) {
       case wire_protocol::bridge: handle_bridge(message); break;
@@ -164,10 +169,34 @@ void bench_client::on_connection_lost(boost::system::error_code ec) {
   if (!subscribed_) ++stats_.connect_failures;
   if (ec == websocket::error::closed) stats_.count_close_code(ws_->reason().code);
   ++stats_.disconnects;
+  if (setup_.failover_port != 0 && setup_.port != setup_.failover_port) fail_over();
   if (reconnects_ >= setup_.max_reconnects) return;
   ++reconnects_;
   ++stats_.reconnects;
   schedule_reconnect(std::chrono::milliseconds(200));
+}
+
+void bench_client::fail_over() {
+  // The replica is gone: the next connection goes to the other one. Recovered means the
+  // client holds the current state again: from a full snapshot, or confirmed by a state resume.
+  setup_.port = setup_.failover_port;
+  storm_start_ = clock::now();
+  in_storm_ = true;
+  if (!setup_.state_resume) jobs_.clear();
+  progress_.failed_over.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string bench_client::resume_op() const {
+  nlohmann::json held = nlohmann::json::array();
+  for (const auto& job : jobs_) {
+    // The benchmark publisher's states carry attempt 0 and a seq: the version the bridge compares.
+    held.push_back({{"userId", setup_.user_id},
+                    {"jobId", job.id},
+                    {"status", job.terminal ? "completed" : "in_progress"},
+                    {"attempt", 0},
+                    {"seq", job.seq}});
+  }
+  return nlohmann::json{{"op", "resume"}, {"jobs", std::move(held)}}.dump();
 }
 
 void bench_client::schedule_reconnect(std::chrono::milliseconds delay) {
@@ -184,8 +213,9 @@ void bench_client::drop_and_reconnect(clock::time_point storm_start) {
   in_storm_ = true;
   // Recovered means: the state arrived again over the new connection. A bridge client
   // resuming with its cursor keeps its state; the bridge's `resume` confirms it current.
+  // A state resume keeps the jobs: the bridge confirms them current or sends what changed.
   if (setup_.wire != wire_protocol::bridge || setup_.storm_without_cursor) {
-    jobs_.clear();
+    if (!setup_.state_resume) jobs_.clear();
     cursor_.clear();
   }
   boost::system::error_code ignored;
@@ -214,6 +244,7 @@ void bench_client::stop() {
 }
 
 void bench_client::send(std::string message) {
+  if (in_storm_) stats_.storm_bytes_sent += message.size();
   outbox_.push_back(std::move(message));
   if (!writing_) write_next();
 }
@@ -243,6 +274,12 @@ void bench_client::handle_bridge(std::string_view text) {
     on_live_state(text);
   } else if (type == "snapshot") {
     const auto snapshot = nlohmann::json::parse(text);
+    if (snapshot.value("recovery", std::string{}) == "state") {
+      for (const auto& gone : snapshot.at("removed")) {
+        const auto id = gone.value("jobId", std::string{});
+        std::erase_if(jobs_, [&](const job_state& job) { return job.id == id; });
+      }
+    }
     for (const auto& job : snapshot.at("jobs")) {
       const auto status = job.value("status", std::string{});
       on_state(job.value("jobId", std::string{}), job.value("seq", std::int64_t{-1}),

@@ -41,12 +41,17 @@ struct client_setup {
   std::chrono::milliseconds slow_pause{0};
   int max_reconnects = 3;
   bool storm_without_cursor = false;  // bridge: reconnect after a storm for a fresh snapshot
+  // After a lost connection, connect here instead (another bridge replica); 0: the same port.
+  std::uint16_t failover_port = 0;
+  // bridge: reconnect with ?resume=state and the job versions held (docs/protocol.md "State resume").
+  bool state_resume = false;
 };
 
 // Counters the clients of all threads share with the controlling thread.
 struct client_progress {
   std::atomic<int> ready{0};      // clients holding their state now
   std::atomic<int> recovered{0};  // clients ready again after a reconnect storm
+  std::atomic<int> failed_over{0};  // clients that lost their connection and went to the failover port
 };
 
 // One watching browser: connects from its own source address, authenticates the way its
@@ -74,6 +79,10 @@ class bench_client : public std::enable_shared_from_this<bench_client> {
     std::int64_t seq = -1;
     bool terminal = false;
   };
+
+  // The `resume` op with the versions of the jobs held.
+  std::string resume_op() const;
+  void fail_over();
 
   void begin_connect();
   void on_connected(std::uint64_t generation, boost::system::error_code ec);
@@ -120,6 +129,7 @@ class bench_client : public std::enable_shared_from_this<bench_client> {
   std::chrono::steady_clock::time_point connect_started_;
   std::chrono::steady_clock::time_point storm_start_;
   std::string cursor_;
+  bool resuming_by_state_ = false;  // this connection asked for ?resume=state
   std::vector<job_state> jobs_;
   std::uint64_t live_deliveries_ = 0;
 };

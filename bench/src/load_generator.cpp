@@ -88,6 +88,8 @@ client_setup load_generator::setup_for(int index) const {
   setup.slow_pause = std::chrono::milliseconds(options_.slow_pause_ms);
   setup.max_reconnects = options_.max_reconnects;
   setup.storm_without_cursor = options_.storm_without_cursor;
+  setup.failover_port = options_.failover_port;
+  setup.state_resume = options_.state_resume;
   return setup;
 }
 
@@ -131,6 +133,16 @@ int load_generator::run() {
     while (progress_.recovered.load() < options_.clients && clock::now() < storm_deadline && stop_signal == 0)
       std::this_thread::sleep_for(tick);
     storm_wall_s = seconds_since(storm_started);
+  } else if (options_.failover_port != 0 && stop_signal == 0) {
+    // The replica the clients hold is killed from outside: from the first lost connection,
+    // wait until every client holds its state again, through the failover port.
+    while (progress_.failed_over.load() == 0 && clock::now() < deadline && stop_signal == 0)
+      std::this_thread::sleep_for(tick);
+    const auto failover_started = clock::now();
+    const auto failover_deadline = failover_started + std::chrono::seconds(options_.storm_timeout_s);
+    while (progress_.recovered.load() < options_.clients && clock::now() < failover_deadline && stop_signal == 0)
+      std::this_thread::sleep_for(tick);
+    storm_wall_s = seconds_since(failover_started);
   } else {
     while (stop_signal == 0 && clock::now() < deadline) std::this_thread::sleep_for(tick);
   }
@@ -219,7 +231,10 @@ nlohmann::json load_generator::report(double connect_wall_s, double storm_wall_s
           {"storm",
            {{"recovered", progress_.recovered.load()},
             {"wall_s", storm_wall_s},
-            {"recovery_ms", run_stats::summary_ms(total.storm())}}},
+            {"recovery_ms", run_stats::summary_ms(total.storm())},
+            {"failed_over", progress_.failed_over.load()},
+            {"bytes_received", total.storm_bytes_received},
+            {"bytes_sent", total.storm_bytes_sent}}},
           {"final_state",
            {{"slow_clients", slow_clients},
             {"slow_ok", slow_ok},

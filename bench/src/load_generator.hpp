@@ -40,6 +40,8 @@ struct load_options {
   int max_run_s = 600;
   int max_reconnects = 3;
   bool storm_without_cursor = false;
+  std::uint16_t failover_port = 0;  // clients that lose their connection go here (another replica)
+  bool state_resume = false;
   std::string ready_file;
   std::string publisher_report;
   std::string report_file;

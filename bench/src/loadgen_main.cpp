@@ -64,6 +64,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--storm-without-cursor", options.storm_without_cursor,
                "Bridge clients reconnect after the storm without their cursor (a fresh snapshot each)");
+  app.add_option("--failover-port", options.failover_port,
+                 "After a lost connection, reconnect to this port (another bridge replica); the run "
+                 "measures from the first loss until every client holds its state again");
+  app.add_flag("--state-resume", options.state_resume,
+               "Bridge clients reconnect with ?resume=state and the job versions they hold");
   app.add_option("--max-reconnects", options.max_reconnects, "Reconnects per client after a lost connection")
       ->capture_default_str();
   app.add_option("--ready-file", options.ready_file,

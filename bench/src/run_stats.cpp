@@ -28,6 +28,8 @@ void run_stats::merge(const run_stats& other) {
   protocol_errors += other.protocol_errors;
   state_messages += other.state_messages;
   untimed_messages += other.untimed_messages;
+  storm_bytes_received += other.storm_bytes_received;
+  storm_bytes_sent += other.storm_bytes_sent;
 }
 
 nlohmann::json run_stats::summary_ms(const latency_histogram& h) {

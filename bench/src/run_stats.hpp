@@ -32,6 +32,9 @@ class run_stats {
   std::uint64_t protocol_errors = 0;
   std::uint64_t state_messages = 0;  // snapshots / retained states (no latency sample)
   std::uint64_t untimed_messages = 0;
+  // Bytes of WebSocket messages received and sent from a storm or failover until recovered.
+  std::uint64_t storm_bytes_received = 0;
+  std::uint64_t storm_bytes_sent = 0;
 
   void merge(const run_stats& other);
   const latency_histogram& step(int index) const { return steps_[static_cast<std::size_t>(index)]; }

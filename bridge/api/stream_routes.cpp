@@ -36,11 +36,13 @@ http_answer stream_routes::websocket(const api_call& call) const {
     res.set(http::field::connection, "Upgrade");
     return res;
   }
+  // ?resume=state: the client's first message says which job versions it holds.
+  const bool await_state = call.query.get("resume") == std::optional<std::string_view>{"state"};
   return [hub = hub_, &metrics = metrics_, &access = access_, options = options_, who = *call.who,
-          resume = resume_from(call, false)](beast::tcp_stream stream, http_request request,
-                                             beast::flat_buffer, connection_slot slot) {
+          resume = resume_from(call, false), await_state](beast::tcp_stream stream, http_request request,
+                                                          beast::flat_buffer, connection_slot slot) {
     auto session = std::make_shared<websocket_session>(std::move(stream), hub, metrics, access, who,
-                                                       resume.after, resume.cursor, options);
+                                                       resume.after, resume.cursor, options, await_state);
     session->hold(std::move(slot));
     session->run(std::move(request));
   };

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "progress/protocol/job_status.hpp"
 #include "progress/protocol/topic.hpp"
 #include "progress/protocol/validation.hpp"
 #include "stream_scope.hpp"
@@ -59,6 +60,53 @@ client_op parse_subscribe(const nlohmann::json& op) {
   return subscribe;
 }
 
+// A non-negative integer field of a held job; false when present and not one.
+bool read_version_field(const nlohmann::json& entry, const char* field, std::optional<std::int64_t>& out) {
+  const auto it = entry.find(field);
+  if (it == entry.end() || it->is_null()) return true;
+  if (!it->is_number_integer() || it->get<std::int64_t>() < 0) return false;
+  out = it->get<std::int64_t>();
+  return true;
+}
+
+std::optional<held_job> parse_held_job(const nlohmann::json& entry) {
+  if (!entry.is_object()) return std::nullopt;
+  const auto user = entry.find("userId");
+  const auto job = entry.find("jobId");
+  const auto status = entry.find("status");
+  if (user == entry.end() || job == entry.end() || status == entry.end() || !user->is_string() ||
+      !job->is_string() || !status->is_string())
+    return std::nullopt;
+  held_job held;
+  held.key = job_key{user->get<std::string>(), job->get<std::string>()};
+  if (!is_valid_id(held.key.user_id) || !is_valid_id(held.key.job_id)) return std::nullopt;
+  const auto parsed = parse_job_status(status->get_ref<const std::string&>());
+  if (!parsed) return std::nullopt;
+  held.status = *parsed;
+  if (!read_version_field(entry, "attempt", held.attempt) || !read_version_field(entry, "seq", held.seq) ||
+      !read_version_field(entry, "timestamp", held.timestamp))
+    return std::nullopt;
+  if (const auto notes = entry.find("annotated"); notes != entry.end() && !notes->is_null()) {
+    if (!notes->is_boolean()) return std::nullopt;
+    held.annotated = notes->get<bool>();
+  }
+  return held;
+}
+
+client_op parse_resume(const nlohmann::json& op) {
+  const auto jobs = op.find("jobs");
+  if (jobs == op.end() || !jobs->is_array() || jobs->size() > resume_op::max_jobs)
+    return bad_request("jobs must be an array of at most " + std::to_string(resume_op::max_jobs) + " jobs");
+  resume_op resume;
+  resume.jobs.reserve(jobs->size());
+  for (const auto& entry : *jobs) {
+    auto held = parse_held_job(entry);
+    if (!held) return bad_request("a held job needs userId, jobId, status and integer attempt, seq, timestamp");
+    resume.jobs.push_back(std::move(*held));
+  }
+  return resume;
+}
+
 }  // namespace
 
 client_op parse_client_op(std::string_view text) {
@@ -76,7 +124,8 @@ client_op parse_client_op(std::string_view text) {
   }
   if (verb == "unsubscribe") return unsubscribe_op{};
   if (verb == "subscribe") return parse_subscribe(op);
-  return client_op_error{"unknown_op", "unknown op; expected subscribe, unsubscribe or ping"};
+  if (verb == "resume") return parse_resume(op);
+  return client_op_error{"unknown_op", "unknown op; expected subscribe, unsubscribe, ping or resume"};
 }
 
 }  // namespace progress::bridge

@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "state_diff.hpp"
+
 namespace progress::bridge {
 
 struct ping_op {
@@ -23,13 +25,20 @@ struct subscribe_op {
 
 struct unsubscribe_op {};
 
+// The job versions a client holds (state resume): the first message of a
+// stream opened with ?resume=state.
+struct resume_op {
+  static constexpr std::size_t max_jobs = 10000;
+  std::vector<held_job> jobs;
+};
+
 // Why an op was refused: an `error` message's code and text.
 struct client_op_error {
   std::string_view code;  // "bad_request" or "unknown_op"
   std::string message;
 };
 
-using client_op = std::variant<ping_op, subscribe_op, unsubscribe_op, client_op_error>;
+using client_op = std::variant<ping_op, subscribe_op, unsubscribe_op, resume_op, client_op_error>;
 
 // Never throws on bad input.
 [[nodiscard]] client_op parse_client_op(std::string_view text);

@@ -63,7 +63,8 @@ std::string stream_session::cursor(std::uint64_t revision) const {
   return store_cursor{hub_->epoch(), revision}.to_string();
 }
 
-void stream_session::begin() {
+void stream_session::begin(std::shared_ptr<const std::vector<held_job>> held) {
+  held_ = std::move(held);
   start_asked_ = true;
   hub_->attach(self(), scope_.user_id, resume_after_);
   const auto left = who_.expires_at + options_.token_leeway - std::chrono::system_clock::now();
@@ -110,11 +111,19 @@ void stream_session::start(const stream_start& start) {
     }
   } else {
     const std::string at = cursor(start.revision);
-    if (!send_view_start(wire::snapshot_message(start.jobs, scope_, at, start.truncated), "snapshot", at))
-      return;
+    std::string json;
+    // A truncated snapshot lacks jobs the store holds: they would be reported removed.
+    if (held_ && !start.truncated) {
+      const auto diff = diff_states(start.jobs, *held_, scope_.user_id);
+      json = wire::state_snapshot_message(diff.jobs, diff.removed, diff.unchanged, scope_, at);
+    } else {
+      json = wire::snapshot_message(start.jobs, scope_, at, start.truncated);
+    }
+    if (!send_view_start(std::move(json), "snapshot", at)) return;
   }
   // Later starts (a subscribe op) are snapshots of the new scope.
   resume_after_.reset();
+  held_.reset();
   pump();
 }
 
@@ -174,6 +183,7 @@ void stream_session::send_final(std::string text) {
 void stream_session::change_scope(stream_scope scope) {
   if (closing_) return;
   scope_ = std::move(scope);
+  held_.reset();  // the client asked for another view: a full snapshot of it
   // Until the fresh snapshot arrives, events are filtered by the new scope.
   if (start_asked_) {
     start_stale_ = true;  // at most one start asked of the hub at a time

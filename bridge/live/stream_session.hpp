@@ -28,6 +28,7 @@
 #include "metrics.hpp"
 #include "principal.hpp"
 #include "send_queue.hpp"
+#include "state_diff.hpp"
 #include "stream_hub.hpp"
 #include "stream_scope.hpp"
 #include "wire_format.hpp"
@@ -69,7 +70,8 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   ~stream_session() override;
 
   // The transport is open: subscribe to the hub and arm the expiry timer.
-  void begin();
+  // `held`: the job versions the client said it holds (a state resume).
+  void begin(std::shared_ptr<const std::vector<held_job>> held = nullptr);
   // The transport has ended (read failed or socket closed): unsubscribe,
   // stop the timers, count the close. Idempotent.
   void finish();
@@ -135,6 +137,9 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   stream_scope scope_;
   std::optional<std::uint64_t> resume_after_;
   std::string resume_cursor_;
+  // The job versions the client holds (state resume): a first start that is a
+  // snapshot is sent as what differs from them (state_diff), on this strand.
+  std::shared_ptr<const std::vector<held_job>> held_;
   const stream_options options_;
 
   send_queue queue_;

@@ -31,11 +31,13 @@ websocket::close_reason close_reason_for(stream_end reason) {
 websocket_session::websocket_session(beast::tcp_stream&& stream, std::shared_ptr<stream_hub> hub,
                                      metrics& metrics, const access_policy& access, principal who,
                                      std::optional<std::uint64_t> resume_after, std::string resume_cursor,
-                                     const stream_options& options)
+                                     const stream_options& options, bool await_state)
     : stream_session(stream.get_executor(), std::move(hub), metrics, stream_framing::websocket, who,
                      stream_scope{who.user_id, {}, {}}, resume_after, std::move(resume_cursor), options),
       ws_(stream.release_socket()),
-      access_(access) {}
+      access_(access),
+      awaiting_state_(await_state),
+      state_timer_(ws_.get_executor()) {}
 
 void websocket_session::run(http_request req) {
   websocket::stream_base::timeout timeouts{};
@@ -60,8 +62,48 @@ void websocket_session::on_accept(beast::error_code ec) {
   if (closing()) {
     // Shutdown arrived during the handshake.
     close_transport(stream_end::shutdown);
+  } else if (awaiting_state_) {
+    return read_held_state();
   } else {
     begin();
+  }
+  do_read();
+}
+
+void websocket_session::read_held_state() {
+  ws_.read_message_max(max_resume_read);
+  state_timer_.expires_after(resume_wait);
+  state_timer_.async_wait([self = self()](beast::error_code ec) {
+    if (ec || !self->awaiting_state_ || self->closing()) return;
+    self->awaiting_state_ = false;  // too late: a full snapshot, the message is read as any op
+    self->begin();
+  });
+  ws_.async_read(state_message_, beast::bind_front_handler(&websocket_session::on_held_state, self()));
+}
+
+void websocket_session::on_held_state(beast::error_code ec, std::size_t bytes) {
+  state_timer_.cancel();
+  ws_.read_message_max(max_client_message);
+  if (ec) return on_read_failed(ec);
+  std::string text = beast::buffers_to_string(state_message_.data());
+  state_message_ = beast::flat_buffer{};
+  if (closing()) return do_read();
+  if (!awaiting_state_) {
+    handle_op(text);
+    return do_read();
+  }
+  awaiting_state_ = false;
+  if (bytes > max_resume_message || !ws_.got_text()) {
+    begin();  // not read as a resume: a full snapshot
+    if (!ws_.got_text()) refuse("bad_request", "binary messages are not supported; send JSON text");
+    return do_read();
+  }
+  auto op = parse_client_op(text);
+  if (auto* resume = std::get_if<resume_op>(&op)) {
+    begin(std::make_shared<const std::vector<held_job>>(std::move(resume->jobs)));
+  } else {
+    begin();  // another op first: a full snapshot, and the op as any other
+    handle_op(text);
   }
   do_read();
 }
@@ -70,14 +112,16 @@ void websocket_session::do_read() {
   ws_.async_read_some(net::buffer(chunk_), beast::bind_front_handler(&websocket_session::on_read, self()));
 }
 
+void websocket_session::on_read_failed(beast::error_code ec) {
+  if (ec != websocket::error::closed && ec != net::error::operation_aborted)
+    outsider_log().log("websocket", spdlog::level::debug, "websocket read from {}: {}", who().user_id,
+                       ec.message());
+  if (ec == websocket::error::message_too_big) stats().stream_op_refused("too_big");
+  finish();
+}
+
 void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
-  if (ec) {
-    if (ec != websocket::error::closed && ec != net::error::operation_aborted)
-      outsider_log().log("websocket", spdlog::level::debug, "websocket read from {}: {}", who().user_id,
-                         ec.message());
-    if (ec == websocket::error::message_too_big) stats().stream_op_refused("too_big");
-    return finish();
-  }
+  if (ec) return on_read_failed(ec);
   // Beast bounds the whole message by read_message_max.
   if (!closing()) op_text_.append(chunk_.data(), bytes);
   if (ws_.is_message_done()) {
@@ -121,6 +165,8 @@ void websocket_session::handle_op(std::string_view text) {
     return;
   }
   if (std::holds_alternative<unsubscribe_op>(op)) return change_scope(stream_scope{who().user_id, {}, {}});
+  if (std::holds_alternative<resume_op>(op))
+    return refuse("bad_request", "resume is only the first message of a stream opened with ?resume=state");
 
   auto& subscribe = std::get<subscribe_op>(op);
   stream_scope next{who().user_id, std::move(subscribe.job_ids), std::move(subscribe.types)};

@@ -10,6 +10,12 @@
 // refused ops get an `error`, and after `max_refused_ops` of them the client
 // is closed with 4029. Pings go out after `heartbeat` without traffic and
 // the connection is dropped after twice that without any frame from the client.
+//
+// State resume (docs/protocol.md "State resume"): a stream opened with
+// `await_state` starts only when the client's first message, a `resume` op,
+// arrived, or after `resume_wait` (then with a full snapshot). That message
+// may be up to `max_resume_message` bytes; a bigger one is not read as a
+// resume (a full snapshot), and one beyond `max_resume_read` closes with 1009.
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -38,11 +44,14 @@ class websocket_session final : public stream_session {
   static constexpr std::chrono::seconds close_grace{5};
   // Frames written at once, at most (then capped by stream_options::max_batch).
   static constexpr std::size_t max_frames_per_write = 64;
+  static constexpr std::size_t max_resume_message = 512 * 1024;
+  static constexpr std::size_t max_resume_read = 4 * max_resume_message;
+  static constexpr std::chrono::seconds resume_wait{5};
 
   // `access` decides what a `subscribe` op may follow; it must outlive the session.
   websocket_session(beast::tcp_stream&& stream, std::shared_ptr<stream_hub> hub, metrics& metrics,
                     const access_policy& access, principal who, std::optional<std::uint64_t> resume_after,
-                    std::string resume_cursor, const stream_options& options);
+                    std::string resume_cursor, const stream_options& options, bool await_state = false);
 
   // Completes the upgrade `req` asked for, then streams.
   void run(http_request req);
@@ -51,6 +60,9 @@ class websocket_session final : public stream_session {
   void on_accept(beast::error_code ec);
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
+  void read_held_state();
+  void on_held_state(beast::error_code ec, std::size_t bytes);
+  void on_read_failed(beast::error_code ec);
   void handle_op(std::string_view text);
   void refuse(std::string_view code, std::string_view message);
   [[nodiscard]] bool take_op_token();
@@ -79,6 +91,10 @@ class websocket_session final : public stream_session {
   // to a small capacity) between batches, so a delivery allocates nothing.
   std::vector<frame_header> headers_;
   std::vector<net::const_buffer> frames_;
+  // While a state resume is awaited: its message and the wait.
+  bool awaiting_state_ = false;
+  beast::flat_buffer state_message_;
+  net::steady_timer state_timer_;
   double op_tokens_ = ops_burst;
   std::chrono::steady_clock::time_point op_refill_ = std::chrono::steady_clock::now();
   unsigned refused_ops_ = 0;

@@ -20,6 +20,20 @@ void append_cursor(std::string& json, std::string_view cursor) {
   json += '"';
 }
 
+// The jobs `scope` covers, as a JSON array.
+void append_jobs(std::string& json, const std::vector<std::shared_ptr<const stored_job>>& jobs,
+                 const stream_scope& scope) {
+  json += '[';
+  bool first = true;
+  for (const auto& job : jobs) {
+    if (!scope.covers(job->key, job.get())) continue;
+    if (!first) json += ',';
+    first = false;
+    json += *job->json;
+  }
+  json += ']';
+}
+
 }  // namespace
 
 std::string_view change_type(const stored_job* job) noexcept {
@@ -49,19 +63,36 @@ std::string job_removed_message(const job_key& key, std::string_view cursor) {
 
 std::string snapshot_message(const std::vector<std::shared_ptr<const stored_job>>& jobs,
                              const stream_scope& scope, std::string_view cursor, bool truncated) {
-  std::string json = R"({"type":"snapshot","jobs":[)";
-  bool first = true;
-  for (const auto& job : jobs) {
-    if (!scope.covers(job->key, job.get())) continue;
-    if (!first) json += ',';
-    first = false;
-    json += *job->json;
-  }
-  json += ']';
+  std::string json = R"({"type":"snapshot","jobs":)";
+  append_jobs(json, jobs, scope);
   append_cursor(json, cursor);
   json += R"(,"recovered":false)";
   if (truncated) json += R"(,"truncated":true)";
   json += '}';
+  return json;
+}
+
+std::string state_snapshot_message(const std::vector<std::shared_ptr<const stored_job>>& jobs,
+                                   const std::vector<job_key>& removed, std::size_t unchanged,
+                                   const stream_scope& scope, std::string_view cursor) {
+  std::string json = R"({"type":"snapshot","recovery":"state","jobs":)";
+  append_jobs(json, jobs, scope);
+  json += R"(,"removed":[)";
+  bool first = true;
+  for (const auto& key : removed) {
+    if (!scope.covers(key, nullptr)) continue;
+    if (!first) json += ',';
+    first = false;
+    json += R"({"userId":")";
+    json += key.user_id;
+    json += R"(","jobId":")";
+    json += key.job_id;
+    json += R"("})";
+  }
+  json += R"(],"unchanged":)";
+  json += std::to_string(unchanged);
+  append_cursor(json, cursor);
+  json += R"(,"recovered":false})";
   return json;
 }
 

@@ -38,6 +38,12 @@ namespace wire {
 [[nodiscard]] std::string snapshot_message(const std::vector<std::shared_ptr<const stored_job>>& jobs,
                                            const stream_scope& scope, std::string_view cursor,
                                            bool truncated);
+// {"type":"snapshot","recovery":"state","jobs":[...],"removed":[{"userId","jobId"}...],
+//  "unchanged":N,"cursor":"...","recovered":false}: the answer to a state resume,
+// with the jobs and removals `scope` covers.
+[[nodiscard]] std::string state_snapshot_message(const std::vector<std::shared_ptr<const stored_job>>& jobs,
+                                                 const std::vector<job_key>& removed, std::size_t unchanged,
+                                                 const stream_scope& scope, std::string_view cursor);
 // {"type":"resume","cursor":"...","recovered":true}
 [[nodiscard]] std::string resume_message(std::string_view cursor);
 // {"type":"error","code":"...","message":"..."}

@@ -22,6 +22,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& type : subscribe->types) {
       if (type.empty()) std::abort();
     }
+  } else if (const auto* resume = std::get_if<resume_op>(&op)) {
+    if (resume->jobs.size() > resume_op::max_jobs) std::abort();
+    for (const auto& held : resume->jobs) {
+      if (!progress::is_valid_id(held.key.user_id) || !progress::is_valid_id(held.key.job_id)) std::abort();
+    }
   } else if (const auto* error = std::get_if<client_op_error>(&op)) {
     if (error->code != "bad_request" && error->code != "unknown_op") std::abort();
   }

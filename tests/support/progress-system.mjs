@@ -100,7 +100,7 @@ export class ProgressSystem {
   async start() {
     this.dir = await mkdtemp(join(tmpdir(), 'progress-system-'));
     log(`work dir ${this.dir}`);
-    const [mqttPort, wsPort, httpPort, adminPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [mqttPort, wsPort] = [await freePort(), await freePort()];
     for (const account of ['worker', 'bridge', ...this.o.users]) {
       this.accounts[account] = `${account}-${randomBytes(9).toString('base64url')}`;
     }
@@ -117,32 +117,46 @@ export class ProgressSystem {
     await waitFor(`mosquitto on 127.0.0.1:${mqttPort}`, async () => this.alive(this.mosquitto) && accepts(mqttPort), { ms: 20000 });
     this.mqttUrl = `tcp://127.0.0.1:${mqttPort}`;
 
+    const first = await this.startBridge('progress-bridge');
+    this.bridge = first.proc;
+    this.baseUrl = first.baseUrl;
+    this.adminUrl = first.adminUrl;
+    return this;
+  }
+
+  /**
+   * Starts a bridge on the broker: with start(), the system's own; called again, another
+   * replica (its own ports, journal and MQTT client id). Resolves once it is ready, with
+   * {proc, baseUrl, adminUrl}; stop() ends it.
+   */
+  async startBridge(name) {
+    const [httpPort, adminPort] = [await freePort(), await freePort()];
     const webRoot = this.o.webRoot ? ['--web-root', this.o.webRoot] : [];
-    this.bridge = this.spawn('progress-bridge', this.o.bridge, [
+    const proc = this.spawn(name, this.o.bridge, [
       '--mqtt-url', this.mqttUrl,
       '--mqtt-username', 'bridge',
       '--mqtt-password', this.accounts.bridge,
+      '--mqtt-client-id', name,
       '--http-listen', `127.0.0.1:${httpPort}`,
       '--admin-listen', `127.0.0.1:${adminPort}`,
       '--jwt-secret', this.secret,
-      '--data-dir', join(this.dir, 'bridge-data'),
+      '--data-dir', join(this.dir, `${name}-data`),
       ...webRoot,
       ...this.o.bridgeArgs,
     ]);
     const listening = await waitFor(
-      'the bridge to log "progress-bridge <version> listening on http://127.0.0.1:<port>"',
-      () => this.alive(this.bridge) && this.bridge.output.match(/progress-bridge \S+ listening on (http:\/\/127\.0\.0\.1:\d+)/),
+      `${name} to log "progress-bridge <version> listening on http://127.0.0.1:<port>"`,
+      () => this.alive(proc) && proc.output.match(/progress-bridge \S+ listening on (http:\/\/127\.0\.0\.1:\d+)/),
       { ms: 30000 },
     );
-    this.baseUrl = listening[1];
     // Probes and metrics are served on the admin listener only.
-    this.adminUrl = `http://127.0.0.1:${adminPort}`;
-    await waitFor('the bridge to be ready (/readyz)', async () => {
-      this.alive(this.bridge);
-      return (await fetch(`${this.adminUrl}/readyz`, { signal: AbortSignal.timeout(2000) })).ok;
+    const adminUrl = `http://127.0.0.1:${adminPort}`;
+    await waitFor(`${name} to be ready (/readyz)`, async () => {
+      this.alive(proc);
+      return (await fetch(`${adminUrl}/readyz`, { signal: AbortSignal.timeout(2000) })).ok;
     }, { ms: 30000 });
-    log(`bridge at ${this.baseUrl}`);
-    return this;
+    log(`${name} at ${listening[1]}`);
+    return { proc, baseUrl: listening[1], adminUrl };
   }
 
   /** Starts a child with its output in <dir>/<name>.log; stop() ends it. */
@@ -191,14 +205,17 @@ export class ProgressSystem {
     return token;
   }
 
-  /** Publishes a job state as the worker account: retained, QoS 1, MQTT v5 (so a refusal is an error). */
+  /**
+   * Publishes a job state as the worker account: retained, QoS 1, MQTT v5 (so a refusal is an
+   * error). `null` publishes the empty payload that removes the job.
+   */
   async publish(userId, jobId, state) {
-    const payload = typeof state === 'string' ? state : JSON.stringify(state);
+    const payload = state === null ? ['-n'] : ['-m', typeof state === 'string' ? state : JSON.stringify(state)];
     await run(this.o.mosquittoPub, [
       '-h', '127.0.0.1', '-p', String(this.mqttPort), '-V', 'mqttv5',
       '-u', 'worker', '-P', this.accounts.worker,
       '-i', `test-publisher-${process.pid}-${++this.published}`,
-      '-t', `users/${userId}/jobs/${jobId}`, '-m', payload, '-r', '-q', '1',
+      '-t', `users/${userId}/jobs/${jobId}`, ...payload, '-r', '-q', '1',
     ], { timeout: 10000 });
   }
 

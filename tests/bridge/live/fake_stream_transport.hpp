@@ -29,6 +29,10 @@ class fake_stream_session final : public stream_session {
 
   // What the transport would do once open.
   void open() { begin(); }
+  // Opened by a client that said which job versions it holds (state resume).
+  void open_holding(std::vector<held_job> held) {
+    begin(std::make_shared<const std::vector<held_job>>(std::move(held)));
+  }
   void subscribe(stream_scope scope) { change_scope(std::move(scope)); }
 
   // Completes the write in flight, as the socket would.

@@ -58,5 +58,43 @@ TEST(ClientOp, MalformedOpsAreBadRequestsAndUnknownVerbsUnknownOps) {
   EXPECT_EQ(error_code(parse_client_op(R"({"op":"dance"})")), "unknown_op");
 }
 
+TEST(ClientOp, ResumeCarriesTheJobVersionsHeld) {
+  const auto op = parse_client_op(
+      R"({"op":"resume","jobs":[{"userId":"alice","jobId":"a","status":"in_progress","attempt":1,"seq":7,)"
+      R"("timestamp":1795000000000,"annotated":true},{"userId":"alice","jobId":"b","status":"completed","seq":null}]})");
+  const auto& resume = std::get<resume_op>(op);
+  ASSERT_EQ(resume.jobs.size(), 2u);
+  EXPECT_EQ(resume.jobs[0].key.job_id, "a");
+  EXPECT_EQ(resume.jobs[0].status, job_status::in_progress);
+  EXPECT_EQ(resume.jobs[0].attempt, 1);
+  EXPECT_EQ(resume.jobs[0].seq, 7);
+  EXPECT_EQ(resume.jobs[0].timestamp, 1795000000000);
+  EXPECT_TRUE(resume.jobs[0].annotated);
+  EXPECT_EQ(resume.jobs[1].status, job_status::completed);
+  EXPECT_FALSE(resume.jobs[1].seq);
+  EXPECT_FALSE(resume.jobs[1].annotated);
+  EXPECT_TRUE(std::get<resume_op>(parse_client_op(R"({"op":"resume","jobs":[]})")).jobs.empty());
+}
+
+TEST(ClientOp, MalformedResumesAreBadRequests) {
+  for (const char* text : {
+           R"({"op":"resume"})",
+           R"({"op":"resume","jobs":{}})",
+           R"({"op":"resume","jobs":[1]})",
+           R"({"op":"resume","jobs":[{"userId":"alice","jobId":"a"}]})",
+           R"({"op":"resume","jobs":[{"userId":"alice","jobId":"..","status":"queued"}]})",
+           R"({"op":"resume","jobs":[{"userId":"alice","jobId":"a","status":"exploded"}]})",
+           R"({"op":"resume","jobs":[{"userId":"alice","jobId":"a","status":"queued","seq":-1}]})",
+           R"({"op":"resume","jobs":[{"userId":"alice","jobId":"a","status":"queued","seq":1.5}]})",
+           R"({"op":"resume","jobs":[{"userId":"alice","jobId":"a","status":"queued","annotated":1}]})",
+       }) {
+    EXPECT_EQ(error_code(parse_client_op(text)), "bad_request") << text;
+  }
+  json many = json::array();
+  for (std::size_t i = 0; i <= resume_op::max_jobs; ++i)
+    many.push_back({{"userId", "alice"}, {"jobId", "j" + std::to_string(i)}, {"status", "queued"}});
+  EXPECT_EQ(error_code(parse_client_op(json{{"op", "resume"}, {"jobs", many}}.dump())), "bad_request");
+}
+
 }  // namespace
 }  // namespace progress::bridge

@@ -174,6 +174,48 @@ TEST_F(StreamSession, ResumeReplaysEveryMissedChangeUnconflated) {
   EXPECT_EQ(json::parse(session->batches[1][1])["job"]["seq"], 3);
 }
 
+TEST_F(StreamSession, AStateResumeSendsOnlyWhatDiffersThenEveryLaterChange) {
+  apply("alice", "same", job_status::in_progress, 4);  // revision 1
+  apply("alice", "moved", job_status::completed, 9);   // 2
+  auto session = std::make_shared<fixtures::fake_stream_session>(
+      net::make_strand(ioc_), hub_, metrics_, stream_framing::websocket, alice(), stream_scope{"alice", {}, {}},
+      std::nullopt, "", stream_options{});
+  const auto holds = [](const std::string& job, job_status status, std::int64_t seq) {
+    held_job held;
+    held.key = job_key{"alice", job};
+    held.status = status;
+    held.seq = seq;
+    held.attempt = 1;
+    return held;
+  };
+  session->open_holding({holds("same", job_status::in_progress, 4), holds("moved", job_status::in_progress, 8),
+                         holds("gone", job_status::queued, 1)});
+  ioc_.poll();
+  ASSERT_EQ(session->batches.size(), 1u);
+  const auto start = last_message(*session);
+  EXPECT_EQ(start["type"], "snapshot");
+  EXPECT_EQ(start["recovery"], "state");
+  ASSERT_EQ(start["jobs"].size(), 1u);
+  EXPECT_EQ(start["jobs"][0]["jobId"], "moved");
+  EXPECT_EQ(start["removed"], json::parse(R"([{"userId":"alice","jobId":"gone"}])"));
+  EXPECT_EQ(start["unchanged"], 1);
+  EXPECT_EQ(start["cursor"], (store_cursor{store_.epoch(), 2}.to_string()));
+
+  session->complete_write();
+  apply("alice", "same", job_status::completed, 5);  // 3
+  ASSERT_EQ(session->batches.size(), 2u);
+  EXPECT_EQ(last_message(*session)["job"]["seq"], 5);
+
+  // A cursor this bridge covers wins over the versions held: every missed change.
+  auto resumed = std::make_shared<fixtures::fake_stream_session>(
+      net::make_strand(ioc_), hub_, metrics_, stream_framing::websocket, alice(), stream_scope{"alice", {}, {}},
+      2, store_cursor{store_.epoch(), 2}.to_string(), stream_options{});
+  resumed->open_holding({holds("same", job_status::in_progress, 4)});
+  ioc_.poll();
+  ASSERT_EQ(resumed->batches.size(), 1u);
+  EXPECT_EQ(last_message(*resumed)["type"], "resume");
+}
+
 TEST_F(StreamSession, SseFramesEveryMessageAsAnEventWithItsCursor) {
   auto session = open({}, 64, stream_framing::sse);
   const auto& snapshot = session->batches.at(0).at(0);

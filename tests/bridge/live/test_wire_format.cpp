@@ -41,6 +41,22 @@ TEST(WireFormat, SnapshotHoldsTheJobsItsScopeCovers) {
   EXPECT_EQ(everyone["truncated"], true);
 }
 
+TEST(WireFormat, StateSnapshotHoldsChangedJobsRemovalsAndTheCountKept) {
+  const std::vector<std::shared_ptr<const stored_job>> jobs{fixtures::stored("alice", "new", job_status::queued),
+                                                            fixtures::stored("bob", "theirs", job_status::queued)};
+  const std::vector<job_key> removed{{"alice", "gone"}, {"bob", "not-hers"}};
+  const auto message =
+      json::parse(wire::state_snapshot_message(jobs, removed, 4, stream_scope{"alice", {}, {}}, "3.9"));
+  EXPECT_EQ(message["type"], "snapshot");
+  EXPECT_EQ(message["recovery"], "state");
+  EXPECT_EQ(message["recovered"], false);
+  EXPECT_EQ(message["cursor"], "3.9");
+  ASSERT_EQ(message["jobs"].size(), 1u);
+  EXPECT_EQ(message["jobs"][0]["jobId"], "new");
+  EXPECT_EQ(message["removed"], json::parse(R"([{"userId":"alice","jobId":"gone"}])"));
+  EXPECT_EQ(message["unchanged"], 4);
+}
+
 TEST(WireFormat, ResumeErrorAndPong) {
   EXPECT_EQ(json::parse(wire::resume_message("3.4")),
             json({{"type", "resume"}, {"cursor", "3.4"}, {"recovered", true}}));

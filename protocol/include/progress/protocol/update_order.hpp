@@ -22,11 +22,11 @@ enum class update_decision {
   return decision == update_decision::accept || decision == update_decision::new_attempt;
 }
 
-// `current` is null when the consumer holds no state for the job. It may be any
-// type with job_state's ordering members (attempt, seq, timestamp, status): a
-// consumer need not keep whole states to order updates.
-template <class Held>
-[[nodiscard]] update_decision decide_update(const Held* current, const job_state& incoming) noexcept {
+// `current` is null when the consumer holds no state for the job. Both may be
+// any type with job_state's ordering members (attempt, seq, timestamp,
+// status): a consumer need not keep whole states to order updates.
+template <class Held, class Incoming>
+[[nodiscard]] update_decision decide_update(const Held* current, const Incoming& incoming) noexcept {
   if (current == nullptr) return update_decision::accept;
 
   const auto current_attempt = current->attempt.value_or(0);
@@ -47,7 +47,7 @@ template <class Held>
 
 [[nodiscard]] inline update_decision decide_update(const job_state* current,
                                                    const job_state& incoming) noexcept {
-  return decide_update<job_state>(current, incoming);
+  return decide_update<job_state, job_state>(current, incoming);
 }
 
 }  // namespace progress
