@@ -25,8 +25,11 @@ haproxy_balancer::haproxy_balancer(replica_ports a, replica_ports b)
   }
   const auto config = std::filesystem::path(PROGRESS_SOURCE_DIR) / "docs" / "haproxy.cfg";
   // -db: in the foreground, no daemon; its log goes to stderr (the config's `log stderr`).
+  // -n: fewer connections than the config's maxconn, which needs more descriptors
+  // than a test's open-file limit may allow (HAProxy refuses to start then).
   process_ = std::make_unique<child_process>(
-      std::vector<std::string>{haproxy_binary, "-db", "-f", config.string()}, directory_ / "haproxy.log",
+      std::vector<std::string>{haproxy_binary, "-db", "-n", "1000", "-f", config.string()},
+      directory_ / "haproxy.log",
       std::vector<std::string>{"PROGRESS_LISTEN=" + loopback(port_), "BRIDGE_A=" + loopback(a.port),
                                "BRIDGE_B=" + loopback(b.port), "BRIDGE_A_ADMIN_PORT=" + std::to_string(a.admin_port),
                                "BRIDGE_B_ADMIN_PORT=" + std::to_string(b.admin_port)});
