@@ -223,5 +223,23 @@ TEST_F(Cluster, ACancelThroughOneReplicaReachesTheWorkerOnTheOtherBroker) {
     EXPECT_TRUE(serves(cluster_->ports(i).port, {{"long", {"cancelled", 2}}}));
 }
 
+// HAProxy names the client (X-Forwarded-For) and the replicas trust it: each client has its own
+// request budget on each replica, instead of all sharing HAProxy's address.
+TEST(ClusterBalancer, EachClientThroughHaproxyCountsUnderItsOwnAddress) {
+  bridge_cluster cluster{"forwarded", {"--rate-limit", "1", "--rate-limit-burst", "2"}};
+  const auto from = [&](const std::string& source) {
+    return test::send_request(cluster.balancer_port(), http::verb::get, "/api/v1/users/alice/jobs",
+                              token_for("alice"), {}, source)
+        .status;
+  };
+  // Round robin: ten requests are five per replica, more than each replica's burst of two.
+  std::size_t limited = 0;
+  for (int request = 0; request < 10; ++request) limited += from("127.0.0.2") == 429 ? 1 : 0;
+  EXPECT_GE(limited, 2u) << cluster.logs();
+  // Another client still has its whole budget on both replicas.
+  EXPECT_EQ(from("127.0.0.3"), 200u);
+  EXPECT_EQ(from("127.0.0.3"), 200u);
+}
+
 }  // namespace
 }  // namespace progress::bridge
