@@ -102,15 +102,23 @@ TEST_F(Cluster, BothReplicasServeTheSameJobStatesDirectlyAndThroughTheBalancer) 
   EXPECT_EQ(served(0) - before[0], 3.0) << cluster_->replica(0).scrape();
   EXPECT_EQ(served(1) - before[1], 3.0) << cluster_->replica(1).scrape();
 
-  // A stream through HAProxy gets the same snapshot, and live updates from the worker's broker.
+  // Streams through HAProxy, WebSocket and SSE, get the same snapshot and live updates from the
+  // worker's broker.
   auto ws = open_websocket(cluster_->balancer_port(), token_for("alice"));
   auto snapshot = next_of_type(*ws, "snapshot");
   ASSERT_TRUE(snapshot);
   EXPECT_EQ(view_of((*snapshot)["jobs"]), expected);
+  auto sse = open_sse(cluster_->balancer_port(), "alice", token_for("alice"));
+  auto sse_snapshot = next_event_of_type(*sse, "snapshot");
+  ASSERT_TRUE(sse_snapshot);
+  EXPECT_EQ(view_of((*sse_snapshot)["jobs"]), expected);
   publish("alice", "import", "in_progress", 4);
   auto update = next_of_type(*ws, "job");
   ASSERT_TRUE(update);
   EXPECT_EQ((*update)["job"]["seq"], 4);
+  auto sse_update = next_event_of_type(*sse, "job");
+  ASSERT_TRUE(sse_update);
+  EXPECT_EQ((*sse_update)["job"]["seq"], 4);
 }
 
 TEST_F(Cluster, AKilledReplicasStreamsReconnectThroughTheBalancerToTheOtherWithEveryStateCurrent) {
@@ -221,6 +229,47 @@ TEST_F(Cluster, ACancelThroughOneReplicaReachesTheWorkerOnTheOtherBroker) {
             0);
   for (std::size_t i = 0; i < bridge_cluster::size; ++i)
     EXPECT_TRUE(serves(cluster_->ports(i).port, {{"long", {"cancelled", 2}}}));
+}
+
+// SIGTERM with a drain period: HAProxy's health check takes the replica out while its open
+// streams go on; new requests all go to the other replica; then its streams close with 1001
+// and their clients reconnect to the other one.
+TEST(ClusterBalancer, ADrainingReplicaGetsNoNewClientsAndItsStreamsMoveWhenItCloses) {
+  bridge_cluster cluster{"drain", {"--drain-period", "4s"}};
+  std::vector<std::unique_ptr<websocket_test_client>> streams;
+  for (int i = 0; i < 2; ++i) {
+    streams.push_back(open_websocket(cluster.balancer_port(), token_for("alice")));
+    ASSERT_TRUE(next_of_type(*streams.back(), "snapshot"));
+  }
+  const auto served = [&](std::size_t i) {
+    return metric_with_label(cluster.replica(i).scrape(), "progress_bridge_http_requests_total",
+                             R"(route="/api/v1/users/{userId}/jobs")");
+  };
+  auto exit_code = std::async(std::launch::async, [&] { return cluster.replica(0).terminate(); });
+  ASSERT_TRUE(wait_until([&] { return cluster.balancer().log().find("bridge-a is DOWN") != std::string::npos; },
+                         4s))
+      << cluster.logs();
+  const double before[] = {served(0), served(1)};
+  for (int request = 0; request < 4; ++request)
+    EXPECT_EQ(http_get(cluster.balancer_port(), "/api/v1/users/alice/jobs", token_for("alice")).status, 200u);
+  EXPECT_EQ(served(0), before[0]) << "a draining replica gets no new requests";
+  EXPECT_EQ(served(1) - before[1], 4.0);
+  for (auto& stream : streams) EXPECT_FALSE(stream->ended()) << "open streams go on while it drains";
+
+  ASSERT_TRUE(wait_until(
+      [&] { return std::any_of(streams.begin(), streams.end(), [](auto& s) { return s->wait_for_end(50ms); }); },
+      8s));
+  std::size_t moved = 0;
+  for (auto& stream : streams) {
+    if (!stream->ended()) continue;
+    EXPECT_EQ(stream->close_code(), close_going_away) << stream->end_reason();
+    ++moved;
+    stream = open_websocket(cluster.balancer_port(), token_for("alice"));
+    EXPECT_TRUE(next_of_type(*stream, "snapshot"));
+  }
+  EXPECT_EQ(moved, 1u);
+  EXPECT_EQ(exit_code.get(), 0);
+  EXPECT_EQ(metric_total(cluster.replica(1).scrape(), "progress_bridge_streams_open"), 2.0);
 }
 
 // HAProxy names the client (X-Forwarded-For) and the replicas trust it: each client has its own
