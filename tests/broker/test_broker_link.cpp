@@ -3,8 +3,14 @@
 // what the broker-peer account may not do.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -129,4 +135,40 @@ TEST_F(broker_link, the_peer_account_may_touch_only_the_linked_topics) {
   EXPECT_EQ(peer->publish("users/alice/other", "x"), not_authorized);
   EXPECT_EQ(peer->publish("elsewhere", "x"), not_authorized);
   EXPECT_EQ(peer->publish("users/alice/jobs/fine", R"({"status":"queued"})"), 0);
+}
+
+namespace {
+
+// Runs broker-config/render-config into `dir` with `options`; its exit code.
+int render_config(const std::filesystem::path& dir, const std::string& options) {
+  const auto script = mosquitto_broker::broker_config_dir() / "render-config";
+  const auto command = "'" + script.string() + "' '" + dir.string() + "' " + options + " 2>/dev/null";
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+TEST(render_config_peer, refuses_incomplete_or_malformed_peer_options) {
+  const auto dir = make_temp_dir("progress-render-peer");
+  const auto password_file = dir / "peer-password";
+  std::ofstream(password_file) << "peer-secret\n";
+  EXPECT_EQ(render_config(dir, "--peer 127.0.0.1:1883"), 2) << "no password file";
+  EXPECT_EQ(render_config(dir, "--peer-password-file '" + password_file.string() + "'"), 2) << "no peer";
+  EXPECT_EQ(render_config(dir, "--peer 'a b:1883' --peer-password-file '" + password_file.string() + "'"), 2);
+  EXPECT_EQ(render_config(dir, "--peer broker-2 --peer-password-file '" + password_file.string() + "'"), 2)
+      << "no port";
+
+  ASSERT_EQ(render_config(dir, "--port 18999 --peer broker-2:1883 --peer-password-file '" +
+                                   password_file.string() + "'"),
+            0);
+  std::ifstream rendered(dir / "mosquitto.conf");
+  const std::string config{std::istreambuf_iterator<char>(rendered), {}};
+  EXPECT_NE(config.find("address broker-2:1883\nremote_username broker-peer\nremote_password peer-secret\n"),
+            std::string::npos)
+      << config;
+  struct stat info {};
+  ASSERT_EQ(::stat((dir / "mosquitto.conf").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u) << "it holds the peer's password";
+  std::filesystem::remove_all(dir);
 }
