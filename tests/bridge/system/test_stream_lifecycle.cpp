@@ -1,4 +1,6 @@
 // How live streams end: token expiry, bad client frames, silence, shutdown; and their metrics.
+#include <signal.h>
+
 #include "live_stream_fixture.hpp"
 
 namespace progress::bridge {
@@ -208,6 +210,20 @@ TEST_F(LiveStreams, DrainReportsNotReadyKeepsServingThenCloses1001) {
   EXPECT_TRUE(sse->wait_for_end(5s));
   EXPECT_EQ(exit_code.get(), 0) << bridge->log();
   EXPECT_NE(bridge->log().find("draining: /readyz answers 503"), std::string::npos) << bridge->log();
+}
+
+TEST_F(LiveStreams, ASecondSigtermEndsTheDrain) {
+  auto bridge = start_bridge({"--drain-period", "60s"});
+  auto ws = open_websocket(bridge->port(), token_for(user("alice")));
+  ASSERT_TRUE(next_of_type(*ws, "snapshot"));
+  ASSERT_EQ(::kill(bridge->pid(), SIGTERM), 0);
+  ASSERT_TRUE(wait_until([&] { return bridge->admin_get("/readyz").status == 503; }, 2s)) << bridge->log();
+  const auto second = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(bridge->pid(), SIGTERM), 0);
+  ASSERT_TRUE(ws->wait_for_end(10s));
+  EXPECT_EQ(ws->close_code(), close_going_away) << ws->end_reason();
+  EXPECT_LT(std::chrono::steady_clock::now() - second, 5s) << "the drain period was cut short";
+  EXPECT_EQ(bridge->terminate(), 0) << bridge->log();
 }
 
 TEST_F(LiveStreams, WithoutDrainPeriodShutdownIsImmediate) {
