@@ -83,6 +83,10 @@ void bridge_process::kill_hard() {
   process_->kill_hard();
 }
 
+int bridge_process::wait_exit(std::chrono::milliseconds timeout) {
+  return process_->wait_exit(timeout);
+}
+
 int bridge_process::terminate() {
   const int status = process_->stop(SIGTERM, 15s);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

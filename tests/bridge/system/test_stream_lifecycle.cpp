@@ -223,7 +223,7 @@ TEST_F(LiveStreams, ASecondSigtermEndsTheDrain) {
   ASSERT_TRUE(ws->wait_for_end(10s));
   EXPECT_EQ(ws->close_code(), close_going_away) << ws->end_reason();
   EXPECT_LT(std::chrono::steady_clock::now() - second, 5s) << "the drain period was cut short";
-  EXPECT_EQ(bridge->terminate(), 0) << bridge->log();
+  EXPECT_EQ(bridge->wait_exit(10s), 0) << bridge->log();
 }
 
 TEST_F(LiveStreams, WithoutDrainPeriodShutdownIsImmediate) {
