@@ -175,6 +175,8 @@ probe_bridge_flags() {
   [[ $help == *--admin-listen* ]] && bridge_flags+=(--admin-listen "127.0.0.1:$ADMIN_PORT") && probe_port=$ADMIN_PORT
   [[ $help == *--ws-max-connections* ]] && bridge_flags+=(--ws-max-connections 19000)
   [[ $help == *--data-dir* ]] && bridge_flags+=(--data-dir "$WORK/bridge-data")
+  # Stopped with SIGTERM between scenarios: no load balancer to drain for.
+  [[ $help == *--drain-period* ]] && bridge_flags+=(--drain-period 0)
   return 0
 }
 probe_bridge_flags

@@ -12,7 +12,7 @@ PROGRESS_PACKAGES=(
   mosquitto mosquitto-clients
   libboost-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev libspdlog-dev prometheus-cpp-dev libjwt-dev libsqlite3-dev
   libgtest-dev libgmock-dev docker-compose
-  nginx-light
+  nginx-light haproxy
   dpkg-dev file
 )
 

@@ -16,7 +16,7 @@ http_response probe_routes::healthz(const api_call& call) const {
 
 http_response probe_routes::readyz(const api_call& call) const {
   if (!ready_ || !ready_())
-    return service_unavailable(call.req, "not connected to the broker or still loading jobs");
+    return service_unavailable(call.req, "not connected to the broker, still loading jobs, or draining before shutdown");
   return json_response(call.req, http::status::ok, R"({"status":"ready"})");
 }
 

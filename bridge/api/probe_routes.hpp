@@ -11,7 +11,8 @@ namespace progress::bridge {
 
 class probe_routes {
  public:
-  // True once the bridge has loaded the broker's retained state (/readyz).
+  // True once the bridge has loaded the broker's retained state, until it
+  // starts draining for shutdown (/readyz).
   using readiness = std::function<bool()>;
 
   // `metrics` must outlive the routes.

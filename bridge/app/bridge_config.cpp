@@ -105,6 +105,7 @@ config_result parse_config(int argc, const char* const* argv) {
   std::string stall_timeout = "30s";
   std::string heartbeat = "15s";
   std::string jwt_leeway = "30s";
+  std::string drain_period = "5s";
   std::string history_bytes = "1M";
   std::string bytes_per_user = "64M";
   std::string max_bytes = "1G";
@@ -270,6 +271,12 @@ config_result parse_config(int argc, const char* const* argv) {
       ->envname("BRIDGE_CHANGE_LOG_LIMIT")
       ->check(CLI::Range(1, 10000000))
       ->capture_default_str();
+  app.add_option("--drain-period", drain_period,
+                 "After SIGTERM, report not ready on /readyz and keep serving this long before "
+                 "closing streams (0: close at once)")
+      ->envname("BRIDGE_DRAIN_PERIOD")
+      ->check(duration_validator())
+      ->capture_default_str();
   app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("BRIDGE_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
@@ -316,12 +323,14 @@ config_result parse_config(int argc, const char* const* argv) {
   cfg.stream_stall_timeout = *parse_duration(stall_timeout);
   cfg.stream_heartbeat = *parse_duration(heartbeat);
   cfg.jwt_leeway = *parse_duration(jwt_leeway);
+  cfg.drain_period = *parse_duration(drain_period);
   cfg.history_bytes = *parse_byte_size(history_bytes);  // checked by the validators
   cfg.bytes_per_user = *parse_byte_size(bytes_per_user);
   cfg.max_bytes = *parse_byte_size(max_bytes);
   cfg.data_max_bytes = *parse_byte_size(data_max_bytes);
   if (cfg.data_max_bytes < (std::uint64_t{1} << 20)) return failure("--data-max-bytes: at least 1M");
   if (cfg.jwt_leeway > std::chrono::hours{1}) return failure("--jwt-leeway: at most 1h");
+  if (cfg.drain_period > std::chrono::minutes{10}) return failure("--drain-period: at most 10m");
   if (cfg.stream_stall_timeout.count() < 1) return failure("--stream-stall-timeout: at least 1s");
   if (cfg.stream_heartbeat.count() < 1) return failure("--stream-heartbeat: at least 1s");
   if (cfg.stall_after.count() < 1) return failure("--stall-after: at least 1s");

@@ -80,6 +80,10 @@ struct bridge_config {
   bool memory_only = false;
   std::uint64_t data_max_bytes = std::uint64_t{8} << 30;
 
+  // After SIGTERM, /readyz answers 503 this long while everything else is
+  // still served, so a load balancer moves new clients elsewhere first.
+  std::chrono::seconds drain_period{5};
+
   std::string log_level = "info";
 
   // `token` subcommand.

@@ -1,6 +1,7 @@
 // progress-bridge: MQTT ingest -> job store -> REST, WebSocket and SSE
 // (docs/configuration.md).
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -193,8 +194,10 @@ int serve(const bridge_config& cfg) {
   auto upkeep = std::make_shared<store_upkeep>(hub->strand(), store, bridge_metrics, lifecycle->listener());
   access_policy access{*verifier, bridge_metrics,
                        access_limits{.rate_limit = cfg.rate_limit, .rate_limit_burst = cfg.rate_limit_burst}};
+  // Set on SIGTERM for --drain-period: /readyz answers 503 while all else is served.
+  auto draining = std::make_shared<std::atomic<bool>>(false);
   auto api = std::make_shared<api_service>(
-      store, hub, bridge_metrics, access, files, [ingest] { return ingest->ready(); },
+      store, hub, bridge_metrics, access, files, [ingest, draining] { return !*draining && ingest->ready(); },
       api_options{.cors_origins = cfg.cors_origins,
                   .streams = stream_options{.queue_limit = cfg.stream_queue_limit,
                                             .queue_bytes = cfg.stream_queue_bytes,
@@ -237,16 +240,36 @@ int serve(const bridge_config& cfg) {
   std::mutex mutex;
   std::condition_variable wake;
   bool stop_requested = false;
+  int stop_signal = 0;
+  bool drain_cut_short = false;  // a second signal during the drain period
   std::size_t running_threads = cfg.threads;
 
-  net::signal_set signals{ioc, SIGINT, SIGTERM};
+  // On a strand of its own: the main thread posts the signal set's later waits and its cancel there.
+  net::signal_set signals{net::make_strand(ioc), SIGINT, SIGTERM};
   signals.async_wait([&](const beast::error_code& error, int signal) {
     if (error) return;
     spdlog::info("signal {}: shutting down", signal);
     std::lock_guard lock{mutex};
     stop_requested = true;
+    stop_signal = signal;
     wake.notify_all();
   });
+  // Drain: report not ready so the load balancer sends new clients elsewhere,
+  // and keep serving meanwhile; a second signal ends the drain at once.
+  const auto drain = [&] {
+    *draining = true;
+    spdlog::info("draining: /readyz answers 503, serving for {}s more", cfg.drain_period.count());
+    net::post(signals.get_executor(), [&] {
+      signals.async_wait([&](const beast::error_code& error, int) {
+        if (error) return;
+        std::lock_guard lock{mutex};
+        drain_cut_short = true;
+        wake.notify_all();
+      });
+    });
+    std::unique_lock lock{mutex};
+    wake.wait_for(lock, cfg.drain_period, [&] { return drain_cut_short || running_threads == 0; });
+  };
 
   auto flush = std::make_shared<log_flush>(ioc);
   ingest->start();
@@ -270,6 +293,10 @@ int serve(const bridge_config& cfg) {
     std::unique_lock lock{mutex};
     wake.wait(lock, [&] { return stop_requested || running_threads == 0; });
   }
+  // SIGTERM (an orchestrator, systemd) drains; SIGINT (Ctrl-C) stops at once.
+  if (stop_signal == SIGTERM && cfg.drain_period.count() > 0) drain();
+  // No wait for a signal may keep the event loop running.
+  net::post(signals.get_executor(), [&signals] { signals.cancel(); });
   // Stop accepting and close idle connections; requests in progress finish;
   // live streams get a close frame (1001) or the end of their response.
   http->stop();

@@ -25,11 +25,15 @@ bridge_process::bridge_process(const mosquitto_broker& broker, const std::string
   }
   argv.insert(argv.end(), {PROGRESS_BRIDGE_BINARY, "--mqtt-url", broker.url(), "--mqtt-username", "bridge",
                            "--mqtt-password", mosquitto_broker::password("bridge"), "--mqtt-client-id",
-                           "bridge-" + name, "--http-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-                           "--jwt-secret", std::string(jwt_secret), "--log-level", "debug"});
+                           "bridge-" + name, "--jwt-secret", std::string(jwt_secret), "--log-level", "debug"});
   const auto names = [&](std::string_view flag) {
     return std::find(extra_args.begin(), extra_args.end(), flag) != extra_args.end();
   };
+  // Free ports unless the test fixes them (a replica restarted behind a load balancer).
+  if (!names("--http-listen")) argv.insert(argv.end(), {"--http-listen", "127.0.0.1:0"});
+  if (!names("--admin-listen")) argv.insert(argv.end(), {"--admin-listen", "127.0.0.1:0"});
+  // Tests stop bridges at once unless they test the drain.
+  if (!names("--drain-period")) argv.insert(argv.end(), {"--drain-period", "0"});
   if (!names("--data-dir") && !names("--memory-only")) {
     argv.insert(argv.end(), {"--data-dir", (directory_ / "data").string()});
   }
@@ -77,6 +81,10 @@ std::size_t bridge_process::resident_bytes() const {
 
 void bridge_process::kill_hard() {
   process_->kill_hard();
+}
+
+int bridge_process::wait_exit(std::chrono::milliseconds timeout) {
+  return process_->wait_exit(timeout);
 }
 
 int bridge_process::terminate() {

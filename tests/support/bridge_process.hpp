@@ -55,6 +55,9 @@ class bridge_process {
   int terminate();
   // SIGKILL: no chance to write anything more.
   void kill_hard();
+  // Waits for an exit the test caused otherwise (signals of its own); the exit
+  // code, -1 on a timeout or a death by signal.
+  int wait_exit(std::chrono::milliseconds timeout);
 
  private:
   std::filesystem::path directory_;

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 
 namespace progress::test {
@@ -26,13 +27,20 @@ std::string mosquitto_broker::password(std::string_view user) {
   return std::string(user) + "-secret-pw";
 }
 
-mosquitto_broker::mosquitto_broker()
+mosquitto_broker::mosquitto_broker(const mosquitto_broker* peer)
     : directory_(make_temp_dir("progress-broker")),
       port_(free_loopback_port()),
       websocket_port_(free_loopback_port()) {
   const auto scripts = broker_config_dir();
+  std::string peer_options;
+  if (peer != nullptr) {
+    const auto password_file = directory_ / "peer-password";
+    std::ofstream(password_file) << password("broker-peer") << "\n";
+    peer_options = " --peer 127.0.0.1:" + std::to_string(peer->port()) + " --peer-password-file " +
+                   quoted(password_file);
+  }
   run(quoted(scripts / "render-config") + " " + quoted(directory_) + " --port " + std::to_string(port_) +
-      " --ws-port " + std::to_string(websocket_port_));
+      " --ws-port " + std::to_string(websocket_port_) + peer_options);
   for (const auto account : accounts) {
     run(quoted(scripts / "progress-user") + " add " + quoted(directory_ / "passwd") + " " +
         std::string(account) + " " + password(account));

@@ -14,11 +14,14 @@ namespace progress::test {
 
 class mosquitto_broker {
  public:
-  // Accounts every broker has: worker, bridge, alice, bob, carol.
-  static constexpr std::string_view accounts[] = {"worker", "bridge", "alice", "bob", "carol"};
+  // Accounts every broker has: worker, bridge, alice, bob, carol, and
+  // broker-peer, as which a peer broker's bridge connection logs in.
+  static constexpr std::string_view accounts[] = {"worker", "bridge", "alice", "bob", "carol", "broker-peer"};
 
-  // Starts the broker and waits until it accepts connections.
-  mosquitto_broker();
+  // Starts the broker and waits until it accepts connections. With `peer`,
+  // it joins the broker there (render-config --peer: a Mosquitto bridge
+  // connection as broker-peer), a cluster of two as docs/scaling.md runs it.
+  explicit mosquitto_broker(const mosquitto_broker* peer = nullptr);
   ~mosquitto_broker();
 
   mosquitto_broker(const mosquitto_broker&) = delete;

@@ -141,6 +141,7 @@ export class ProgressSystem {
       '--admin-listen', `127.0.0.1:${adminPort}`,
       '--jwt-secret', this.secret,
       '--data-dir', join(this.dir, `${name}-data`),
+      '--drain-period', '0', // stop() waits 5 s for SIGTERM
       ...webRoot,
       ...this.o.bridgeArgs,
     ]);

@@ -279,6 +279,18 @@ TEST(BridgeConfig, StallTimesAreDurations) {
   EXPECT_EQ(parse({"--jwt-secret", secret}).config->stall_after, std::chrono::minutes{5});
 }
 
+TEST(BridgeConfig, DrainPeriodIsADurationUpToTenMinutes) {
+  EXPECT_EQ(parse({"--jwt-secret", secret}).config->drain_period, std::chrono::seconds{5});
+  EXPECT_EQ(parse({"--jwt-secret", secret, "--drain-period", "0"}).config->drain_period, std::chrono::seconds{0});
+  EXPECT_EQ(parse({"--jwt-secret", secret, "--drain-period", "10m"}).config->drain_period, std::chrono::minutes{10});
+  const auto too_long = parse({"--jwt-secret", secret, "--drain-period", "11m"});
+  EXPECT_FALSE(too_long.config);
+  EXPECT_NE(too_long.output.find("--drain-period: at most 10m"), std::string::npos) << too_long.output;
+  EXPECT_FALSE(parse({"--jwt-secret", secret, "--drain-period", "soon"}).config);
+  const scoped_env env{"BRIDGE_DRAIN_PERIOD", "20s"};
+  EXPECT_EQ(parse({"--jwt-secret", secret}).config->drain_period, std::chrono::seconds{20});
+}
+
 TEST(BridgeConfig, HelpListsFlagsWithEnvironmentNames) {
   const auto r = parse({"--help"});
   EXPECT_FALSE(r.config);

@@ -1,4 +1,6 @@
 // How live streams end: token expiry, bad client frames, silence, shutdown; and their metrics.
+#include <signal.h>
+
 #include "live_stream_fixture.hpp"
 
 namespace progress::bridge {
@@ -173,6 +175,68 @@ TEST_F(LiveStreams, ShutdownClosesStreams1001) {
   EXPECT_EQ(ws->close_code(), close_going_away) << ws->end_reason();
   EXPECT_TRUE(sse->wait_for_end(10s));
   EXPECT_EQ(exit_code.get(), 0) << bridge->log();
+}
+
+TEST_F(LiveStreams, DrainReportsNotReadyKeepsServingThenCloses1001) {
+  auto bridge = start_bridge({"--drain-period", "3s"});
+  const auto port = bridge->port();
+  const auto alice = user("alice");
+  auto ws = open_websocket(port, token_for(alice));
+  ASSERT_TRUE(next_of_type(*ws, "snapshot"));
+  auto sse = open_sse(port, alice, token_for(alice));
+  ASSERT_TRUE(next_event_of_type(*sse, "snapshot"));
+
+  const auto signalled = std::chrono::steady_clock::now();
+  auto exit_code = std::async(std::launch::async, [&] { return bridge->terminate(); });
+  // The load balancer's probe sees it first ...
+  ASSERT_TRUE(wait_until([&] { return bridge->admin_get("/readyz").status == 503; }, 2s)) << bridge->log();
+  // ... while everything else is still served: open streams, new streams, REST.
+  publish(alice, "during-drain", {{"status", "in_progress"}, {"seq", 1}});
+  auto update = next_of_type(*ws, "job");
+  ASSERT_TRUE(update);
+  EXPECT_EQ((*update)["job"]["jobId"], "during-drain");
+  EXPECT_TRUE(next_event_of_type(*sse, "job"));
+  auto late = open_websocket(port, token_for(alice));
+  EXPECT_TRUE(next_of_type(*late, "snapshot"));
+  EXPECT_EQ(rest_job(port, alice, "during-drain").value("seq", 0), 1);
+  EXPECT_FALSE(ws->ended());
+
+  // Then it closes the streams as on any shutdown, and exits cleanly.
+  ASSERT_TRUE(ws->wait_for_end(10s));
+  EXPECT_EQ(ws->close_code(), close_going_away) << ws->end_reason();
+  EXPECT_GE(std::chrono::steady_clock::now() - signalled, 2500ms) << "closed before the drain period ended";
+  ASSERT_TRUE(late->wait_for_end(5s));
+  EXPECT_EQ(late->close_code(), close_going_away) << late->end_reason();
+  EXPECT_TRUE(sse->wait_for_end(5s));
+  EXPECT_EQ(exit_code.get(), 0) << bridge->log();
+  EXPECT_NE(bridge->log().find("draining: /readyz answers 503"), std::string::npos) << bridge->log();
+}
+
+TEST_F(LiveStreams, ASecondSigtermEndsTheDrain) {
+  auto bridge = start_bridge({"--drain-period", "60s"});
+  auto ws = open_websocket(bridge->port(), token_for(user("alice")));
+  ASSERT_TRUE(next_of_type(*ws, "snapshot"));
+  ASSERT_EQ(::kill(bridge->pid(), SIGTERM), 0);
+  ASSERT_TRUE(wait_until([&] { return bridge->admin_get("/readyz").status == 503; }, 2s)) << bridge->log();
+  const auto second = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(bridge->pid(), SIGTERM), 0);
+  ASSERT_TRUE(ws->wait_for_end(10s));
+  EXPECT_EQ(ws->close_code(), close_going_away) << ws->end_reason();
+  EXPECT_LT(std::chrono::steady_clock::now() - second, 5s) << "the drain period was cut short";
+  EXPECT_EQ(bridge->wait_exit(10s), 0) << bridge->log();
+}
+
+TEST_F(LiveStreams, WithoutDrainPeriodShutdownIsImmediate) {
+  auto bridge = start_bridge({"--drain-period", "0"});
+  auto ws = open_websocket(bridge->port(), token_for(user("alice")));
+  ASSERT_TRUE(next_of_type(*ws, "snapshot"));
+  const auto signalled = std::chrono::steady_clock::now();
+  auto exit_code = std::async(std::launch::async, [&] { return bridge->terminate(); });
+  ASSERT_TRUE(ws->wait_for_end(10s));
+  EXPECT_EQ(ws->close_code(), close_going_away) << ws->end_reason();
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 2s);
+  EXPECT_EQ(exit_code.get(), 0) << bridge->log();
+  EXPECT_EQ(bridge->log().find("draining"), std::string::npos) << bridge->log();
 }
 
 TEST_F(LiveStreams, MetricsCountStreamConnectionsAndCloses) {
