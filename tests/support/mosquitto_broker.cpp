@@ -31,6 +31,22 @@ mosquitto_broker::mosquitto_broker(const mosquitto_broker* peer)
     : directory_(make_temp_dir("progress-broker")),
       port_(free_loopback_port()),
       websocket_port_(free_loopback_port()) {
+  render(peer);
+  const auto scripts = broker_config_dir();
+  for (const auto account : accounts) {
+    run(quoted(scripts / "progress-user") + " add " + quoted(directory_ / "passwd") + " " +
+        std::string(account) + " " + password(account));
+  }
+  // Tests run in parallel, each choosing free ports: another may bind one first.
+  for (int attempt = 1; !try_start(); ++attempt) {
+    if (attempt == 5) throw std::runtime_error("mosquitto did not start: its ports were taken:\n" + log());
+    port_ = free_loopback_port();
+    websocket_port_ = free_loopback_port();
+    render(peer);
+  }
+}
+
+void mosquitto_broker::render(const mosquitto_broker* peer) {
   const auto scripts = broker_config_dir();
   std::string peer_options;
   if (peer != nullptr) {
@@ -41,11 +57,6 @@ mosquitto_broker::mosquitto_broker(const mosquitto_broker* peer)
   }
   run(quoted(scripts / "render-config") + " " + quoted(directory_) + " --port " + std::to_string(port_) +
       " --ws-port " + std::to_string(websocket_port_) + peer_options);
-  for (const auto account : accounts) {
-    run(quoted(scripts / "progress-user") + " add " + quoted(directory_ / "passwd") + " " +
-        std::string(account) + " " + password(account));
-  }
-  start();
 }
 
 mosquitto_broker::~mosquitto_broker() {
@@ -63,13 +74,21 @@ std::string mosquitto_broker::log() const {
 }
 
 void mosquitto_broker::start() {
-  if (process_ && process_->running()) return;
+  if (!try_start()) throw std::runtime_error("mosquitto did not start: its port is taken:\n" + log());
+}
+
+bool mosquitto_broker::try_start() {
+  if (process_ && process_->running()) return true;
   process_ = std::make_unique<child_process>(
       std::vector<std::string>{"/usr/sbin/mosquitto", "-c", (directory_ / "mosquitto.conf").string()},
       directory_ / "mosquitto.log");
-  if (!wait_until([&] { return port_accepts(port_) || !process_->running(); }) || !process_->running()) {
-    throw std::runtime_error("mosquitto did not start:\n" + process_->log());
-  }
+  // "running" is logged once every listener is open; a port that accepts may be another's.
+  const auto up = [&] {
+    return process_->log().find(" running") != std::string::npos && port_accepts(port_);
+  };
+  if (wait_until([&] { return up() || !process_->running(); }) && process_->running()) return true;
+  if (process_->log().find("in use") != std::string::npos) return false;
+  throw std::runtime_error("mosquitto did not start:\n" + process_->log());
 }
 
 void mosquitto_broker::stop() {

@@ -53,6 +53,11 @@ class mosquitto_broker {
   [[nodiscard]] static std::filesystem::path broker_config_dir();
 
  private:
+  // Renders the configuration for the current ports.
+  void render(const mosquitto_broker* peer);
+  // False when another process took a port between choosing and binding it.
+  bool try_start();
+
   std::filesystem::path directory_;
   unsigned short port_ = 0;
   unsigned short websocket_port_ = 0;
