@@ -40,6 +40,10 @@ websocket_session::websocket_session(beast::tcp_stream&& stream, std::shared_ptr
       state_timer_(ws_.get_executor()) {}
 
 void websocket_session::run(http_request req) {
+  // Frames already leave in one write per batch: Nagle's algorithm would only hold the
+  // next batch back until the client's delayed ACK (up to 40 ms on Linux).
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).set_option(net::ip::tcp::no_delay(true), ignored);
   websocket::stream_base::timeout timeouts{};
   // Beast's handshake timeout also bounds the close handshake: it is the close grace.
   timeouts.handshake_timeout = close_grace;
