@@ -6,19 +6,6 @@
 
 namespace progress::bridge {
 
-namespace {
-
-job_state state_of(const held_job& held) {
-  job_state state;
-  state.status = held.status;
-  state.attempt = held.attempt;
-  state.seq = held.seq;
-  state.timestamp = held.timestamp;
-  return state;
-}
-
-}  // namespace
-
 state_diff diff_states(const std::vector<std::shared_ptr<const stored_job>>& current,
                        std::span<const held_job> held, const std::optional<std::string>& user_id) {
   std::unordered_map<job_key, const held_job*, job_key_hash> held_by_key;
@@ -35,8 +22,8 @@ state_diff diff_states(const std::vector<std::shared_ptr<const stored_job>>& cur
     }
     const held_job& copy = *it->second;
     held_by_key.erase(it);
-    const auto client_state = state_of(copy);
-    const auto decision = decide_update(&client_state, job->facts);
+    // decide_update reads the ordering members both types have.
+    const auto decision = decide_update(&copy, job->facts);
     // The same version with another status (a replica that only saw a later publication of
     // the same seq): sent unless the client's is terminal, so a terminal state is never
     // missed and never taken back.
