@@ -7,7 +7,8 @@
 #
 # Options: --quick, --contenders A,B,C,D, --scenarios S1,...,S8, --build-dir DIR,
 # --no-build, --step-seconds N (full run), --keep (leave the temporary directory),
-# --profile perf|heaptrack (profile the bridge during S2; reports next to the results).
+# --profile perf|heaptrack (profile the bridge during S2, and with perf also its start with an
+# empty data directory in S7; reports next to the results).
 # Everything listens on 127.0.0.1; clients connect from 127.0.0.2 ... 127.0.0.9.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/common.sh"
@@ -247,6 +248,24 @@ cpu_seconds() { sed 's/^.*) //' "/proc/$1/stat" | awk -v tck="$CLK_TCK" '{printf
 minus() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a - b}'; }
 memory_kib() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }  # memory_kib PID VmRSS|VmHWM
 
+perf_pid=''
+perf_start() {  # perf_start PID: samples the process, with call graphs, until perf_finish
+  perf record -F 199 --call-graph dwarf,16384 -p "$1" -o "$WORK/perf.data" >"$WORK/perf-record.log" 2>&1 &
+  perf_pid=$!
+  pids+=("$perf_pid")
+}
+perf_finish() {  # perf_finish NAME: profile-NAME-perf-{self,children}.txt
+  [[ -n $perf_pid ]] || return 0
+  kill -INT "$perf_pid"
+  wait "$perf_pid" || true
+  perf_pid=''
+  # Squeezed: perf pads its symbol column to the longest template name.
+  perf report -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol --percent-limit 0.7 -g none \
+    2>/dev/null | sed -E 's/ +/ /g' | cut -c1-300 >"$WORK/profile-$1-perf-self.txt"
+  perf report -i "$WORK/perf.data" --stdio --children --sort symbol --percent-limit 3 -g none \
+    2>/dev/null | sed -E 's/ +/ /g' | cut -c1-300 >"$WORK/profile-$1-perf-children.txt"
+}
+
 publish() {  # publish REPORT ARGS...
   local report=$1
   shift
@@ -334,23 +353,9 @@ scenario_s2() {
     run_wrk "$c" "$name"
     wait "$publisher_pid"
   else
-    local perf_pid=''
-    if [[ $profile == perf && $c == A ]]; then
-      perf record -F 199 --call-graph dwarf,16384 -p "$contender_pid" -o "$WORK/perf.data" \
-        >"$WORK/perf-record.log" 2>&1 &
-      perf_pid=$!
-      pids+=("$perf_pid")
-    fi
+    [[ $profile == perf && $c == A ]] && perf_start "$contender_pid"
     publish "$WORK/$name.publisher.json" --users "$s2_clients" --first-seq 2 --steps "$steps"
-    if [[ -n $perf_pid ]]; then
-      kill -INT "$perf_pid"
-      wait "$perf_pid" || true
-      # Squeezed: perf pads its symbol column to the longest template name.
-      perf report -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol --percent-limit 0.7 -g none \
-        2>/dev/null | sed -E 's/ +/ /g' | cut -c1-300 >"$WORK/profile-perf-self.txt"
-      perf report -i "$WORK/perf.data" --stdio --children --sort symbol --percent-limit 3 -g none \
-        2>/dev/null | sed -E 's/ +/ /g' | cut -c1-300 >"$WORK/profile-perf-children.txt"
-    fi
+    perf_finish s2
   fi
   sleep "$settle"  # let the last messages arrive
   local cpu_after broker_cpu_after hwm
@@ -506,7 +511,7 @@ metric_total() {  # metric_total NAME: the sum of a metric's samples
   curl -sf "http://127.0.0.1:$probe_port/metrics" |
     awk -v n="$1" '$1 == n || index($1, n "{") == 1 {sum += $2} END {printf "%d", sum}'
 }
-start_bridge_timed() {  # start_bridge_timed NAME FILE: starts the bridge; once ready, FILE gets its numbers
+start_bridge_timed() {  # start_bridge_timed NAME FILE [PROFILE]: starts the bridge; once ready, FILE gets its numbers
   local name=$1 started ready_ms
   started=$(now_ms)
   BRIDGE_MQTT_PASSWORD=$BRIDGE_PASSWORD BRIDGE_JWT_SECRET=$JWT_SECRET "$BRIDGE" \
@@ -515,10 +520,13 @@ start_bridge_timed() {  # start_bridge_timed NAME FILE: starts the bridge; once 
     >>"$WORK/contender-A.log" 2>&1 &
   contender_pid=$!
   pids+=("$contender_pid")
+  # perf follows the threads that exist when it attaches: the bridge's start theirs at once.
+  [[ -n ${3:-} && $profile == perf ]] && sleep 0.3 && perf_start "$contender_pid"
   wait_ready 600 || { tail -20 "$WORK/contender-A.log" >&2; echo "S7: the bridge never got ready" >&2; exit 1; }
   local ready_at
   ready_at=$(now_ms)
   ready_ms=$((ready_at - started))
+  [[ -n ${3:-} ]] && perf_finish "$3"
   jq -n --arg name "$name" --argjson ms "$ready_ms" --argjson at "$ready_at" --argjson cpu "$(cpu_seconds "$contender_pid")" \
     --argjson rss "$(memory_kib "$contender_pid" VmRSS)" --argjson hwm "$(memory_kib "$contender_pid" VmHWM)" \
     --argjson received "$(metric_total progress_bridge_mqtt_messages_received_total)" \
@@ -574,7 +582,7 @@ scenario_s7() {
   else
     rm -rf "$WORK/bridge-data"
     local served
-    start_bridge_timed "empty data directory" "$WORK/s7-cold.json"
+    start_bridge_timed "empty data directory" "$WORK/s7-cold.json" s7
     served=$(s7_served)
     # The journal writes behind the store: stop once it holds every job.
     local i
