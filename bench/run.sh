@@ -7,8 +7,8 @@
 #
 # Options: --quick, --contenders A,B,C,D, --scenarios S1,...,S8, --build-dir DIR,
 # --no-build, --step-seconds N (full run), --keep (leave the temporary directory),
-# --profile perf|heaptrack (profile the bridge during S2, and with perf also its start with an
-# empty data directory in S7; reports next to the results).
+# --profile perf|heaptrack (profile the bridge during S2, and with perf also its two starts
+# in S7; reports next to the results).
 # Everything listens on 127.0.0.1; clients connect from 127.0.0.2 ... 127.0.0.9.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/common.sh"
@@ -163,7 +163,7 @@ bridge_flags=()
 probe_bridge_flags() {
   local help extra
   help=$("$BRIDGE" --help)
-  bridge_flags=(--rate-limit 0 --max-jobs 1000000 --jobs-per-user 1000 --log-level warn)
+  bridge_flags=(--rate-limit 0 --max-jobs 1000000 --jobs-per-user 1000 --log-level "${BENCH_BRIDGE_LOG_LEVEL:-warn}")
   # For experiments (docs/benchmarks.md, profile): BENCH_BRIDGE_FLAGS="--threads 1".
   read -r -a extra <<<"${BENCH_BRIDGE_FLAGS:-}"
   bridge_flags+=("${extra[@]}")
@@ -594,7 +594,7 @@ scenario_s7() {
       "$WORK/s7-cold.json" >"$WORK/s7-cold.json.tmp"
     mv "$WORK/s7-cold.json.tmp" "$WORK/s7-cold.json"
     stop_pid "$contender_pid"
-    start_bridge_timed "restart with its journal" "$WORK/s7-warm.json"
+    start_bridge_timed "restart with its journal" "$WORK/s7-warm.json" s7-restart
     record S7 A "$(jq -n --argjson jobs "$jobs" --argjson seed "$seed_ms" --slurpfile empty "$WORK/s7-empty.json" \
       --slurpfile cold "$WORK/s7-cold.json" --slurpfile warm "$WORK/s7-warm.json" --argjson served "$served" \
       '{jobs: $jobs, seed_ms: $seed, empty_rss_kib: $empty[0].rss_kib, served: $served,

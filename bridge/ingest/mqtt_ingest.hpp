@@ -85,7 +85,7 @@ struct ingest_options {
   std::chrono::seconds max_reconnect_delay{30};
   // Receive Maximum sent in CONNECT: QoS 1 messages the broker may have
   // unacknowledged towards the bridge (its window; the rest wait in its queue).
-  std::uint16_t receive_maximum = 1000;
+  std::uint16_t receive_maximum = 65535;
   // Largest packet the bridge takes (announced in CONNECT, so the broker drops
   // larger messages for it); job states are at most 64 KiB (protocol).
   std::uint32_t max_packet_size = 128 * 1024;

@@ -9,7 +9,8 @@
 // shared pointers into the journal_queue (its bounds and overflow rule are
 // there). The writer thread takes what waits `linger` (50 ms) after the first
 // change arrived, or as soon as `batch` (1000) changes wait, and writes it in
-// one transaction.
+// one transaction. The writer runs at nice 10: on a busy host the event loops
+// that serve clients and read the broker come first.
 //
 // A failed transaction (disk full, I/O error, the database's size cap): the
 // batch goes back to the queue, its jobs as dirty ones; the failure is logged
@@ -23,6 +24,7 @@
 // and counts a new run; load() puts the saved jobs back into the store, before
 // the ingest connects, and makes the store's next revisions start above any an
 // earlier run may have used: run << 40 (2^40 changes per run).
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -89,6 +91,7 @@ class journal final : public broker_ledger {
   std::condition_variable wake_;
   bool stopping_ = false;
   bool writing_ok_ = true;  // writer thread only
+  std::atomic<std::size_t> writing_{0};  // changes in the transaction being written
 };
 
 }  // namespace progress::bridge

@@ -46,6 +46,14 @@ struct saved_state {
 // from the broker's retained worker statuses and control topics, and from the
 // job's silence. Parse it without them.
 std::optional<saved_state> parse_saved_state(const job_key& key, std::string_view json) {
+  // Usually the protocol's own parser reads it as it is: it skips members it
+  // does not know. A text that merely mentions an annotation's name is only
+  // serialized again, to the same text.
+  if (auto parsed = parse_update(key, json)) {
+    const bool annotated = json.find(R"("stalled":)") != std::string_view::npos ||
+                           json.find(R"("cancelRequested":)") != std::string_view::npos;
+    return saved_state{std::move(*parsed.state), annotated};
+  }
   auto document = nlohmann::json::parse(json, nullptr, false);
   if (!document.is_object()) return std::nullopt;
   document.erase("updatedAt");

@@ -67,6 +67,10 @@ struct journal_batch {
   [[nodiscard]] bool empty() const noexcept {
     return writes.empty() && dirty.empty() && !everything && !marker && ledger.empty();
   }
+  // Changes in it, as the backlog counts them (the whole store aside).
+  [[nodiscard]] std::size_t size() const noexcept {
+    return writes.size() + dirty.size() + ledger.size() + (marker ? 1 : 0);
+  }
 };
 
 class journal_queue {

@@ -93,7 +93,7 @@ metrics::metrics()
       store_bytes_{gauge(*registry_, "progress_bridge_store_bytes",
                          "Bytes of job states and timelines held, as the byte budgets count them")},
       journal_backlog_{gauge(*registry_, "progress_bridge_journal_backlog",
-                             "Changes (or dirty jobs) waiting to be written to the journal")},
+                             "Changes (or dirty jobs) waiting to be written to the journal or in the transaction being written")},
       journal_written_{counter(*registry_, "progress_bridge_journal_writes_total",
                                "Job changes written to the journal")},
       journal_write_errors_{counter(*registry_, "progress_bridge_journal_write_errors_total",

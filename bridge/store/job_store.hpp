@@ -47,6 +47,7 @@
 
 #include "job_annotations.hpp"
 #include "job_facts.hpp"
+#include "job_key_hash.hpp"
 #include "progress/protocol/job_state.hpp"
 #include "progress/protocol/job_status.hpp"
 #include "progress/protocol/topic.hpp"
@@ -156,13 +157,6 @@ struct restored_job {
   std::uint64_t revision = 0;
   std::shared_ptr<const std::string> json;
   std::vector<std::shared_ptr<const job_event>> history;  // oldest first; the last is the state itself
-};
-
-struct job_key_hash {
-  std::size_t operator()(const job_key& key) const noexcept {
-    const std::hash<std::string_view> hash;
-    return hash(key.user_id) * 31 + hash(key.job_id);
-  }
 };
 
 inline constexpr std::size_t default_list_limit = 50;

@@ -13,9 +13,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "job_key_hash.hpp"
 #include "progress/protocol/topic.hpp"
 
 namespace progress::bridge {
@@ -41,18 +43,26 @@ class stall_index {
 
  private:
   struct entry {
-    std::optional<std::string> worker_id;
+    const std::string* worker_id = nullptr;  // the key of its by_worker_ entry
     std::optional<std::int64_t> silent_at_ms;
   };
-  struct key_hash {
-    std::size_t operator()(const job_key& key) const noexcept;
+  // The other indexes point at the nodes of jobs_, which stay where they are
+  // until erased: no job's key is copied twice (a million jobs may be tracked).
+  using tracked_job = std::pair<const job_key, entry>;
+  using silent_at = std::pair<std::int64_t, const tracked_job*>;
+  struct earlier {  // by time, then by key: the same order in every replica
+    bool operator()(const silent_at& a, const silent_at& b) const {
+      if (a.first != b.first) return a.first < b.first;
+      return a.second->first < b.second->first;
+    }
   };
 
-  void unlink_worker(const job_key& key, const std::string& worker_id);
+  void link_worker(tracked_job& job, const std::string& worker_id);
+  void unlink_worker(tracked_job& job);
 
-  std::unordered_map<job_key, entry, key_hash> jobs_;
-  std::unordered_map<std::string, std::set<job_key>> by_worker_;
-  std::set<std::pair<std::int64_t, job_key>> by_silence_;
+  std::unordered_map<job_key, entry, job_key_hash> jobs_;
+  std::unordered_map<std::string, std::unordered_set<const tracked_job*>> by_worker_;
+  std::set<silent_at, earlier> by_silence_;
 };
 
 }  // namespace progress::bridge

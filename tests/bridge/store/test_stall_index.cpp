@@ -83,5 +83,26 @@ TEST(StallIndex, ForgetsJobsEverywhere) {
   EXPECT_TRUE(index.take_silent(1000, 10).empty());
 }
 
+TEST(StallIndex, JobsSilentAtTheSameTimeComeInKeyOrder) {
+  stall_index index;
+  index.track(key("carol", "c"), "w1", 100);
+  index.track(key("alice", "a"), "w1", 100);
+  index.track(key("bob", "b"), "w2", 100);
+  EXPECT_EQ(index.take_silent(100, 10), (std::vector{key("alice", "a"), key("bob", "b"), key("carol", "c")}));
+}
+
+TEST(StallIndex, AJobThatLosesItsWorkerLeavesTheWorkersList) {
+  stall_index index;
+  index.track(key("alice", "a"), "w1", 100);
+  index.track(key("alice", "b"), "w1", 100);
+  index.track(key("alice", "a"), std::nullopt, 200);
+  EXPECT_EQ(index.jobs_of("w1"), (std::vector{key("alice", "b")}));
+  index.forget(key("alice", "b"));
+  EXPECT_TRUE(index.jobs_of("w1").empty());
+  index.track(key("alice", "a"), "w1", 300);  // the worker comes back
+  EXPECT_EQ(index.jobs_of("w1"), (std::vector{key("alice", "a")}));
+  EXPECT_EQ(index.size(), 1u);
+}
+
 }  // namespace
 }  // namespace progress::bridge
