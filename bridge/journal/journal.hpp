@@ -7,8 +7,8 @@
 //
 // Hot path: record() runs on the hub strand for each change and only pushes
 // shared pointers into the journal_queue (its bounds and overflow rule are
-// there). The writer thread takes what waits `linger` (50 ms) after the first
-// change arrived, or as soon as `batch` (1000) changes wait, and writes it in
+// there). The writer thread takes what waits `linger` (250 ms) after the first
+// change arrived, or as soon as `batch` (5000) changes wait, and writes it in
 // one transaction. The writer runs at nice 10: on a busy host the event loops
 // that serve clients and read the broker come first.
 //
@@ -49,8 +49,8 @@ struct journal_options {
   std::filesystem::path dir;
   std::uint64_t max_bytes = 0;  // cap of the database file; 0: none
   journal_limits limits;
-  std::chrono::milliseconds linger{50};
-  std::size_t batch = 1000;
+  std::chrono::milliseconds linger{250};
+  std::size_t batch = 5000;
 };
 
 class journal final : public broker_ledger {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <boost/asio/defer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "rate_limited_log.hpp"
@@ -52,7 +53,10 @@ void stream_session::on_start(std::shared_ptr<const stream_start> start) {
 }
 
 void stream_session::on_event(const std::shared_ptr<const stream_event>& event) {
-  net::post(executor_, [self = self(), event] { self->deliver(event); });
+  // Deferred, not posted: the deliveries of one ingest batch queue on the hub's
+  // own thread and run there once the batch is done, instead of waking another
+  // thread for each (on 2 cores that cost about a fifth of the CPU per message).
+  net::defer(executor_, [self = self(), event] { self->deliver(event); });
 }
 
 void stream_session::on_shutdown() {
