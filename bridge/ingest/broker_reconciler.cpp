@@ -106,9 +106,9 @@ void broker_reconciler::on_marker(std::string_view payload, bool retained) {
 }
 
 bool broker_reconciler::replay_returns_removed(const job_key& key, const job_state& replayed) {
-  if (store_.find(key)) return false;
+  // The removals remembered are few: asked first, they spare most messages a store lookup.
   const auto* removal = removals_.find(key, unix_ms_now());
-  if (removal == nullptr) return false;
+  if (removal == nullptr || store_.contains(key)) return false;
   if (!republish_removal(removal->revision, removal->last, replayed, view())) {
     removals_.forget(key);  // published again after its removal: the job is back
     return false;

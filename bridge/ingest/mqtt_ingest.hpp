@@ -190,7 +190,7 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   // When the last message arrived while the retained state was loading.
   std::chrono::steady_clock::time_point last_message_at_;
   bool sweep_possible_ = false;          // this replay may still prove which jobs are gone
-  std::set<job_key> seen_;               // job topics heard since the last SUBACK
+  job_key_set seen_;                     // job topics heard since the last SUBACK
   std::vector<side_topic> side_topics_;  // fixed once started
 };
 

@@ -54,8 +54,6 @@ struct ledger_op {
   removal_record record;
 };
 
-using job_key_set = std::unordered_set<job_key, job_key_hash>;
-
 // Everything one transaction writes.
 struct journal_batch {
   std::vector<job_write> writes;  // in the order the store made them

@@ -2,6 +2,7 @@
 #include <cstddef>
 #include <functional>
 #include <string_view>
+#include <unordered_set>
 
 #include "progress/protocol/topic.hpp"
 
@@ -17,5 +18,7 @@ struct job_key_hash {
     return hash(key.user_id) * 31 + hash(key.job_id);
   }
 };
+
+using job_key_set = std::unordered_set<job_key, job_key_hash>;
 
 }  // namespace progress::bridge

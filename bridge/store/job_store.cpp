@@ -290,6 +290,11 @@ std::shared_ptr<const stored_job> job_store::find(const job_key& key) const {
   return entry == nullptr ? nullptr : entry->current;
 }
 
+bool job_store::contains(const job_key& key) const {
+  std::shared_lock lock{mutex_};
+  return find_entry(key) != nullptr;
+}
+
 job_page job_store::list(const job_query& query) const {
   job_page page;
   const auto limit = std::clamp<std::size_t>(query.limit, 1, max_list_limit);

@@ -237,6 +237,7 @@ class job_store {
   void skip_revisions_to(std::uint64_t revision);
 
   [[nodiscard]] std::shared_ptr<const stored_job> find(const job_key& key) const;
+  [[nodiscard]] bool contains(const job_key& key) const;
   // Walks one user's index (or the global one) newest first; status and type
   // filters skip entries, so a rare match may cost a walk of the whole index.
   [[nodiscard]] job_page list(const job_query& query) const;
