@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "asio.hpp"
+#include "expiry_sweep.hpp"
 #include "job_store.hpp"
 #include "stream_event.hpp"
 
@@ -89,6 +90,8 @@ class stream_hub : public std::enable_shared_from_this<stream_hub> {
   using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
   [[nodiscard]] const strand_type& strand() const noexcept { return strand_; }
   [[nodiscard]] std::uint64_t epoch() const noexcept { return store_.epoch(); }
+  // Ends streams whose token expired (one sweep for all of them).
+  [[nodiscard]] expiry_sweep& expiry() noexcept { return *expiry_; }
 
   // Live stream connections, counted by the sessions from open to close
   // (the listener's connection limit counts them too).
@@ -116,6 +119,7 @@ class stream_hub : public std::enable_shared_from_this<stream_hub> {
   const job_store& store_;
   const stream_hub_options options_;
   strand_type strand_;
+  const std::shared_ptr<expiry_sweep> expiry_;
   std::atomic<std::size_t> open_streams_{0};
   std::atomic<std::size_t> open_sse_{0};
 

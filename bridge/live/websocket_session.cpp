@@ -36,8 +36,7 @@ websocket_session::websocket_session(beast::tcp_stream&& stream, std::shared_ptr
                      stream_scope{who.user_id, {}, {}}, resume_after, std::move(resume_cursor), options),
       ws_(stream.release_socket()),
       access_(access),
-      awaiting_state_(await_state),
-      state_timer_(ws_.get_executor()) {}
+      awaiting_state_(await_state) {}
 
 void websocket_session::run(http_request req) {
   // Frames already leave in one write per batch: Nagle's algorithm would only hold the
@@ -76,21 +75,22 @@ void websocket_session::on_accept(beast::error_code ec) {
 
 void websocket_session::read_held_state() {
   ws_.read_message_max(max_resume_read);
-  state_timer_.expires_after(resume_wait);
-  state_timer_.async_wait([self = self()](beast::error_code ec) {
+  state_read_ = std::make_unique<held_state_read>(held_state_read{{}, net::steady_timer{ws_.get_executor()}});
+  state_read_->timer.expires_after(resume_wait);
+  state_read_->timer.async_wait([self = self()](beast::error_code ec) {
     if (ec || !self->awaiting_state_ || self->closing()) return;
     self->awaiting_state_ = false;  // too late: a full snapshot, the message is read as any op
     self->begin();
   });
-  ws_.async_read(state_message_, beast::bind_front_handler(&websocket_session::on_held_state, self()));
+  ws_.async_read(state_read_->message, beast::bind_front_handler(&websocket_session::on_held_state, self()));
 }
 
 void websocket_session::on_held_state(beast::error_code ec, std::size_t bytes) {
-  state_timer_.cancel();
+  // The timer's handler holds the session, not the timer: it may go now.
+  std::string text = beast::buffers_to_string(state_read_->message.data());
+  state_read_.reset();
   ws_.read_message_max(max_client_message);
   if (ec) return on_read_failed(ec);
-  std::string text = beast::buffers_to_string(state_message_.data());
-  state_message_ = beast::flat_buffer{};
   if (closing()) return do_read();
   if (!awaiting_state_) {
     handle_op(text);

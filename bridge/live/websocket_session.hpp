@@ -85,16 +85,20 @@ class websocket_session final : public stream_session {
   const access_policy& access_;
   // Client ops are small and rare: frames are read in pieces of this inline
   // chunk and assembled in op_text_, so an idle connection holds no read buffer.
-  std::array<char, 256> chunk_{};
+  std::array<char, 64> chunk_{};
   std::string op_text_;
   // The batch being written: a header and the text of each frame. Kept (up
   // to a small capacity) between batches, so a delivery allocates nothing.
   std::vector<frame_header> headers_;
   std::vector<net::const_buffer> frames_;
-  // While a state resume is awaited: its message and the wait.
+  // While a state resume is awaited: its message and the wait (made only
+  // for a stream opened with ?resume=state, and dropped once it started).
+  struct held_state_read {
+    beast::flat_buffer message;
+    net::steady_timer timer;
+  };
   bool awaiting_state_ = false;
-  beast::flat_buffer state_message_;
-  net::steady_timer state_timer_;
+  std::unique_ptr<held_state_read> state_read_;
   double op_tokens_ = ops_burst;
   std::chrono::steady_clock::time_point op_refill_ = std::chrono::steady_clock::now();
   unsigned refused_ops_ = 0;
