@@ -104,6 +104,7 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   [[nodiscard]] const stream_options& options() const noexcept { return options_; }
   [[nodiscard]] stream_framing framing() const noexcept { return framing_; }
   [[nodiscard]] metrics& stats() noexcept { return metrics_; }
+  [[nodiscard]] stream_hub& hub() noexcept { return *hub_; }
   [[nodiscard]] std::string cursor(std::uint64_t revision) const;
 
   // Transport hooks: what a WebSocket, an SSE response or a test's fake

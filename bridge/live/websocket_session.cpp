@@ -38,6 +38,8 @@ websocket_session::websocket_session(beast::tcp_stream&& stream, std::shared_ptr
       access_(access),
       awaiting_state_(await_state) {}
 
+websocket_session::~websocket_session() { hub().keepalive().remove(*this); }
+
 void websocket_session::run(http_request req) {
   // Frames already leave in one write per batch: Nagle's algorithm would only hold the
   // next batch back until the client's delayed ACK (up to 40 ms on Linux).
@@ -45,10 +47,13 @@ void websocket_session::run(http_request req) {
   beast::get_lowest_layer(ws_).set_option(net::ip::tcp::no_delay(true), ignored);
   websocket::stream_base::timeout timeouts{};
   // Beast's handshake timeout also bounds the close handshake: it is the close grace.
+  // No idle timeout: the hub's keepalive_sweep pings and drops idle streams.
   timeouts.handshake_timeout = close_grace;
-  timeouts.idle_timeout = 2 * options().heartbeat;
-  timeouts.keep_alive_pings = true;
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
   ws_.set_option(timeouts);
+  // Pongs (and pings, closes) from the client are heard too.
+  ws_.control_callback([this](websocket::frame_type, beast::string_view) { heard(); });
   ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
     res.set(http::field::server, "progress-bridge/" + std::string(version()));
   }));
@@ -62,6 +67,8 @@ void websocket_session::on_accept(beast::error_code ec) {
     return finish();
   }
   open_ = true;
+  heard();
+  hub().keepalive().add(*this);
   if (closing()) {
     // Shutdown arrived during the handshake.
     close_transport(stream_end::shutdown);
@@ -86,6 +93,7 @@ void websocket_session::read_held_state() {
 }
 
 void websocket_session::on_held_state(beast::error_code ec, std::size_t bytes) {
+  if (!ec) heard();
   // The timer's handler holds the session, not the timer: it may go now.
   std::string text = beast::buffers_to_string(state_read_->message.data());
   state_read_.reset();
@@ -117,6 +125,7 @@ void websocket_session::do_read() {
 }
 
 void websocket_session::on_read_failed(beast::error_code ec) {
+  hub().keepalive().remove(*this);
   if (ec != websocket::error::closed && ec != net::error::operation_aborted)
     outsider_log().log("websocket", spdlog::level::debug, "websocket read from {}: {}", who().user_id,
                        ec.message());
@@ -126,6 +135,7 @@ void websocket_session::on_read_failed(beast::error_code ec) {
 
 void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
   if (ec) return on_read_failed(ec);
+  heard();
   // Beast bounds the whole message by read_message_max.
   if (!closing()) op_text_.append(chunk_.data(), bytes);
   if (ws_.is_message_done()) {
@@ -208,6 +218,25 @@ void websocket_session::on_write(beast::error_code ec, std::size_t /*bytes*/) {
     std::vector<net::const_buffer>{}.swap(frames_);
   }
   on_written(ec);
+}
+
+void websocket_session::keepalive_ping() {
+  net::post(ws_.get_executor(), [self = self()] {
+    // One ping at a time (Beast holds one waiting ping); none once the close began.
+    if (self->ping_in_flight_ || self->close_sent_ || !self->ws_.is_open()) return;
+    self->ping_in_flight_ = true;
+    self->ws_.async_ping({}, [self](beast::error_code) { self->ping_in_flight_ = false; });
+  });
+}
+
+void websocket_session::keepalive_drop() {
+  net::post(ws_.get_executor(), [self = self()] {
+    outsider_log().log("websocket", spdlog::level::debug, "websocket of {}: client silent, dropped",
+                       self->who().user_id);
+    // As Beast's idle timeout did: the read fails, and finish() follows.
+    beast::error_code ignored;
+    beast::get_lowest_layer(self->ws_).close(ignored);
+  });
 }
 
 void websocket_session::close_transport(stream_end reason) {

@@ -9,7 +9,8 @@
 // closes with 1009); ops at `ops_per_second` with a burst of `ops_burst`,
 // refused ops get an `error`, and after `max_refused_ops` of them the client
 // is closed with 4029. Pings go out after `heartbeat` without traffic and
-// the connection is dropped after twice that without any frame from the client.
+// the connection is dropped after twice that without any frame from the client
+// (the hub's keepalive_sweep, not a timer per stream).
 //
 // State resume (docs/protocol.md "State resume"): a stream opened with
 // `await_state` starts only when the client's first message, a `resume` op,
@@ -17,6 +18,7 @@
 // may be up to `max_resume_message` bytes; a bigger one is not read as a
 // resume (a full snapshot), and one beyond `max_resume_read` closes with 1009.
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -53,10 +55,25 @@ class websocket_session final : public stream_session {
                     const access_policy& access, principal who, std::optional<std::uint64_t> resume_after,
                     std::string resume_cursor, const stream_options& options, bool await_state = false);
 
+  ~websocket_session() override;
+
   // Completes the upgrade `req` asked for, then streams.
   void run(http_request req);
 
  private:
+  friend class keepalive_sweep;
+  // keepalive_sweep, any thread: when the client was last heard, and the heartbeat.
+  [[nodiscard]] std::chrono::steady_clock::time_point last_heard() const noexcept {
+    return std::chrono::steady_clock::time_point{
+        std::chrono::steady_clock::duration{last_heard_.load(std::memory_order_relaxed)}};
+  }
+  [[nodiscard]] std::chrono::seconds heartbeat() const noexcept { return options().heartbeat; }
+  // keepalive_sweep, any thread: post to our strand.
+  void keepalive_ping();
+  void keepalive_drop();
+  void heard() noexcept {
+    last_heard_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
   void on_accept(beast::error_code ec);
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
@@ -102,6 +119,10 @@ class websocket_session final : public stream_session {
   double op_tokens_ = ops_burst;
   std::chrono::steady_clock::time_point op_refill_ = std::chrono::steady_clock::now();
   unsigned refused_ops_ = 0;
+  // Any frame from the client (data or control) counts; read by keepalive_sweep.
+  std::atomic<std::chrono::steady_clock::rep> last_heard_{0};
+  std::size_t listed_at_ = keepalive_sweep::not_listed;  // keepalive_sweep's, under its mutex
+  bool ping_in_flight_ = false;
   bool open_ = false;        // the upgrade completed
   bool close_sent_ = false;  // async_close started
 };
