@@ -1,7 +1,9 @@
 #pragma once
 // What WebSocket and SSE streams share: the hub subscription, the scope, the
 // bounded conflating send queue, the write pump with one write in flight,
-// and the timers that end a stream (token expiry, stalled writes).
+// and what ends a stream: its token's expiry (watched by the hub's
+// expiry_sweep) and a stalled write (a timer made when a write first stays in
+// flight).
 //
 // Snapshots: at most one is asked of the hub at a time, and at most one
 // waits in the send queue (besides one being written). A scope change while

@@ -1,7 +1,8 @@
 #pragma once
 // A live stream over WebSocket (GET /api/v1/ws, docs/protocol.md): JSON text
 // messages out, JSON ops in. Beast does the handshake, reads ops, answers
-// pings, sends keep-alive pings and closes; the session frames its messages
+// pings, sends the keep-alive pings the hub's keepalive_sweep asks for and
+// closes; the session frames its messages
 // itself and writes each batch of queued ones as one gather write through the
 // socket's write_gate, which keeps them and Beast's frames whole and in order.
 //
