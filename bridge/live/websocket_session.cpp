@@ -202,7 +202,9 @@ void websocket_session::write(std::span<const outgoing_message> batch) {
   headers_.clear();
   frames_.clear();
   headers_.reserve(batch.size());  // no reallocation: frames_ point into it
+  keep_frames_ = false;
   for (const auto& message : batch) {
+    keep_frames_ = keep_frames_ || message.event != nullptr;
     const auto text = text_of(message);
     const auto& header = headers_.emplace_back(text_frame_header(text.size()));
     frames_.emplace_back(header.bytes.data(), header.size);
@@ -213,7 +215,8 @@ void websocket_session::write(std::span<const outgoing_message> batch) {
 }
 
 void websocket_session::on_write(beast::error_code ec, std::size_t /*bytes*/) {
-  if (headers_.capacity() > kept_frames) {
+  // As the send queue: kept for streams that get job changes, up to kept_frames.
+  if (!keep_frames_ || headers_.capacity() > kept_frames) {
     std::vector<frame_header>{}.swap(headers_);
     std::vector<net::const_buffer>{}.swap(frames_);
   }

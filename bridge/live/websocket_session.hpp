@@ -106,9 +106,11 @@ class websocket_session final : public stream_session {
   std::array<char, 64> chunk_{};
   std::string op_text_;
   // The batch being written: a header and the text of each frame. Kept (up
-  // to a small capacity) between batches, so a delivery allocates nothing.
+  // to a small capacity) between batches of job changes, so a delivery
+  // allocates nothing; freed after a batch without one (a snapshot, a pong).
   std::vector<frame_header> headers_;
   std::vector<net::const_buffer> frames_;
+  bool keep_frames_ = false;  // the batch held a job change: keep the lists' capacity
   // While a state resume is awaited: its message and the wait (made only
   // for a stream opened with ?resume=state, and dropped once it started).
   struct held_state_read {
