@@ -70,12 +70,21 @@ std::span<const outgoing_message> send_queue::start_batch(std::size_t max) {
 }
 
 void send_queue::end_batch() {
+  bool had_change = false;
   for (const auto& written : batch_) {
     if (written.starts_view) view_bytes_ -= written.bytes();
+    had_change = had_change || written.event != nullptr;
   }
   batch_.clear();
   batch_bytes_ = 0;
   if (batch_.capacity() > kept_capacity) std::vector<outgoing_message>{}.swap(batch_);
+  // Capacity is kept for streams that get job changes; one that drained after
+  // only a snapshot or its own messages (most streams: a snapshot, then quiet) holds none.
+  if (!had_change && empty()) {
+    std::vector<outgoing_message>{}.swap(batch_);
+    std::vector<outgoing_message>{}.swap(items_);
+    head_ = 0;
+  }
 }
 
 void send_queue::add_pending(const outgoing_message& message) {

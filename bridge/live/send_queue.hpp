@@ -25,7 +25,9 @@
 // A message counts the text it holds (outgoing_message::bytes).
 //
 // Memory: an idle stream's queue holds no allocation (most streams are idle
-// most of the time); a drained queue keeps a small capacity for the next burst.
+// most of the time); a queue drained after a batch with a job change keeps a
+// small capacity for the next burst, one drained after only a snapshot or the
+// session's own messages keeps none.
 #include <cstddef>
 #include <memory>
 #include <span>

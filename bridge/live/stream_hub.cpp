@@ -5,7 +5,9 @@
 namespace progress::bridge {
 
 stream_hub::stream_hub(net::io_context& ioc, const job_store& store, stream_hub_options options)
-    : store_(store), options_(options), strand_(net::make_strand(ioc)) {}
+    : store_(store), options_(options), strand_(net::make_strand(ioc)),
+      expiry_(std::make_shared<expiry_sweep>(ioc.get_executor())),
+      keepalive_(std::make_shared<keepalive_sweep>(ioc.get_executor())) {}
 
 void stream_hub::publish(const apply_result& result) {
   const auto post_change = [this](const job_change& change) {
@@ -41,6 +43,9 @@ void stream_hub::detach(subscriber_ptr stream) {
 }
 
 void stream_hub::shutdown() {
+  // Every stream closes with 1001 now.
+  expiry_->stop();
+  keepalive_->stop();
   net::post(strand_, [self = shared_from_this()] {
     self->stopped_ = true;
     for (const auto& [user, streams] : self->by_user_) {

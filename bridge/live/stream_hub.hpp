@@ -25,6 +25,8 @@
 #include <vector>
 
 #include "asio.hpp"
+#include "expiry_sweep.hpp"
+#include "keepalive_sweep.hpp"
 #include "job_store.hpp"
 #include "stream_event.hpp"
 
@@ -89,6 +91,10 @@ class stream_hub : public std::enable_shared_from_this<stream_hub> {
   using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
   [[nodiscard]] const strand_type& strand() const noexcept { return strand_; }
   [[nodiscard]] std::uint64_t epoch() const noexcept { return store_.epoch(); }
+  // Ends streams whose token expired (one sweep for all of them).
+  [[nodiscard]] expiry_sweep& expiry() noexcept { return *expiry_; }
+  // Pings idle WebSockets and drops silent ones (one sweep for all of them).
+  [[nodiscard]] keepalive_sweep& keepalive() noexcept { return *keepalive_; }
 
   // Live stream connections, counted by the sessions from open to close
   // (the listener's connection limit counts them too).
@@ -116,6 +122,8 @@ class stream_hub : public std::enable_shared_from_this<stream_hub> {
   const job_store& store_;
   const stream_hub_options options_;
   strand_type strand_;
+  const std::shared_ptr<expiry_sweep> expiry_;
+  const std::shared_ptr<keepalive_sweep> keepalive_;
   std::atomic<std::size_t> open_streams_{0};
   std::atomic<std::size_t> open_sse_{0};
 

@@ -36,14 +36,13 @@ stream_session::stream_session(net::any_io_executor executor, std::shared_ptr<st
       resume_after_(resume_after),
       resume_cursor_(std::move(resume_cursor)),
       options_(options),
-      queue_(send_queue_limits{.messages = options.queue_limit, .bytes = options.queue_bytes}),
-      expiry_timer_(executor_),
-      stall_timer_(executor_) {
+      queue_(send_queue_limits{.messages = options.queue_limit, .bytes = options.queue_bytes}) {
   hub_->stream_opened();
   metrics_.stream_opened(to_string(framing_));
 }
 
 stream_session::~stream_session() {
+  unwatch_expiry();
   hub_->stream_closed();
   metrics_.stream_closed(to_string(framing_), to_string(end_reason_));
 }
@@ -63,6 +62,16 @@ void stream_session::on_shutdown() {
   net::post(executor_, [self = self()] { self->end(stream_end::shutdown); });
 }
 
+void stream_session::expire() {
+  net::post(executor_, [self = self()] { self->end(stream_end::token_expired); });
+}
+
+void stream_session::unwatch_expiry() {
+  if (!expiry_watched_) return;
+  expiry_watched_ = false;
+  hub_->expiry().unwatch(*this, expiry_deadline());
+}
+
 std::string stream_session::cursor(std::uint64_t revision) const {
   return store_cursor{hub_->epoch(), revision}.to_string();
 }
@@ -71,19 +80,17 @@ void stream_session::begin(std::shared_ptr<const std::vector<held_job>> held) {
   held_ = std::move(held);
   start_asked_ = true;
   hub_->attach(self(), scope_.user_id, resume_after_);
-  const auto left = who_.expires_at + options_.token_leeway - std::chrono::system_clock::now();
-  expiry_timer_.expires_after(std::max(left, std::chrono::system_clock::duration::zero()));
-  expiry_timer_.async_wait([self = self()](boost::system::error_code ec) {
-    if (!ec) self->end(stream_end::token_expired);
-  });
+  if (expiry_deadline() <= std::chrono::system_clock::now()) return expire();
+  expiry_watched_ = true;
+  hub_->expiry().watch(*this, expiry_deadline());
 }
 
 void stream_session::finish() {
   if (finished_) return;
   finished_ = true;
   closing_ = true;
-  expiry_timer_.cancel();
-  stall_timer_.cancel();
+  unwatch_expiry();
+  if (stall_timer_) stall_timer_->cancel();
   queue_.clear();
   hub_->detach(self());
 }
@@ -210,8 +217,9 @@ void stream_session::pump() {
   // Only a write still in flight can stall (one the socket took at once never arms the timer).
   if (writing_ && !stall_armed_) {
     stall_armed_ = true;
-    stall_timer_.expires_after(options_.stall_timeout);
-    stall_timer_.async_wait([self = self()](boost::system::error_code ec) {
+    if (!stall_timer_) stall_timer_ = std::make_unique<net::steady_timer>(executor_);
+    stall_timer_->expires_after(options_.stall_timeout);
+    stall_timer_->async_wait([self = self()](boost::system::error_code ec) {
       if (!ec && self->writing_) self->end(stream_end::slow_consumer);
     });
   }
@@ -221,7 +229,7 @@ void stream_session::on_written(boost::system::error_code ec) {
   writing_ = false;
   if (stall_armed_) {
     stall_armed_ = false;
-    stall_timer_.cancel();
+    stall_timer_->cancel();
   }
   const std::size_t sent = in_flight_;
   in_flight_ = 0;

@@ -1,7 +1,9 @@
 #pragma once
 // What WebSocket and SSE streams share: the hub subscription, the scope, the
 // bounded conflating send queue, the write pump with one write in flight,
-// and the timers that end a stream (token expiry, stalled writes).
+// and what ends a stream: its token's expiry (watched by the hub's
+// expiry_sweep) and a stalled write (a timer made when a write first stays in
+// flight).
 //
 // Snapshots: at most one is asked of the hub at a time, and at most one
 // waits in the send queue (besides one being written). A scope change while
@@ -57,6 +59,8 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   void on_start(std::shared_ptr<const stream_start> start) final;
   void on_event(const std::shared_ptr<const stream_event>& event) final;
   void on_shutdown() final;
+  // expiry_sweep, any thread: the token expired; post to our strand.
+  void expire();
 
   // Keeps the connection counted by its listener for as long as the stream lives.
   void hold(connection_slot slot) { slot_ = std::move(slot); }
@@ -69,11 +73,11 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
                  const stream_options& options);
   ~stream_session() override;
 
-  // The transport is open: subscribe to the hub and arm the expiry timer.
+  // The transport is open: subscribe to the hub and watch the token's expiry.
   // `held`: the job versions the client said it holds (a state resume).
   void begin(std::shared_ptr<const std::vector<held_job>> held = nullptr);
   // The transport has ended (read failed or socket closed): unsubscribe,
-  // stop the timers, count the close. Idempotent.
+  // stop watching, count the close. Idempotent.
   void finish();
 
   // Queues one of the session's own messages (JSON, one line, built by
@@ -102,6 +106,7 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   [[nodiscard]] const stream_options& options() const noexcept { return options_; }
   [[nodiscard]] stream_framing framing() const noexcept { return framing_; }
   [[nodiscard]] metrics& stats() noexcept { return metrics_; }
+  [[nodiscard]] stream_hub& hub() noexcept { return *hub_; }
   [[nodiscard]] std::string cursor(std::uint64_t revision) const;
 
   // Transport hooks: what a WebSocket, an SSE response or a test's fake
@@ -128,6 +133,10 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   // Queues a snapshot or resume message, superseding pending ones.
   bool send_view_start(std::string json, std::string_view type, std::string_view cursor);
   [[nodiscard]] std::shared_ptr<stream_session> self() { return shared_from_this(); }
+  [[nodiscard]] std::chrono::system_clock::time_point expiry_deadline() const noexcept {
+    return who_.expires_at + options_.token_leeway;
+  }
+  void unwatch_expiry();
 
   net::any_io_executor executor_;
   std::shared_ptr<stream_hub> hub_;
@@ -144,8 +153,8 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
 
   send_queue queue_;
   std::size_t in_flight_ = 0;  // messages of the batch being written
-  net::steady_timer expiry_timer_;
-  net::steady_timer stall_timer_;
+  // Made when a write first stays in flight (most streams never need it).
+  std::unique_ptr<net::steady_timer> stall_timer_;
   std::uint64_t start_revision_ = 0;  // events at or below it are in the start already
   bool started_ = false;
   bool start_asked_ = false;  // the hub owes this stream a start (attach or rescope)
@@ -153,6 +162,7 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   bool writing_ = false;
   bool pumping_ = false;      // pump() is writing batches
   bool stall_armed_ = false;  // stall_timer_ waits for the write in flight
+  bool expiry_watched_ = false;  // the hub's expiry_sweep holds this stream
   bool closing_ = false;
   bool finished_ = false;
   connection_slot slot_;

@@ -36,8 +36,9 @@ websocket_session::websocket_session(beast::tcp_stream&& stream, std::shared_ptr
                      stream_scope{who.user_id, {}, {}}, resume_after, std::move(resume_cursor), options),
       ws_(stream.release_socket()),
       access_(access),
-      awaiting_state_(await_state),
-      state_timer_(ws_.get_executor()) {}
+      awaiting_state_(await_state) {}
+
+websocket_session::~websocket_session() { hub().keepalive().remove(*this); }
 
 void websocket_session::run(http_request req) {
   // Frames already leave in one write per batch: Nagle's algorithm would only hold the
@@ -46,10 +47,13 @@ void websocket_session::run(http_request req) {
   beast::get_lowest_layer(ws_).set_option(net::ip::tcp::no_delay(true), ignored);
   websocket::stream_base::timeout timeouts{};
   // Beast's handshake timeout also bounds the close handshake: it is the close grace.
+  // No idle timeout: the hub's keepalive_sweep pings and drops idle streams.
   timeouts.handshake_timeout = close_grace;
-  timeouts.idle_timeout = 2 * options().heartbeat;
-  timeouts.keep_alive_pings = true;
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
   ws_.set_option(timeouts);
+  // Pongs (and pings, closes) from the client are heard too.
+  ws_.control_callback([this](websocket::frame_type, beast::string_view) { heard(); });
   ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
     res.set(http::field::server, "progress-bridge/" + std::string(version()));
   }));
@@ -63,6 +67,8 @@ void websocket_session::on_accept(beast::error_code ec) {
     return finish();
   }
   open_ = true;
+  heard();
+  hub().keepalive().add(*this);
   if (closing()) {
     // Shutdown arrived during the handshake.
     close_transport(stream_end::shutdown);
@@ -76,21 +82,23 @@ void websocket_session::on_accept(beast::error_code ec) {
 
 void websocket_session::read_held_state() {
   ws_.read_message_max(max_resume_read);
-  state_timer_.expires_after(resume_wait);
-  state_timer_.async_wait([self = self()](beast::error_code ec) {
+  state_read_ = std::make_unique<held_state_read>(held_state_read{{}, net::steady_timer{ws_.get_executor()}});
+  state_read_->timer.expires_after(resume_wait);
+  state_read_->timer.async_wait([self = self()](beast::error_code ec) {
     if (ec || !self->awaiting_state_ || self->closing()) return;
     self->awaiting_state_ = false;  // too late: a full snapshot, the message is read as any op
     self->begin();
   });
-  ws_.async_read(state_message_, beast::bind_front_handler(&websocket_session::on_held_state, self()));
+  ws_.async_read(state_read_->message, beast::bind_front_handler(&websocket_session::on_held_state, self()));
 }
 
 void websocket_session::on_held_state(beast::error_code ec, std::size_t bytes) {
-  state_timer_.cancel();
+  if (!ec) heard();
+  // The timer's handler holds the session, not the timer: it may go now.
+  std::string text = beast::buffers_to_string(state_read_->message.data());
+  state_read_.reset();
   ws_.read_message_max(max_client_message);
   if (ec) return on_read_failed(ec);
-  std::string text = beast::buffers_to_string(state_message_.data());
-  state_message_ = beast::flat_buffer{};
   if (closing()) return do_read();
   if (!awaiting_state_) {
     handle_op(text);
@@ -117,6 +125,7 @@ void websocket_session::do_read() {
 }
 
 void websocket_session::on_read_failed(beast::error_code ec) {
+  hub().keepalive().remove(*this);
   if (ec != websocket::error::closed && ec != net::error::operation_aborted)
     outsider_log().log("websocket", spdlog::level::debug, "websocket read from {}: {}", who().user_id,
                        ec.message());
@@ -126,6 +135,7 @@ void websocket_session::on_read_failed(beast::error_code ec) {
 
 void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
   if (ec) return on_read_failed(ec);
+  heard();
   // Beast bounds the whole message by read_message_max.
   if (!closing()) op_text_.append(chunk_.data(), bytes);
   if (ws_.is_message_done()) {
@@ -192,7 +202,9 @@ void websocket_session::write(std::span<const outgoing_message> batch) {
   headers_.clear();
   frames_.clear();
   headers_.reserve(batch.size());  // no reallocation: frames_ point into it
+  keep_frames_ = false;
   for (const auto& message : batch) {
+    keep_frames_ = keep_frames_ || message.event != nullptr;
     const auto text = text_of(message);
     const auto& header = headers_.emplace_back(text_frame_header(text.size()));
     frames_.emplace_back(header.bytes.data(), header.size);
@@ -203,11 +215,31 @@ void websocket_session::write(std::span<const outgoing_message> batch) {
 }
 
 void websocket_session::on_write(beast::error_code ec, std::size_t /*bytes*/) {
-  if (headers_.capacity() > kept_frames) {
+  // As the send queue: kept for streams that get job changes, up to kept_frames.
+  if (!keep_frames_ || headers_.capacity() > kept_frames) {
     std::vector<frame_header>{}.swap(headers_);
     std::vector<net::const_buffer>{}.swap(frames_);
   }
   on_written(ec);
+}
+
+void websocket_session::keepalive_ping() {
+  net::post(ws_.get_executor(), [self = self()] {
+    // One ping at a time (Beast holds one waiting ping); none once the close began.
+    if (self->ping_in_flight_ || self->close_sent_ || !self->ws_.is_open()) return;
+    self->ping_in_flight_ = true;
+    self->ws_.async_ping({}, [self](beast::error_code) { self->ping_in_flight_ = false; });
+  });
+}
+
+void websocket_session::keepalive_drop() {
+  net::post(ws_.get_executor(), [self = self()] {
+    outsider_log().log("websocket", spdlog::level::debug, "websocket of {}: client silent, dropped",
+                       self->who().user_id);
+    // As Beast's idle timeout did: the read fails, and finish() follows.
+    beast::error_code ignored;
+    beast::get_lowest_layer(self->ws_).close(ignored);
+  });
 }
 
 void websocket_session::close_transport(stream_end reason) {

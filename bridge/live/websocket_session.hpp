@@ -1,7 +1,8 @@
 #pragma once
 // A live stream over WebSocket (GET /api/v1/ws, docs/protocol.md): JSON text
 // messages out, JSON ops in. Beast does the handshake, reads ops, answers
-// pings, sends keep-alive pings and closes; the session frames its messages
+// pings, sends the keep-alive pings the hub's keepalive_sweep asks for and
+// closes; the session frames its messages
 // itself and writes each batch of queued ones as one gather write through the
 // socket's write_gate, which keeps them and Beast's frames whole and in order.
 //
@@ -9,7 +10,8 @@
 // closes with 1009); ops at `ops_per_second` with a burst of `ops_burst`,
 // refused ops get an `error`, and after `max_refused_ops` of them the client
 // is closed with 4029. Pings go out after `heartbeat` without traffic and
-// the connection is dropped after twice that without any frame from the client.
+// the connection is dropped after twice that without any frame from the client
+// (the hub's keepalive_sweep, not a timer per stream).
 //
 // State resume (docs/protocol.md "State resume"): a stream opened with
 // `await_state` starts only when the client's first message, a `resume` op,
@@ -17,6 +19,7 @@
 // may be up to `max_resume_message` bytes; a bigger one is not read as a
 // resume (a full snapshot), and one beyond `max_resume_read` closes with 1009.
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -53,10 +56,25 @@ class websocket_session final : public stream_session {
                     const access_policy& access, principal who, std::optional<std::uint64_t> resume_after,
                     std::string resume_cursor, const stream_options& options, bool await_state = false);
 
+  ~websocket_session() override;
+
   // Completes the upgrade `req` asked for, then streams.
   void run(http_request req);
 
  private:
+  friend class keepalive_sweep;
+  // keepalive_sweep, any thread: when the client was last heard, and the heartbeat.
+  [[nodiscard]] std::chrono::steady_clock::time_point last_heard() const noexcept {
+    return std::chrono::steady_clock::time_point{
+        std::chrono::steady_clock::duration{last_heard_.load(std::memory_order_relaxed)}};
+  }
+  [[nodiscard]] std::chrono::seconds heartbeat() const noexcept { return options().heartbeat; }
+  // keepalive_sweep, any thread: post to our strand.
+  void keepalive_ping();
+  void keepalive_drop();
+  void heard() noexcept {
+    last_heard_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
   void on_accept(beast::error_code ec);
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
@@ -85,19 +103,29 @@ class websocket_session final : public stream_session {
   const access_policy& access_;
   // Client ops are small and rare: frames are read in pieces of this inline
   // chunk and assembled in op_text_, so an idle connection holds no read buffer.
-  std::array<char, 256> chunk_{};
+  std::array<char, 64> chunk_{};
   std::string op_text_;
   // The batch being written: a header and the text of each frame. Kept (up
-  // to a small capacity) between batches, so a delivery allocates nothing.
+  // to a small capacity) between batches of job changes, so a delivery
+  // allocates nothing; freed after a batch without one (a snapshot, a pong).
   std::vector<frame_header> headers_;
   std::vector<net::const_buffer> frames_;
-  // While a state resume is awaited: its message and the wait.
+  bool keep_frames_ = false;  // the batch held a job change: keep the lists' capacity
+  // While a state resume is awaited: its message and the wait (made only
+  // for a stream opened with ?resume=state, and dropped once it started).
+  struct held_state_read {
+    beast::flat_buffer message;
+    net::steady_timer timer;
+  };
   bool awaiting_state_ = false;
-  beast::flat_buffer state_message_;
-  net::steady_timer state_timer_;
+  std::unique_ptr<held_state_read> state_read_;
   double op_tokens_ = ops_burst;
   std::chrono::steady_clock::time_point op_refill_ = std::chrono::steady_clock::now();
   unsigned refused_ops_ = 0;
+  // Any frame from the client (data or control) counts; read by keepalive_sweep.
+  std::atomic<std::chrono::steady_clock::rep> last_heard_{0};
+  std::size_t listed_at_ = keepalive_sweep::not_listed;  // keepalive_sweep's, under its mutex
+  bool ping_in_flight_ = false;
   bool open_ = false;        // the upgrade completed
   bool close_sent_ = false;  // async_close started
 };

@@ -58,7 +58,9 @@ void write_gate::flush() {
 void write_gate::on_flushed(boost::system::error_code ec) {
   flushing_ = false;
   release_if_large(writing_);
-  beast_in_flight_.clear();
+  // Freed, not cleared: the handshake's response would otherwise stay held by
+  // every idle connection (pings, pongs and close frames fit the string inline).
+  std::string{}.swap(beast_in_flight_);
   parked beast_done;
   parked frames_done;
   if (beast_in_write_) beast_done = std::move(beast_waiter_);

@@ -155,10 +155,13 @@ TEST_F(LiveStreams, SilentWebSocketIsDroppedAfterTwiceTheHeartbeat) {
   const auto port = bridge->port();
   auto silent = open_websocket(port, token_for(user("alice")));
   ASSERT_TRUE(next_of_type(*silent, "snapshot"));
+  const auto heard_last = std::chrono::steady_clock::now();
   // It neither reads nor answers pings from here on.
   const auto open_streams = [&] { return metric_total(bridge->scrape(), "progress_bridge_streams_open"); };
   EXPECT_EQ(open_streams(), 1.0);
   EXPECT_TRUE(wait_until([&] { return open_streams() == 0.0; }, 8s)) << bridge->scrape();
+  // Twice the heartbeat after its last frame (the upgrade request, just before the snapshot).
+  EXPECT_GE(std::chrono::steady_clock::now() - heard_last, 1500ms) << "dropped before twice the heartbeat";
   EXPECT_TRUE(silent->wait_for_end(5s));
 }
 
