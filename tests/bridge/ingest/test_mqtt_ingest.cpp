@@ -364,8 +364,16 @@ class MqttIngestBrokerCrash : public MqttIngest {
  protected:
   static void SetUpTestSuite() { broker_ = std::make_unique<mosquitto_broker>(); }
 
+  // The broker acknowledged a state marker covering every change so far: only
+  // then can the bridge tell a change the broker lost from a removed job
+  // (docs/protocol.md, "State markers"; markers go out at most every 200 ms).
+  void wait_until_marked() {
+    ASSERT_TRUE(wait_until([&] { return ingest_->unmarked_changes() == 0; })) << "no state marker acknowledged";
+  }
+
   // Kills the broker, starts it from its last save, and waits for the bridge to be back.
   void crash_broker() {
+    wait_until_marked();
     worker_->disconnect();
     broker_->kill_hard();
     ASSERT_TRUE(wait_until([&] { return !ingest_->connected(); }, 30s));
@@ -377,6 +385,7 @@ class MqttIngestBrokerCrash : public MqttIngest {
 
   // Restarts the broker cleanly (it saves everything) and waits for the bridge to be back.
   void restart_broker() {
+    wait_until_marked();
     worker_->disconnect();
     broker_->stop();
     ASSERT_TRUE(wait_until([&] { return !ingest_->connected(); }, 30s));
