@@ -7,7 +7,7 @@
 namespace progress::bridge {
 
 expiry_sweep::expiry_sweep(net::any_io_executor executor, std::chrono::milliseconds period)
-    : period_(period), timer_(std::move(executor)) {}
+    : timer_(std::move(executor), period) {}
 
 void expiry_sweep::watch(stream_session& session, clock::time_point deadline) {
   const std::lock_guard lock(mutex_);
@@ -22,8 +22,7 @@ void expiry_sweep::unwatch(stream_session& session, clock::time_point deadline) 
 
 void expiry_sweep::stop() {
   const std::lock_guard lock(mutex_);
-  stopped_ = true;
-  timer_.cancel();
+  timer_.stop();
 }
 
 std::size_t expiry_sweep::watched() const {
@@ -32,19 +31,15 @@ std::size_t expiry_sweep::watched() const {
 }
 
 void expiry_sweep::arm() {
-  if (armed_ || stopped_ || watched_.empty()) return;
-  armed_ = true;
-  timer_.expires_after(period_);
-  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec) self->sweep();
-  });
+  if (watched_.empty()) return;
+  timer_.arm([self = shared_from_this()] { self->sweep(); });
 }
 
 void expiry_sweep::sweep() {
   std::vector<std::shared_ptr<stream_session>> expired;
   {
     const std::lock_guard lock(mutex_);
-    armed_ = false;
+    timer_.fired();
     const auto now = clock::now();
     while (!watched_.empty() && watched_.begin()->first <= now) {
       // Null when the stream is being destroyed (its destructor waits to unwatch it).

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "asio.hpp"
+#include "sweep_timer.hpp"
 
 namespace progress::bridge {
 
@@ -42,13 +43,10 @@ class expiry_sweep : public std::enable_shared_from_this<expiry_sweep> {
   void arm();  // with mutex_ held
   void sweep();
 
-  const std::chrono::milliseconds period_;
   mutable std::mutex mutex_;
   // Ordered by deadline: a sweep takes from the front.
   std::set<std::pair<clock::time_point, stream_session*>> watched_;
-  net::steady_timer timer_;
-  bool armed_ = false;
-  bool stopped_ = false;
+  sweep_timer timer_;
 };
 
 }  // namespace progress::bridge

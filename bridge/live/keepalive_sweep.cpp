@@ -5,7 +5,7 @@
 namespace progress::bridge {
 
 keepalive_sweep::keepalive_sweep(net::any_io_executor executor, std::chrono::milliseconds period)
-    : period_(period), timer_(std::move(executor)) {}
+    : timer_(std::move(executor), period) {}
 
 void keepalive_sweep::add(websocket_session& session) {
   const std::lock_guard lock(mutex_);
@@ -29,8 +29,7 @@ void keepalive_sweep::remove(websocket_session& session) {
 
 void keepalive_sweep::stop() {
   const std::lock_guard lock(mutex_);
-  stopped_ = true;
-  timer_.cancel();
+  timer_.stop();
 }
 
 std::size_t keepalive_sweep::listed() const {
@@ -39,12 +38,8 @@ std::size_t keepalive_sweep::listed() const {
 }
 
 void keepalive_sweep::arm() {
-  if (armed_ || stopped_ || streams_.empty()) return;
-  armed_ = true;
-  timer_.expires_after(period_);
-  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec) self->sweep();
-  });
+  if (streams_.empty()) return;
+  timer_.arm([self = shared_from_this()] { self->sweep(); });
 }
 
 void keepalive_sweep::sweep() {
@@ -52,7 +47,7 @@ void keepalive_sweep::sweep() {
   std::vector<std::shared_ptr<websocket_session>> to_drop;
   {
     const std::lock_guard lock(mutex_);
-    armed_ = false;
+    timer_.fired();
     const auto now = std::chrono::steady_clock::now();
     for (auto& [session, pinged] : streams_) {
       const auto silent = now - session->last_heard();

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "asio.hpp"
+#include "sweep_timer.hpp"
 
 namespace progress::bridge {
 
@@ -48,12 +49,9 @@ class keepalive_sweep : public std::enable_shared_from_this<keepalive_sweep> {
   void arm();  // with mutex_ held
   void sweep();
 
-  const std::chrono::milliseconds period_;
   mutable std::mutex mutex_;
   std::vector<entry> streams_;
-  net::steady_timer timer_;
-  bool armed_ = false;
-  bool stopped_ = false;
+  sweep_timer timer_;
 };
 
 }  // namespace progress::bridge
