@@ -33,7 +33,8 @@ journal::journal(journal_options options, job_store& store, metrics& metrics)
     throw std::runtime_error(error.what());
   }
   metrics_.set_journal_healthy(true);
-  metrics_.on_scrape([this](bridge::metrics& m) { m.set_journal_backlog(queue_.backlog() + writing_.load()); });
+  metrics_.on_scrape(
+      [this](bridge::metrics& m) { m.set_journal_backlog(queue_.backlog() + writing_.load()); });
 }
 
 journal::~journal() {
@@ -75,9 +76,11 @@ ledger_state journal::load() {
       });
   if (!gone.empty() || !trimmed.empty()) {
     journal_batch cleanup;
-    for (auto& key : gone) cleanup.writes.push_back(job_write{job_write::kind::remove, std::move(key), nullptr, nullptr, 0});
+    for (auto& key : gone)
+      cleanup.writes.push_back(job_write{job_write::kind::remove, std::move(key), nullptr, nullptr, 0});
     for (auto& trim : trimmed) {
-      cleanup.writes.push_back(job_write{job_write::kind::trim, std::move(trim.key), nullptr, nullptr, trim.first_seq});
+      cleanup.writes.push_back(
+          job_write{job_write::kind::trim, std::move(trim.key), nullptr, nullptr, trim.first_seq});
     }
     db_->write(cleanup, store_);
   }
@@ -87,8 +90,10 @@ ledger_state journal::load() {
   ledger.store_id = db_->store_id();
   ledger.acknowledged = db_->acknowledged_marker();
   ledger.removals = db_->removals();
-  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-  spdlog::info("journal {}: restored {} jobs in {} ms (run {})", file().string(), store_.size(), took.count(), run);
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  spdlog::info("journal {}: restored {} jobs in {} ms (run {})", file().string(), store_.size(), took.count(),
+               run);
   if (broken > 0) spdlog::warn("journal: {} saved jobs were unreadable and are gone", broken);
   if (dropped > 0) spdlog::warn("journal: {} saved jobs did not fit today's limits and are gone", dropped);
   return ledger;
@@ -155,8 +160,9 @@ void journal::run() {
       metrics_.journal_write_failed();
       metrics_.set_journal_healthy(false);
       writing_ok_ = false;
-      error_log_.log("journal_write", spdlog::level::err, "journal {}: write failed, serving from memory and retrying: {}",
-                     file().string(), error.what());
+      error_log_.log("journal_write", spdlog::level::err,
+                     "journal {}: write failed, serving from memory and retrying: {}", file().string(),
+                     error.what());
       wake_.wait_for(lock, retry, [&] { return stopping_; });
     }
     retry = std::min<std::chrono::seconds>(retry * 2, last_retry);

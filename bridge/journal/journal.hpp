@@ -90,7 +90,7 @@ class journal final : public broker_ledger {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  bool writing_ok_ = true;  // writer thread only
+  bool writing_ok_ = true;               // writer thread only
   std::atomic<std::size_t> writing_{0};  // changes in the transaction being written
 };
 

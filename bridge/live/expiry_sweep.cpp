@@ -43,7 +43,8 @@ void expiry_sweep::sweep() {
     const auto now = clock::now();
     while (!watched_.empty() && watched_.begin()->first <= now) {
       // Null when the stream is being destroyed (its destructor waits to unwatch it).
-      if (auto session = watched_.begin()->second->weak_from_this().lock()) expired.push_back(std::move(session));
+      if (auto session = watched_.begin()->second->weak_from_this().lock())
+        expired.push_back(std::move(session));
       watched_.erase(watched_.begin());
     }
     arm();

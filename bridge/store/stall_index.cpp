@@ -10,7 +10,8 @@ void stall_index::track(const job_key& key, const std::optional<std::string>& wo
   auto& job = *it;
   auto& tracked = job.second;
   // Most calls are updates of a job whose worker stays: only its silence time moves.
-  const bool same_worker = worker_id ? tracked.worker_id && *tracked.worker_id == *worker_id : !tracked.worker_id;
+  const bool same_worker =
+      worker_id ? tracked.worker_id && *tracked.worker_id == *worker_id : !tracked.worker_id;
   if (!same_worker) {
     unlink_worker(job);
     if (worker_id) link_worker(job, *worker_id);
