@@ -28,7 +28,7 @@ journal::journal(journal_options options, job_store& store, metrics& metrics)
       lock_{options_.dir},
       queue_{options_.limits} {
   try {
-    db_ = std::make_unique<journal_db>(file(), options_.max_bytes);
+    db_ = std::make_unique<journal_db>(file(), options_.max_bytes, options_.rewrite_floor);
   } catch (const sqlite::error& error) {
     throw std::runtime_error(error.what());
   }
@@ -170,8 +170,10 @@ void journal::run() {
 }
 
 void journal::write(journal_batch& batch) {
+  const auto rewrites = db_->rewrites();
   const auto written = db_->write(batch, store_);
   metrics_.journal_written(written);
+  if (db_->rewrites() != rewrites) metrics_.journal_rewritten();
   if (batch.everything) metrics_.journal_resynced("all", store_.size());
   if (!batch.dirty.empty()) metrics_.journal_resynced("jobs", batch.dirty.size());
   if (!writing_ok_) {

@@ -51,6 +51,9 @@ struct journal_options {
   journal_limits limits;
   std::chrono::milliseconds linger{250};
   std::size_t batch = 5000;
+  // The log is rewritten from the store once it holds more than this and
+  // twice the store's bytes (journal_db.hpp).
+  std::uint64_t rewrite_floor = std::uint64_t{64} << 20;
 };
 
 class journal final : public broker_ledger {

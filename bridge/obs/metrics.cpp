@@ -93,22 +93,28 @@ metrics::metrics()
       store_bytes_{gauge(*registry_, "progress_bridge_store_bytes",
                          "Bytes of job states and timelines held, as the byte budgets count them")},
       journal_backlog_{gauge(*registry_, "progress_bridge_journal_backlog",
-                             "Changes (or dirty jobs) waiting to be written to the journal or in the transaction being written")},
-      journal_written_{counter(*registry_, "progress_bridge_journal_writes_total",
-                               "Job changes written to the journal")},
+                             "Changes (or dirty jobs) waiting to be written to the journal or in the "
+                             "transaction being written")},
+      journal_written_{
+          counter(*registry_, "progress_bridge_journal_writes_total", "Job changes written to the journal")},
       journal_write_errors_{counter(*registry_, "progress_bridge_journal_write_errors_total",
                                     "Journal transactions that failed (disk full, I/O error)")},
+      journal_rewrites_{
+          counter(*registry_, "progress_bridge_journal_rewrites_total",
+                  "Times the journal's log was rewritten from memory (it outgrew the store, or was full)")},
       journal_healthy_{gauge(*registry_, "progress_bridge_journal_healthy",
                              "1 while the last journal transaction succeeded")},
-      journal_resyncs_{family(prometheus::BuildCounter(), *registry_, "progress_bridge_journal_resyncs_total",
-                              "Jobs copied from memory after the journal queue overflowed or a write failed, by scope")},
+      journal_resyncs_{
+          family(prometheus::BuildCounter(), *registry_, "progress_bridge_journal_resyncs_total",
+                 "Jobs copied from memory after the journal queue overflowed or a write failed, by scope")},
       state_markers_{family(prometheus::BuildCounter(), *registry_, "progress_bridge_state_markers_total",
                             "State markers published to the broker, by result")},
       changes_unmarked_{gauge(*registry_, "progress_bridge_changes_unmarked",
                               "Store changes not yet covered by a state marker the broker acknowledged")},
-      republished_{family(prometheus::BuildCounter(), *registry_, "progress_bridge_republished_total",
-                          "Job states and removals the bridge published again after the broker lost them, by kind "
-                          "and result")} {
+      republished_{
+          family(prometheus::BuildCounter(), *registry_, "progress_bridge_republished_total",
+                 "Job states and removals the bridge published again after the broker lost them, by kind "
+                 "and result")} {
   auto& jobs = family(prometheus::BuildGauge(), *registry_, "progress_bridge_jobs", "Jobs held, by status");
   for (std::size_t i = 0; i < job_status_count; ++i) {
     jobs_[i] = &jobs.Add({{"status", std::string{to_string(static_cast<job_status>(i))}}});
@@ -220,12 +226,17 @@ void metrics::journal_write_failed() {
   journal_write_errors_.Increment();
 }
 
+void metrics::journal_rewritten() {
+  journal_rewrites_.Increment();
+}
+
 void metrics::set_journal_healthy(bool healthy) {
   journal_healthy_.Set(healthy ? 1 : 0);
 }
 
 void metrics::journal_resynced(std::string_view scope, std::size_t jobs) {
-  journal_resyncs_.get({{"scope", std::string{scope}}}, std::string{scope}).Increment(static_cast<double>(jobs));
+  journal_resyncs_.get({{"scope", std::string{scope}}}, std::string{scope})
+      .Increment(static_cast<double>(jobs));
 }
 
 void metrics::state_marker(std::string_view result) {
@@ -239,7 +250,8 @@ void metrics::set_changes_unmarked(std::uint64_t changes) {
 void metrics::republished(std::string_view what, std::string_view result) {
   std::string key{what};
   key.append(1, '\n').append(result);
-  republished_.get({{"what", std::string{what}}, {"result", std::string{result}}}, std::move(key)).Increment();
+  republished_.get({{"what", std::string{what}}, {"result", std::string{result}}}, std::move(key))
+      .Increment();
 }
 
 void metrics::on_scrape(std::function<void(metrics&)> refresh) {

@@ -72,6 +72,7 @@ class metrics {
   void set_journal_backlog(std::size_t waiting);
   void journal_written(std::size_t changes);
   void journal_write_failed();
+  void journal_rewritten();
   void set_journal_healthy(bool healthy);
   // Jobs copied from the store as they are; `scope`: "jobs" (dirty jobs) or "all" (the whole store).
   void journal_resynced(std::string_view scope, std::size_t jobs);
@@ -130,6 +131,7 @@ class metrics {
   prometheus::Gauge& journal_backlog_;
   prometheus::Counter& journal_written_;
   prometheus::Counter& journal_write_errors_;
+  prometheus::Counter& journal_rewrites_;
   prometheus::Gauge& journal_healthy_;
   labelled<prometheus::Counter> journal_resyncs_;
   labelled<prometheus::Counter> state_markers_;

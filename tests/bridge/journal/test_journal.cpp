@@ -240,5 +240,37 @@ TEST_F(Journal, AFullDatabaseIsCountedAndTheStoreKeepsServing) {
   EXPECT_GT(metric_total(first->meters.scrape(), "progress_bridge_journal_backlog"), 0);
 }
 
+// The log grows until appending finds the database full; that transaction is
+// then made again as a rewrite of the log from the store, which fits.
+TEST_F(Journal, AFullDatabaseIsRewrittenFromTheStoreAndWritingGoesOn) {
+  const job_key k{"alice", "chatty"};
+  const store_limits limits{.history_per_job = 3};
+  {
+    auto first =
+        start(limits, journal_options{.dir = {}, .max_bytes = 256 * 1024, .limits = {}, .batch = 20});
+    auto state = running(1);
+    state.details = nlohmann::json{{"blob", std::string(2000, 'x')}};
+    const auto settled = [&] {
+      return metric_total(first->meters.scrape(), "progress_bridge_journal_backlog") == 0;
+    };
+    for (int seq = 1; seq <= 400; ++seq) {
+      state.seq = seq;
+      first->apply(k, state, seq);
+      if (seq % 20 != 0) continue;
+      for (int i = 0; i < 200 && !settled(); ++i) std::this_thread::sleep_for(50ms);
+      ASSERT_TRUE(settled()) << "at seq " << seq;
+    }
+    // 400 events of 2 KB do not fit in 256 KiB: the log was full at least once.
+    EXPECT_GT(metric_total(first->meters.scrape(), "progress_bridge_journal_rewrites_total"), 0);
+    EXPECT_EQ(metric_total(first->meters.scrape(), "progress_bridge_journal_write_errors_total"), 0);
+    EXPECT_EQ(metric_total(first->meters.scrape(), "progress_bridge_journal_healthy"), 1);
+  }
+  auto second = start(limits);
+  ASSERT_TRUE(second->store.find(k));
+  EXPECT_EQ(second->store.find(k)->facts.seq, 400);
+  ASSERT_EQ(second->store.history(k)->size(), 3u);
+  EXPECT_EQ(second->store.history(k)->front()->seq, 398);
+}
+
 }  // namespace
 }  // namespace progress::bridge
