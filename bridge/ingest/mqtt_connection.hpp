@@ -6,8 +6,9 @@
 //
 // Reads are buffered: one read takes every packet the socket holds, the
 // messages among them go to the `messages` handler as one batch, and their
-// QoS 1 acknowledgements leave together in one write once the handler has
-// returned. The next read starts only then, so a bridge that falls behind
+// QoS 1 acknowledgements are queued once the handler has returned. They leave
+// with the next write, at once when 256 wait, else at most 2 ms later. The
+// next read starts only then, so a bridge that falls behind
 // stops reading and acknowledging: the broker's window (Receive Maximum) and
 // TCP hold the rest on the broker's side, and nothing is dropped here.
 //
@@ -133,6 +134,8 @@ class mqtt_connection : public std::enable_shared_from_this<mqtt_connection> {
   bool handle(mqtt::packet& packet);
   bool fail(mqtt_connection_end how);
   void flush();
+  // Writes the acknowledgements queued if enough wait, else soon (see the top).
+  void flush_acknowledgements();
   void on_written(boost::system::error_code ec, std::size_t bytes);
   void arm_keepalive();
   void on_keepalive(boost::system::error_code ec);
@@ -146,13 +149,16 @@ class mqtt_connection : public std::enable_shared_from_this<mqtt_connection> {
   std::unique_ptr<socket> socket_;
   net::steady_timer connect_timer_;
   net::steady_timer keepalive_timer_;
+  net::steady_timer ack_timer_;
 
   // Strand only.
-  beast::flat_buffer input_;   // bytes read and not yet decoded
-  std::string output_;         // packets waiting for the write in flight to finish
-  std::string writing_;        // the packets of the write in flight
+  beast::flat_buffer input_;  // bytes read and not yet decoded
+  std::string output_;        // packets waiting for the write in flight to finish
+  std::string writing_;       // the packets of the write in flight
   std::vector<mqtt::publish> batch_;
-  bool connected_ = false;     // CONNACK accepted
+  std::vector<std::uint16_t> acknowledge_;  // packet ids of the batch's QoS 1 messages
+  bool ack_timer_armed_ = false;
+  bool connected_ = false;  // CONNACK accepted
   bool ended_ = false;
   std::chrono::seconds keepalive_;
   std::chrono::steady_clock::time_point last_sent_;
