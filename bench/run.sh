@@ -164,7 +164,7 @@ probe_bridge_flags() {
   local help extra
   help=$("$BRIDGE" --help)
   bridge_flags=(--rate-limit 0 --max-jobs 1000000 --jobs-per-user 1000 --log-level "${BENCH_BRIDGE_LOG_LEVEL:-warn}")
-  # For experiments (docs/benchmarks.md, profile): BENCH_BRIDGE_FLAGS="--threads 1".
+  # For experiments (docs/benchmarks.md, profile): BENCH_BRIDGE_FLAGS="--threads 2".
   read -r -a extra <<<"${BENCH_BRIDGE_FLAGS:-}"
   bridge_flags+=("${extra[@]}")
   # Options that newer bridges have; generous values so the benchmark measures the server.

@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include "asio.hpp"
 
 #include "build_info.hpp"
-#include "client_address.hpp"
 #include "byte_size.hpp"
+#include "client_address.hpp"
 #include "parse_integer.hpp"
 #include "progress/command_line/parse_error_text.hpp"
 #include "progress/protocol/topic.hpp"
@@ -84,6 +85,10 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::s
   const auto v4 = std::find_if(found.begin(), found.end(),
                                [](const auto& entry) { return entry.endpoint().address().is_v4(); });
   return std::pair{(v4 != found.end() ? *v4 : *found.begin()).endpoint().address().to_string(), *port};
+}
+
+unsigned default_threads() noexcept {
+  return std::max(1U, std::thread::hardware_concurrency() / 2);
 }
 
 config_result parse_config(int argc, const char* const* argv) {
@@ -165,7 +170,8 @@ config_result parse_config(int argc, const char* const* argv) {
       ->envname("BRIDGE_MAX_JOBS")
       ->check(CLI::Range(1, 100000000))
       ->capture_default_str();
-  app.add_option("--history-bytes", history_bytes, "Bytes of history kept per job; the oldest events go first")
+  app.add_option("--history-bytes", history_bytes,
+                 "Bytes of history kept per job; the oldest events go first")
       ->envname("BRIDGE_HISTORY_BYTES")
       ->check(byte_size_validator())
       ->capture_default_str();
@@ -179,9 +185,10 @@ config_result parse_config(int argc, const char* const* argv) {
       ->envname("BRIDGE_MAX_BYTES")
       ->check(byte_size_validator())
       ->capture_default_str();
-  auto* memory_only = app.add_flag("--memory-only", cfg.memory_only,
-                                   "Keep no journal: a restarted bridge reloads states from the broker, without timelines")
-                          ->envname("BRIDGE_MEMORY_ONLY");
+  auto* memory_only =
+      app.add_flag("--memory-only", cfg.memory_only,
+                   "Keep no journal: a restarted bridge reloads states from the broker, without timelines")
+          ->envname("BRIDGE_MEMORY_ONLY");
   app.add_option("--data-dir", cfg.data_dir,
                  "Directory of the journal (default: /var/lib/progress-bridge when writable, else "
                  "$XDG_STATE_HOME/progress-bridge or ~/.local/state/progress-bridge)")
@@ -196,8 +203,9 @@ config_result parse_config(int argc, const char* const* argv) {
       ->envname("BRIDGE_FINISHED_TTL")
       ->check(duration_validator())
       ->capture_default_str();
-  app.add_option("--stall-after", stall_after,
-                 "An unfinished job that sent nothing this long is marked stalled, unless it sets stallAfterMs")
+  app.add_option(
+         "--stall-after", stall_after,
+         "An unfinished job that sent nothing this long is marked stalled, unless it sets stallAfterMs")
       ->envname("BRIDGE_STALL_AFTER")
       ->check(duration_validator())
       ->capture_default_str();
@@ -213,7 +221,8 @@ config_result parse_config(int argc, const char* const* argv) {
       ->envname("BRIDGE_RATE_LIMIT_BURST")
       ->check(CLI::Range(1.0, 1e6))
       ->capture_default_str();
-  app.add_option("--threads", cfg.threads, "Threads running the network event loop")
+  app.add_option("--threads", cfg.threads,
+                 "Threads running the network event loop (default: half the cores, at least 1)")
       ->envname("BRIDGE_THREADS")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
@@ -242,7 +251,8 @@ config_result parse_config(int argc, const char* const* argv) {
       ->envname("BRIDGE_TRUSTED_PROXY_HEADER")
       ->check(CLI::IsMember({"x-forwarded-for", "forwarded"}))
       ->capture_default_str();
-  app.add_option("--web-root", cfg.web_root, "Directory of static files served at / instead of the built-in dashboard")
+  app.add_option("--web-root", cfg.web_root,
+                 "Directory of static files served at / instead of the built-in dashboard")
       ->envname("BRIDGE_WEB_ROOT")
       ->check(CLI::ExistingDirectory);
   app.add_option("--stream-queue-limit", cfg.stream_queue_limit,
@@ -300,8 +310,9 @@ config_result parse_config(int argc, const char* const* argv) {
     std::ostringstream err;
     // CLI11's own codes are internal; the shell sees 0 (help, version) or 2 (usage).
     if (app.exit(e, out, err) == 0) return config_result{std::nullopt, 0, out.str() + err.str()};
-    return config_result{std::nullopt, 2,
-                         command_line::parse_error_text(app, e, argc, argv, {"--mqtt-password", "--jwt-secret"})};
+    return config_result{
+        std::nullopt, 2,
+        command_line::parse_error_text(app, e, argc, argv, {"--mqtt-password", "--jwt-secret"})};
   }
 
   const auto endpoint = parse_listen_address(listen);
@@ -346,7 +357,8 @@ config_result parse_config(int argc, const char* const* argv) {
     if (!text) return failure("--jwt-public-key: cannot read " + public_key_file);
     cfg.jwt_public_key_pem = std::move(*text);
   }
-  if (!is_valid_id(cfg.mqtt_client_id)) return failure("--mqtt-client-id: must match " + std::string(id_rule));
+  if (!is_valid_id(cfg.mqtt_client_id))
+    return failure("--mqtt-client-id: must match " + std::string(id_rule));
 
   if (token->parsed()) {
     cfg.mode = bridge_config::command::token;

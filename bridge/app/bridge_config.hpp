@@ -16,6 +16,13 @@ namespace progress::bridge {
 // (protocol max_payload_bytes), with its SSE copy, must fit.
 inline constexpr std::size_t min_stream_queue_bytes = 256 * 1024;
 
+// Default --threads: half the cores, at least 1. The other half goes to the
+// kernel's network work, the journal writer and often the broker; on a 2-core
+// host one event loop costs a quarter less CPU per message than two, because
+// a hand-off between loops costs more than the work it spreads
+// (docs/benchmarks.md, docs/scaling.md).
+[[nodiscard]] unsigned default_threads() noexcept;
+
 struct bridge_config {
   enum class command { serve, token };
   command mode = command::serve;
@@ -36,7 +43,8 @@ struct bridge_config {
   std::vector<std::string> cors_origins;
   double rate_limit = 20;  // requests per second per client address; 0 disables
   double rate_limit_burst = 40;
-  unsigned threads = 2;
+  // Event loop threads; by default half the cores, at least 1 (default_threads()).
+  unsigned threads = default_threads();
   std::size_t max_connections = 10000;            // HTTP connections and live streams together
   std::size_t max_connections_per_address = 256;  // of them from one client address (IPv6: one /64)
   // Peers allowed to name the client in a forwarding header (CIDR or address).

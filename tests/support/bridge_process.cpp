@@ -23,9 +23,10 @@ bridge_process::bridge_process(const mosquitto_broker& broker, const std::string
     const auto limit = std::to_string(*open_file_limit);
     argv = {"/usr/bin/prlimit", "--nofile=" + limit + ":" + limit, "--"};
   }
-  argv.insert(argv.end(), {PROGRESS_BRIDGE_BINARY, "--mqtt-url", broker.url(), "--mqtt-username", "bridge",
-                           "--mqtt-password", mosquitto_broker::password("bridge"), "--mqtt-client-id",
-                           "bridge-" + name, "--jwt-secret", std::string(jwt_secret), "--log-level", "debug"});
+  argv.insert(argv.end(),
+              {PROGRESS_BRIDGE_BINARY, "--mqtt-url", broker.url(), "--mqtt-username", "bridge",
+               "--mqtt-password", mosquitto_broker::password("bridge"), "--mqtt-client-id", "bridge-" + name,
+               "--jwt-secret", std::string(jwt_secret), "--log-level", "debug"});
   const auto names = [&](std::string_view flag) {
     return std::find(extra_args.begin(), extra_args.end(), flag) != extra_args.end();
   };
@@ -34,6 +35,8 @@ bridge_process::bridge_process(const mosquitto_broker& broker, const std::string
   if (!names("--admin-listen")) argv.insert(argv.end(), {"--admin-listen", "127.0.0.1:0"});
   // Tests stop bridges at once unless they test the drain.
   if (!names("--drain-period")) argv.insert(argv.end(), {"--drain-period", "0"});
+  // Two event loops on any machine: the tests cross the hand-offs between them.
+  if (!names("--threads")) argv.insert(argv.end(), {"--threads", "2"});
   if (!names("--data-dir") && !names("--memory-only")) {
     argv.insert(argv.end(), {"--data-dir", (directory_ / "data").string()});
   }

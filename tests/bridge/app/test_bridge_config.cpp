@@ -1,9 +1,11 @@
 #include "bridge_config.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -57,7 +59,7 @@ TEST(BridgeConfig, Defaults) {
   EXPECT_EQ(c.mqtt_url, "tcp://127.0.0.1:1883");
   EXPECT_EQ(c.http_address, "127.0.0.1");
   EXPECT_EQ(c.http_port, 8080);
-  EXPECT_EQ(c.threads, 2u);
+  EXPECT_EQ(c.threads, std::max(1U, std::thread::hardware_concurrency() / 2));
   EXPECT_EQ(c.finished_ttl, std::chrono::hours{24});
   EXPECT_EQ(c.stalled_ttl, std::chrono::hours{24});
   EXPECT_EQ(c.stall_after, std::chrono::minutes{10});
@@ -144,8 +146,8 @@ TEST(BridgeConfig, ByteBudgetsAndTheJournal) {
   EXPECT_FALSE(r.config->memory_only);
   EXPECT_EQ(r.config->data_max_bytes, std::uint64_t{8} << 30);
 
-  r = parse({"--jwt-secret", secret, "--history-bytes", "256k", "--bytes-per-user", "8MiB", "--max-bytes", "2G",
-             "--data-dir", "/srv/bridge", "--data-max-bytes", "100M"});
+  r = parse({"--jwt-secret", secret, "--history-bytes", "256k", "--bytes-per-user", "8MiB", "--max-bytes",
+             "2G", "--data-dir", "/srv/bridge", "--data-max-bytes", "100M"});
   ASSERT_TRUE(r.config) << r.output;
   EXPECT_EQ(r.config->history_bytes, 256u << 10);
   EXPECT_EQ(r.config->bytes_per_user, 8u << 20);
@@ -157,7 +159,8 @@ TEST(BridgeConfig, ByteBudgetsAndTheJournal) {
   r = parse({"--jwt-secret", secret});
   ASSERT_TRUE(r.config) << r.output;
   EXPECT_TRUE(r.config->memory_only);
-  EXPECT_EQ(parse({"--jwt-secret", secret, "--data-dir", "/srv/bridge"}).exit_code, 2) << "excludes --memory-only";
+  EXPECT_EQ(parse({"--jwt-secret", secret, "--data-dir", "/srv/bridge"}).exit_code, 2)
+      << "excludes --memory-only";
 }
 
 TEST(BridgeConfig, RefusesBadByteSizes) {
@@ -281,8 +284,10 @@ TEST(BridgeConfig, StallTimesAreDurations) {
 
 TEST(BridgeConfig, DrainPeriodIsADurationUpToTenMinutes) {
   EXPECT_EQ(parse({"--jwt-secret", secret}).config->drain_period, std::chrono::seconds{5});
-  EXPECT_EQ(parse({"--jwt-secret", secret, "--drain-period", "0"}).config->drain_period, std::chrono::seconds{0});
-  EXPECT_EQ(parse({"--jwt-secret", secret, "--drain-period", "10m"}).config->drain_period, std::chrono::minutes{10});
+  EXPECT_EQ(parse({"--jwt-secret", secret, "--drain-period", "0"}).config->drain_period,
+            std::chrono::seconds{0});
+  EXPECT_EQ(parse({"--jwt-secret", secret, "--drain-period", "10m"}).config->drain_period,
+            std::chrono::minutes{10});
   const auto too_long = parse({"--jwt-secret", secret, "--drain-period", "11m"});
   EXPECT_FALSE(too_long.config);
   EXPECT_NE(too_long.output.find("--drain-period: at most 10m"), std::string::npos) << too_long.output;
