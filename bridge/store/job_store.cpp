@@ -140,7 +140,7 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
   ++revision_;
   auto job = std::make_shared<const stored_job>(
       stored_job{key, job_facts::of(incoming), now_ms, revision_, json, std::move(notes), plain_size});
-  unfront(entry);
+  const auto front_before = front_of(entry);
   if (entry.current) {
     remove_bytes(key.user_id, entry.current->json->size());
     reindex(*entry.current, job);
@@ -161,7 +161,7 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
   if (decision == update_decision::new_attempt)
     result.trimmed.push_back(history_trim{key, result.event->seq});
   trim_history(entry, result.trimmed);
-  refront(entry);
+  move_front(entry, front_before);
   // An update is never refused, but may push its user or the store over a budget.
   if (stored_before) make_byte_room(key.user_id, 0, &entry, result);
 

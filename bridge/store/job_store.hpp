@@ -273,6 +273,7 @@ class job_store {
   // Jobs with more than one history event, by the revision of their oldest:
   // where the oldest event that a budget may drop is found.
   using front_index = std::set<std::pair<std::uint64_t, job_entry*>>;
+  using front_key = front_index::value_type;
   // Jobs of one user by current revision, so one user's listing never scans others.
   struct user_index {
     std::map<std::uint64_t, std::shared_ptr<const stored_job>> by_revision;
@@ -296,6 +297,10 @@ class job_store {
   void remove_bytes(const std::string& user_id, std::size_t bytes);
   void unfront(job_entry& entry);
   void refront(job_entry& entry);
+  // The entry's key in the front indexes: set while it holds two events or more.
+  [[nodiscard]] static std::optional<front_key> front_of(job_entry& entry);
+  // Moves the entry in the front indexes from `before` (its front_of() before a change), if it changed.
+  void move_front(job_entry& entry, const std::optional<front_key>& before);
   void push_event(job_entry& entry, std::shared_ptr<const job_event> event);
   void trim_history(job_entry& entry, std::vector<history_trim>& trimmed);
   void drop_front(job_entry& entry);

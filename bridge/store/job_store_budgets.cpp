@@ -44,7 +44,27 @@ void job_store::refront(job_entry& entry) {
   users_[entry.current->key.user_id].fronts.insert(front);
 }
 
-// Callers unfront the entry before and refront it after.
+std::optional<job_store::front_key> job_store::front_of(job_entry& entry) {
+  if (entry.history.size() < 2) return std::nullopt;
+  return front_key{entry.history.front()->revision, &entry};
+}
+
+// Most updates add an event and keep the oldest: nothing to move.
+void job_store::move_front(job_entry& entry, const std::optional<front_key>& before) {
+  const auto after = front_of(entry);
+  if (after == before) return;
+  auto& user = users_[entry.current->key.user_id];
+  if (before) {
+    fronts_.erase(*before);
+    user.fronts.erase(*before);
+  }
+  if (after) {
+    fronts_.insert(*after);
+    user.fronts.insert(*after);
+  }
+}
+
+// Callers unfront the entry before and refront it after (or use move_front).
 void job_store::push_event(job_entry& entry, std::shared_ptr<const job_event> event) {
   entry.history_bytes += event->json->size();
   add_bytes(entry.current->key.user_id, event->json->size());
@@ -52,7 +72,7 @@ void job_store::push_event(job_entry& entry, std::shared_ptr<const job_event> ev
 }
 
 // The job's own limits, by count and by bytes; its latest event always stays.
-// Callers unfront the entry before and refront it after.
+// Callers unfront the entry before and refront it after (or use move_front).
 void job_store::trim_history(job_entry& entry, std::vector<history_trim>& trimmed) {
   bool dropped = false;
   while (entry.history.size() > 1 && (entry.history.size() > limits_.history_per_job ||
@@ -85,7 +105,7 @@ bool job_store::drop_oldest_event(front_index& fronts, std::vector<history_trim>
 // else the least recently changed one of `stalled` (finished jobs go first: a
 // stalled one may still come back); false when there is none.
 bool job_store::evict_oldest(const std::set<std::uint64_t>& finished, const std::set<std::uint64_t>& stalled,
-                               const job_entry* keep, std::vector<job_change>& evicted) {
+                             const job_entry* keep, std::vector<job_change>& evicted) {
   for (const auto* candidates : {&finished, &stalled}) {
     for (const auto revision : *candidates) {
       const auto it = jobs_.find(by_revision_.at(revision)->key);
