@@ -68,7 +68,7 @@ if [[ $quick == 1 ]]; then
   s8_clients=200
 else
   s1_sizes=(1000 5000 10000) s2_clients=5000 s3_clients=1000 s3_steps=100:$step_seconds
-  s2_steps=$(printf '%s:'"$step_seconds"',' 1000 2000 5000 10000 20000 30000)
+  s2_steps=$(printf '%s:'"$step_seconds"',' 1000 2000 5000 10000 20000 30000 40000)
   s2_steps=${s2_steps%,}
   s4_clients=2000 s4_users=200 s4_rate=20000 s4_pause_ms=10000 s5_seconds=15 s6_clients=5000 settle=2
   s7_users=1000 s7_jobs_per_user=1000
