@@ -2,7 +2,6 @@
 #include "journal.hpp"
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -12,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "child_process.hpp"
 #include "prometheus_scrape.hpp"
 
 namespace progress::bridge {
@@ -31,11 +31,7 @@ job_state running(std::int64_t seq, double progress = 0) {
 
 class Journal : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "progress-journal-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
+  void SetUp() override { dir_ = test::make_temp_dir("progress-journal"); }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // One run of the bridge: a store, its journal, and what the journal loaded.

@@ -2,12 +2,13 @@
 // database of the earlier schema moves to it.
 #include "journal_db.hpp"
 
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "child_process.hpp"
 
 namespace progress::bridge {
 namespace {
@@ -23,11 +24,7 @@ job_state running(std::int64_t seq) {
 
 class JournalDb : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "progress-journal-db-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
+  void SetUp() override { dir_ = test::make_temp_dir("progress-journal-db"); }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   [[nodiscard]] std::filesystem::path file() const { return dir_ / "journal.db"; }
