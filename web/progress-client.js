@@ -13,19 +13,27 @@
 // asks GET /api/v1/session: a refused token (401) or scope (403) stops the client with a
 // reason instead of retrying forever; an expired token is replaced through getToken().
 //
-// No dependencies, no build step: an ES module that runs as is. Types: progress-client.d.ts.
+// This module is the package's entry point and holds the client itself: options, events, the
+// job view and its cache, resume by cursor and by state, token refresh and the choice of
+// transport. Each transport is a class of its own (websocket-transport.js, sse-transport.js,
+// polling-transport.js) that only moves data; the rules of jobs and tokens are in
+// job-rules.js, the bridge's URLs and errors in bridge-api.js.
+//
+// No dependencies, no build step: ES modules that run as they are (relative imports with
+// their .js extension, so that a browser loads them without a bundler). Types:
+// progress-client.d.ts.
+import { API, apiUrl, refusalError, requestError } from './bridge-api.js';
+import { backoffDelay, decodeToken, heldVersion, isId, isObject, isValidJob, jobKey, sameJob } from './job-rules.js';
+import { PollingTransport } from './polling-transport.js';
+import { SseTransport } from './sse-transport.js';
+import { WebSocketTransport } from './websocket-transport.js';
 
-const API = '/api/v1';
-// The protocol's id rule: no ids made only of dots (".", ".." are URL path segments).
-const ID_RE = /^(?!\.+$)[A-Za-z0-9_.-]{1,128}$/;
-const STATUSES = new Set(['queued', 'started', 'in_progress', 'completed', 'failed', 'cancelled']);
-const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+// The public helpers, part of the package's API (progress-client.d.ts).
+export { backoffDelay, decodeToken, isTerminal, isValidJob, jobKey } from './job-rules.js';
+
 const EVENT_TYPES = new Set(['snapshot', 'resume', 'job', 'removed', 'status', 'error', 'pong']);
 // Final states: the bridge refused the token (401) or what it asked for (403).
 const REFUSED_STATES = new Set(['unauthorized', 'forbidden']);
-// SSE event names the bridge sends (its `error` message shares the name of
-// EventSource's own connection-error event; the data field tells them apart).
-const SSE_EVENTS = ['snapshot', 'resume', 'job', 'job_removed', 'error'];
 
 const DEFAULTS = {
   transports: ['websocket', 'sse', 'poll'],
@@ -47,97 +55,10 @@ const DEFAULTS = {
   backoff: { initialMs: 500, maxMs: 30000, factor: 2, jitter: 0.3 },
 };
 
-/** Key of a job in {@link ProgressClient#jobs}: jobs of different users may share a jobId. */
-export function jobKey(userId, jobId) {
-  return `${userId}/${jobId}`;
-}
-
-/** True for `completed`, `failed` and `cancelled`. */
-export function isTerminal(status) {
-  return TERMINAL.has(status);
-}
-
-/**
- * Reads (does not verify) a JWT's payload: the bridge verifies, the client only needs
- * `sub` and `role` to choose its default scope. Returns null for anything malformed.
- */
-export function decodeToken(token) {
-  if (typeof token !== 'string') return null;
-  const parts = token.split('.');
-  if (parts.length !== 3 || parts[1].length === 0 || parts[1].length > 8192) return null;
-  try {
-    const b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
-    const padded = b64 + '='.repeat((4 - (b64.length % 4)) % 4);
-    const binary = atob(padded);
-    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-    const payload = JSON.parse(new TextDecoder().decode(bytes));
-    return isObject(payload) ? payload : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Delay before reconnect attempt `attempt` (0-based): initialMs * factor^attempt, capped at
- * maxMs, then lowered by up to `jitter` (a fraction) at random so that clients cut off
- * together do not all come back in the same instant.
- */
-export function backoffDelay(attempt, backoff, random = Math.random) {
-  const { initialMs, maxMs, factor, jitter } = backoff;
-  const base = Math.min(maxMs, initialMs * Math.pow(factor, Math.max(0, attempt)));
-  const j = Math.min(1, Math.max(0, jitter));
-  return Math.max(0, Math.round(base * (1 - j * random())));
-}
-
-function isObject(v) {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isId(v) {
-  return typeof v === 'string' && ID_RE.test(v);
-}
-
-/** A job object as the bridge sends it: at least a valid userId, jobId and status. */
-export function isValidJob(job) {
-  return isObject(job) && isId(job.userId) && isId(job.jobId) && STATUSES.has(job.status);
-}
-
-// An Error of a request to the bridge: its error `code` and the HTTP `status` (0: no answer).
-function requestError(message, code, status) {
-  const error = new Error(message);
-  error.code = code;
-  if (status !== undefined) error.status = status;
-  return error;
-}
-
-// The error a bridge's answer carries ({"error":{"code","message"}}), or one named after its status.
-function refusalError(res, body) {
-  const err = isObject(body) && isObject(body.error) ? body.error : {};
-  return requestError(
-    typeof err.message === 'string' ? err.message : `HTTP ${res.status}`,
-    typeof err.code === 'string' ? err.code : `http_${res.status}`,
-    res.status,
-  );
-}
-
 // The bridge's bounds on a `resume` op (docs/protocol.md "State resume"); beyond them the
 // client reconnects without it and receives a full snapshot.
 const MAX_RESUME_BYTES = 512 * 1024;
 const MAX_RESUME_JOBS = 10000;
-
-/** The version of a job the bridge compares in a state resume: the worker's ordering fields. */
-function heldVersion(job) {
-  const version = { userId: job.userId, jobId: job.jobId, status: job.status };
-  for (const field of ['attempt', 'seq', 'timestamp']) {
-    if (Number.isSafeInteger(job[field]) && job[field] >= 0) version[field] = job[field];
-  }
-  if (isObject(job.stalled) || isObject(job.cancelRequested)) version.annotated = true;
-  return version;
-}
-
-function sameJob(a, b) {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
 
 export class ProgressClient {
   /** @param {import('./progress-client').ProgressClientOptions} options */
@@ -294,7 +215,7 @@ export class ProgressClient {
     let res;
     let body = null;
     try {
-      res = await this.fetch_(this.url_(path, {}).toString(), {
+      res = await this.fetch_(apiUrl(this.baseUrl_, path, {}).toString(), {
         method: 'POST',
         headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
         signal: abort?.signal,
@@ -377,14 +298,6 @@ export class ProgressClient {
     }
   }
 
-  url_(path, params) {
-    const url = new URL(this.baseUrl_ + path);
-    for (const [k, v] of Object.entries(params)) {
-      if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
-    }
-    return url;
-  }
-
   subscribeOp_() {
     const { jobIds, types, userId } = this.scope_;
     if (!jobIds && !types && !userId) return JSON.stringify({ op: 'unsubscribe' });
@@ -422,192 +335,6 @@ export class ProgressClient {
     return op.length <= MAX_RESUME_BYTES ? op : null;
   }
 
-  openWebSocket_(ctx) {
-    if (typeof this.WebSocket_ !== 'function') throw new Error('WebSocket is not available');
-    const resumeOp = this.resumeOp_();
-    const url = this.url_(`${API}/ws`, {
-      access_token: ctx.token,
-      cursor: this.cursor,
-      resume: resumeOp ? 'state' : undefined,
-    });
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new this.WebSocket_(url.toString());
-    let done = false;
-    const shut = () => {
-      done = true;
-      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-      try {
-        ws.close(1000);
-      } catch {
-        // Already closing.
-      }
-    };
-    const finish = (info) => {
-      if (done) return;
-      shut();
-      this.connectionLost_(ctx, info);
-    };
-    this.conn_ = {
-      send: (text) => {
-        try {
-          ws.send(text);
-        } catch {
-          // The close event that follows reconnects.
-        }
-      },
-      close: shut,
-    };
-    this.armConnectTimeout_(ctx, () => finish({ reason: 'timeout' }));
-    ws.onopen = () => {
-      if (ctx.generation !== this.generation_) return;
-      this.markOpen_(ctx);
-      // First, before anything else: the bridge holds its first message back for it.
-      if (resumeOp) this.conn_.send(resumeOp);
-      const { jobIds, types, userId } = this.scope_;
-      if (jobIds || types || userId) this.conn_.send(this.subscribeOp_());
-    };
-    ws.onmessage = (ev) => {
-      if (ctx.generation !== this.generation_ || typeof ev.data !== 'string') return;
-      const msg = this.handleText_(ev.data, ctx);
-      // The bridge refused a subscribe to another user's jobs: asking again cannot help.
-      if (msg?.type === 'error' && msg.code === 'forbidden') {
-        this.refused_(ctx, { status: 403, code: msg.code, message: msg.message ?? '', reported: true });
-      }
-    };
-    ws.onclose = (ev) => finish({ code: ev?.code, reason: ev?.reason });
-    // An error is always followed by a close event; only a stuck socket needs the timeout.
-    ws.onerror = () => {};
-  }
-
-  openEventSource_(ctx) {
-    if (typeof this.EventSource_ !== 'function') throw new Error('EventSource is not available');
-    // EventSource sends Last-Event-ID by itself only on its own retries; this client closes
-    // and reopens (to refresh the token), so the cursor travels in the URL.
-    const path = `${API}/users/${encodeURIComponent(this.userId)}/stream`;
-    const es = new this.EventSource_(this.url_(path, { access_token: ctx.token, cursor: this.cursor }).toString());
-    let done = false;
-    const shut = () => {
-      done = true;
-      for (const name of SSE_EVENTS) es.removeEventListener?.(name, onEvent);
-      es.onopen = es.onerror = null;
-      es.close();
-    };
-    const finish = (info) => {
-      if (done) return;
-      shut();
-      this.connectionLost_(ctx, info);
-    };
-    this.conn_ = { close: shut };
-    const onEvent = (ev) => {
-      if (ctx.generation !== this.generation_ || done) return;
-      if (ev.type === 'error' && typeof ev.data !== 'string') {
-        finish({}); // the connection failed or ended
-        return;
-      }
-      if (typeof ev.data !== 'string') return;
-      this.markOpen_(ctx);
-      const msg = this.handleText_(ev.data, ctx);
-      // The bridge ends the stream after these; reconnect with a fresh token.
-      if (msg?.type === 'error' && msg.code === 'token_expired') finish({ code: 4001 });
-    };
-    this.armConnectTimeout_(ctx, () => finish({ reason: 'timeout' }));
-    es.onopen = () => {
-      if (ctx.generation === this.generation_ && !done) this.markOpen_(ctx);
-    };
-    for (const name of SSE_EVENTS) es.addEventListener(name, onEvent);
-  }
-
-  openPoll_(ctx) {
-    if (typeof this.fetch_ !== 'function') throw new Error('fetch is not available');
-    const abort = typeof AbortController === 'function' ? new AbortController() : null;
-    let stopped = false;
-    let pollTimer = null;
-    this.conn_ = {
-      close: () => {
-        stopped = true;
-        abort?.abort();
-        if (pollTimer !== null) this.clearTimeout_(pollTimer);
-      },
-    };
-    const poll = async () => {
-      pollTimer = null;
-      let result;
-      try {
-        result = await this.fetchAllJobs_(ctx.token, abort?.signal);
-      } catch (e) {
-        if (stopped || ctx.generation !== this.generation_) return;
-        this.conn_ = null;
-        // Polling reads the bridge's answer itself: a refusal needs no session check.
-        if (e.status === 401 || e.status === 403) {
-          this.refused_(ctx, { status: e.status, code: e.code, message: String(e.message) });
-          return;
-        }
-        this.emit_('error', { code: e.code ?? 'network_error', message: String(e?.message ?? e) });
-        this.connectionLost_(ctx, { explained: true });
-        return;
-      }
-      if (stopped || ctx.generation !== this.generation_) return;
-      const first = !ctx.opened;
-      this.markOpen_(ctx);
-      this.attempt_ = 0;
-      this.applyPolled_(result, first);
-      // Each poll fetches with the token of this connection; a fresh token needs a reconnect,
-      // which a 401 triggers.
-      pollTimer = this.setTimeout_(poll, this.o_.pollIntervalMs);
-    };
-    poll();
-  }
-
-  async fetchAllJobs_(token, signal) {
-    const path = this.userId === '*' ? `${API}/jobs` : `${API}/users/${encodeURIComponent(this.userId)}/jobs`;
-    const jobs = [];
-    let cursor;
-    for (let page = 0; page < this.o_.maxPollPages; page++) {
-      const url = this.url_(path, { limit: this.o_.pollPageLimit, cursor });
-      const res = await this.fetch_(url.toString(), {
-        headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
-        signal,
-      });
-      let body = null;
-      try {
-        body = await res.json();
-      } catch {
-        body = null;
-      }
-      if (!res.ok) throw refusalError(res, body);
-      if (!isObject(body) || !Array.isArray(body.jobs)) throw requestError('malformed job list', 'malformed_response');
-      jobs.push(...body.jobs);
-      if (typeof body.nextCursor !== 'string' || body.nextCursor === '') return { jobs, pages: page + 1 };
-      cursor = body.nextCursor;
-    }
-    return { jobs, pages: this.o_.maxPollPages };
-  }
-
-  applyPolled_({ jobs: list, pages }, first) {
-    const fresh = new Map();
-    for (const job of list) {
-      if (isValidJob(job) && this.inScope_(job)) fresh.set(jobKey(job.userId, job.jobId), job);
-    }
-    if (first) {
-      this.replaceView_(fresh, { recovered: false, cursor: null });
-      return;
-    }
-    for (const [key, job] of fresh) {
-      const previous = this.jobs.get(key);
-      if (!previous || !sameJob(previous, job)) this.putJob_(job);
-    }
-    // Pages are fetched one after the other, so a job updated meanwhile can move to a page
-    // already read and be missed once: with several pages a job is removed only when two
-    // polls in a row miss it.
-    const missing = new Set();
-    for (const [key, job] of [...this.jobs]) {
-      if (fresh.has(key)) continue;
-      if (pages <= 1 || this.missedOnce_.has(key)) this.removeJob_(job.userId, job.jobId);
-      else missing.add(key);
-    }
-    this.missedOnce_ = missing;
-  }
-
   connectionLost_(ctx, info) {
     if (ctx.generation !== this.generation_ || this.closed_) return;
     this.conn_ = null;
@@ -636,7 +363,7 @@ export class ProgressClient {
     const headers = { Accept: 'application/json' };
     if (token) headers.Authorization = `Bearer ${token}`;
     try {
-      const res = await this.fetch_(this.url_(`${API}/session`, {}).toString(), { headers, signal: abort?.signal });
+      const res = await this.fetch_(apiUrl(this.baseUrl_, `${API}/session`, {}).toString(), { headers, signal: abort?.signal });
       const body = await res.json().catch(() => null);
       return { status: res.status, body };
     } catch {
@@ -739,7 +466,117 @@ export class ProgressClient {
     }, this.o_.upgradeAfterMs);
   }
 
+  // --- transports ---------------------------------------------------------------------------
+
+  // A transport only moves data: what to send when a WebSocket opens and what the bridge's
+  // messages mean is decided here. Its callbacks belong to one connection (`ctx`); `current`
+  // turns false once a newer connection or close() made that one stale.
+  openWebSocket_(ctx) {
+    const resumeOp = this.resumeOp_();
+    const socket = new WebSocketTransport({
+      WebSocket: this.WebSocket_,
+      baseUrl: this.baseUrl_,
+      token: ctx.token,
+      cursor: this.cursor,
+      stateResume: resumeOp !== null,
+      current: () => ctx.generation === this.generation_,
+      onOpen: () => {
+        this.markOpen_(ctx);
+        // First, before anything else: the bridge holds its first message back for it.
+        if (resumeOp) this.conn_.send(resumeOp);
+        const { jobIds, types, userId } = this.scope_;
+        if (jobIds || types || userId) this.conn_.send(this.subscribeOp_());
+      },
+      onMessage: (text) => {
+        const msg = this.handleText_(text, ctx);
+        // The bridge refused a subscribe to another user's jobs: asking again cannot help.
+        if (msg?.type === 'error' && msg.code === 'forbidden') {
+          this.refused_(ctx, { status: 403, code: msg.code, message: msg.message ?? '', reported: true });
+        }
+      },
+      onLost: (info) => this.connectionLost_(ctx, info),
+    });
+    this.conn_ = socket;
+    this.armConnectTimeout_(ctx, () => socket.fail({ reason: 'timeout' }));
+  }
+
+  openEventSource_(ctx) {
+    const stream = new SseTransport({
+      EventSource: this.EventSource_,
+      baseUrl: this.baseUrl_,
+      userId: this.userId,
+      token: ctx.token,
+      cursor: this.cursor,
+      current: () => ctx.generation === this.generation_,
+      onOpen: () => this.markOpen_(ctx),
+      onMessage: (text) => this.handleText_(text, ctx),
+      onLost: (info) => this.connectionLost_(ctx, info),
+    });
+    this.conn_ = stream;
+    this.armConnectTimeout_(ctx, () => stream.fail({ reason: 'timeout' }));
+  }
+
+  openPoll_(ctx) {
+    const poller = new PollingTransport({
+      fetch: this.fetch_,
+      setTimeout: this.setTimeout_,
+      clearTimeout: this.clearTimeout_,
+      baseUrl: this.baseUrl_,
+      userId: () => this.userId,
+      token: ctx.token,
+      intervalMs: this.o_.pollIntervalMs,
+      pageLimit: this.o_.pollPageLimit,
+      maxPages: this.o_.maxPollPages,
+      current: () => ctx.generation === this.generation_,
+      onListing: (listing) => {
+        const first = !ctx.opened;
+        this.markOpen_(ctx);
+        this.attempt_ = 0;
+        this.applyPolled_(listing, first);
+      },
+      onFailure: (e) => {
+        this.conn_ = null;
+        // Polling reads the bridge's answer itself: a refusal needs no session check.
+        if (e.status === 401 || e.status === 403) {
+          this.refused_(ctx, { status: e.status, code: e.code, message: String(e.message) });
+          return;
+        }
+        this.emit_('error', { code: e.code ?? 'network_error', message: String(e?.message ?? e) });
+        this.connectionLost_(ctx, { explained: true });
+      },
+    });
+    this.conn_ = poller;
+    poller.start();
+  }
+
   // --- messages ---------------------------------------------------------------------------
+
+  // A poll's listing diffed into the view: the first of a connection replaces it like a
+  // snapshot, later ones become `job` and `removed` events for what changed.
+  applyPolled_({ jobs: list, pages }, first) {
+    const fresh = new Map();
+    for (const job of list) {
+      if (isValidJob(job) && this.inScope_(job)) fresh.set(jobKey(job.userId, job.jobId), job);
+    }
+    if (first) {
+      this.replaceView_(fresh, { recovered: false, cursor: null });
+      return;
+    }
+    for (const [key, job] of fresh) {
+      const previous = this.jobs.get(key);
+      if (!previous || !sameJob(previous, job)) this.putJob_(job);
+    }
+    // Pages are fetched one after the other, so a job updated meanwhile can move to a page
+    // already read and be missed once: with several pages a job is removed only when two
+    // polls in a row miss it.
+    const missing = new Set();
+    for (const [key, job] of [...this.jobs]) {
+      if (fresh.has(key)) continue;
+      if (pages <= 1 || this.missedOnce_.has(key)) this.removeJob_(job.userId, job.jobId);
+      else missing.add(key);
+    }
+    this.missedOnce_ = missing;
+  }
 
   // Parses and applies one server message; returns it when it was well-formed.
   handleText_(text, ctx) {
