@@ -63,6 +63,15 @@ q() {
         (if (.achieved_rate // 0) < 0.97 * (.rate // 0) then " ⚠ sent \(.achieved_rate | round)/s" else "" end)] | join(" | ")) +
       " | \(us(.cpu_us_per_message)) | \(us(.cpu_us_per_delivery)) | \(.contender_cpu_s // "(is the broker)") | \(.broker_cpu_s) | \(.peak_rss_kib / 1024 | round) MiB |"'
     echo
+    if q -e '[.results.S2[].steps[].cpu_us_per_message] | any' >/dev/null; then
+      echo "CPU per message by step: the contender's CPU time during the step (for C, the broker's) divided by the messages published in it."
+      echo
+      echo "| contender | $header |"
+      echo "|---|$(q '[.results.S2[0].steps[] | "---:"] | join("|")')|"
+      q '.results.S2 | sort_by(.contender)[] |
+        "| \($names[.contender]) | " + ([.steps[] | us(.cpu_us_per_message)] | join(" | ")) + " |"'
+      echo
+    fi
     echo "![S2 p99 latency by publish rate](benchmarks/s2-p99.png)"
     echo
   fi

@@ -6,7 +6,8 @@
 #   bench/run.sh --quick    a few seconds per scenario, small numbers; what ctest runs
 #
 # Options: --quick, --contenders A,B,C,D, --scenarios S1,...,S8, --build-dir DIR,
-# --no-build, --step-seconds N (full run), --keep (leave the temporary directory),
+# --no-build, --step-seconds N (full run), --s2-rates R1,R2,... (the S2 steps' publish
+# rates), --keep (leave the temporary directory),
 # --profile perf|heaptrack (profile the bridge during S2, and with perf also its two starts
 # in S7; reports next to the results).
 # Everything listens on 127.0.0.1; clients connect from 127.0.0.2 ... 127.0.0.9.
@@ -14,7 +15,7 @@ set -euo pipefail
 source "$(dirname "$0")/../scripts/common.sh"
 BENCH_DIR=$PROJECT_ROOT/bench
 
-quick=0 build=1 keep=0 step_seconds=20 profile=
+quick=0 build=1 keep=0 step_seconds=20 profile= s2_rates=1000,2000,5000,10000,20000,30000,40000
 contenders=A,B,C,D scenarios=S1,S2,S3,S4,S5,S6,S7,S8
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -24,6 +25,7 @@ while [[ $# -gt 0 ]]; do
     --build-dir) BUILD_DIR=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --step-seconds) step_seconds=$2; shift 2 ;;
+    --s2-rates) s2_rates=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     --profile) profile=$2; shift 2 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
@@ -68,7 +70,7 @@ if [[ $quick == 1 ]]; then
   s8_clients=200
 else
   s1_sizes=(1000 5000 10000) s2_clients=5000 s3_clients=1000 s3_steps=100:$step_seconds
-  s2_steps=$(printf '%s:'"$step_seconds"',' 1000 2000 5000 10000 20000 30000 40000)
+  s2_steps=$(printf '%s:'"$step_seconds"',' ${s2_rates//,/ })
   s2_steps=${s2_steps%,}
   s4_clients=2000 s4_users=200 s4_rate=20000 s4_pause_ms=10000 s5_seconds=15 s6_clients=5000 settle=2
   s7_users=1000 s7_jobs_per_user=1000
@@ -342,11 +344,13 @@ scenario_s2() {
   start_contender "$c"
   start_loadgen "$name" --clients "$s2_clients" --users "$s2_clients" --max-run 900 \
     --publisher-report "$WORK/$name.publisher.json"
-  local cpu_before broker_cpu_before
+  local cpu_before broker_cpu_before server_pid=$contender_pid
+  [[ $c == C ]] && server_pid=$broker_pid  # C's server is the broker itself
   cpu_before=$(cpu_seconds "$contender_pid")
   broker_cpu_before=$(cpu_seconds "$broker_pid")
   if [[ $tag == S5 ]]; then
-    publish "$WORK/$name.publisher.json" --users "$s2_clients" --first-seq 2 --steps "$steps" &
+    publish "$WORK/$name.publisher.json" --users "$s2_clients" --first-seq 2 --steps "$steps" \
+      --watch-pid "$server_pid" &
     local publisher_pid=$!
     pids+=("$publisher_pid")
     sleep 1
@@ -354,7 +358,8 @@ scenario_s2() {
     wait "$publisher_pid"
   else
     [[ $profile == perf && $c == A ]] && perf_start "$contender_pid"
-    publish "$WORK/$name.publisher.json" --users "$s2_clients" --first-seq 2 --steps "$steps"
+    publish "$WORK/$name.publisher.json" --users "$s2_clients" --first-seq 2 --steps "$steps" \
+      --watch-pid "$server_pid"
     perf_finish s2
   fi
   sleep "$settle"  # let the last messages arrive

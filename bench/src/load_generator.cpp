@@ -140,7 +140,8 @@ int load_generator::run() {
       std::this_thread::sleep_for(tick);
     const auto failover_started = clock::now();
     const auto failover_deadline = failover_started + std::chrono::seconds(options_.storm_timeout_s);
-    while (progress_.recovered.load() < options_.clients && clock::now() < failover_deadline && stop_signal == 0)
+    while (progress_.recovered.load() < options_.clients && clock::now() < failover_deadline &&
+           stop_signal == 0)
       std::this_thread::sleep_for(tick);
     storm_wall_s = seconds_since(failover_started);
   } else {
@@ -214,6 +215,11 @@ nlohmann::json load_generator::report(double connect_wall_s, double storm_wall_s
       step["delivered_ratio"] = expected > 0 ? static_cast<double>(total.step(i).count()) / expected : 0.0;
       step["rate"] = sent_steps[static_cast<std::size_t>(i)].value("rate", 0.0);
       step["achieved_rate"] = sent_steps[static_cast<std::size_t>(i)].value("achieved_rate", 0.0);
+      // The server's CPU during the step, when the publisher watched it: CPU per message by rate.
+      const auto& server_cpu =
+          sent_steps[static_cast<std::size_t>(i)].value("server_cpu_s", nlohmann::json());
+      if (server_cpu.is_array() && !server_cpu.empty() && server_cpu[0].is_number() && sent > 0)
+        step["cpu_us_per_message"] = server_cpu[0].get<double>() * 1e6 / sent;
     }
     steps.push_back(std::move(step));
   }

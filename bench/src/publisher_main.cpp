@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps, "RATE:SECONDS,... timed steps");
   app.add_option("--max-outstanding", options.max_outstanding, "Unacknowledged messages before waiting")
       ->capture_default_str();
+  app.add_option("--watch-pid", options.watched_pids, "Report this process's CPU time per step (repeatable)");
   app.add_option("--report", report_file, "Where the JSON report goes (default stdout)");
   CLI11_PARSE(app, argc, argv);
   try {

@@ -1,5 +1,7 @@
 #include "rate_publisher.hpp"
 
+#include "process_cpu.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -80,6 +82,8 @@ void rate_publisher::publish_one(std::int64_t index, int step) {
 }
 
 nlohmann::json rate_publisher::publish_paced(double rate, std::int64_t count, int step) {
+  std::vector<std::optional<double>> cpu_before;
+  for (const auto pid : options_.watched_pids) cpu_before.push_back(process_cpu_seconds(pid));
   const auto start = clock::now();
   const std::int64_t failed_before = failed_;
   std::int64_t sent = 0;
@@ -97,9 +101,18 @@ nlohmann::json rate_publisher::publish_paced(double rate, std::int64_t count, in
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
-  return {{"step", step},         {"rate", rate},
-          {"sent", sent},         {"failed", failed_ - failed_before},
-          {"elapsed_s", elapsed}, {"achieved_rate", elapsed > 0 ? static_cast<double>(sent) / elapsed : 0.0}};
+  nlohmann::json result = {
+      {"step", step},         {"rate", rate},
+      {"sent", sent},         {"failed", failed_ - failed_before},
+      {"elapsed_s", elapsed}, {"achieved_rate", elapsed > 0 ? static_cast<double>(sent) / elapsed : 0.0}};
+  if (!options_.watched_pids.empty()) {
+    auto& cpu = result["server_cpu_s"] = nlohmann::json::array();
+    for (std::size_t i = 0; i < options_.watched_pids.size(); ++i) {
+      const auto after = process_cpu_seconds(options_.watched_pids[i]);
+      cpu.push_back(after && cpu_before[i] ? nlohmann::json(*after - *cpu_before[i]) : nlohmann::json());
+    }
+  }
+  return result;
 }
 
 void rate_publisher::wait_for_acks(double max_seconds) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 #include <mqtt/async_client.h>
 #include <nlohmann/json.hpp>
 
@@ -36,6 +38,8 @@ struct publisher_options {
   bool seed = false;  // one untimed state per job (step -1), as fast as allowed
   double seed_rate = 20000;
   std::vector<publish_step> steps;
+  // Processes whose CPU time each step reports (server_cpu_s[i]): the server under load.
+  std::vector<pid_t> watched_pids;
 };
 
 // Publishes job states retained at QoS 1 (as workers do, docs/protocol.md) at fixed
