@@ -39,7 +39,8 @@ access_denial forbidden(std::string message) {
 }
 
 // The rule of one user's jobs: the user themselves or an admin.
-std::optional<access_denial> own_or_admin(const principal& who, std::string_view user_id, const char* refusal) {
+std::optional<access_denial> own_or_admin(const principal& who, std::string_view user_id,
+                                          const char* refusal) {
   if (!is_valid_id(user_id)) {
     return access_denial{access_denial::kind::invalid_request, "bad_request", "invalid user id"};
   }
@@ -52,6 +53,7 @@ std::optional<access_denial> own_or_admin(const principal& who, std::string_view
 
 access_policy::access_policy(const jwt_verifier& verifier, metrics& metrics, access_limits limits)
     : verifier_(verifier),
+      verified_(verifier.leeway()),
       metrics_(metrics),
       limiter_(limits.rate_limit, limits.rate_limit_burst, limits.rate_limit_max_clients),
       retry_after_(retry_after_for(limits.rate_limit)) {}
@@ -79,21 +81,26 @@ access<principal> access_policy::authenticate(std::optional<std::string_view> au
     metrics_.auth_failure(to_string(auth_failure::missing_token));
     return unauthenticated(auth_failure::missing_token, "missing bearer token", false);
   }
-  auto result = verifier_.verify(token);
+  const auto now = std::chrono::system_clock::now();
+  if (auto known = verified_.find(token, now)) return std::move(*known);
+  auto result = verifier_.verify(token, now);
   if (!result) {
     metrics_.auth_failure(to_string(result.failure));
     return unauthenticated(result.failure, std::move(result.message), true);
   }
+  verified_.add(token, *result.who, now);
   return std::move(*result.who);
 }
 
 access<read_grant> access_policy::authorize_user(const principal& who, std::string_view user_id) const {
-  if (auto denied = own_or_admin(who, user_id, "not allowed to read this user's jobs")) return std::move(*denied);
+  if (auto denied = own_or_admin(who, user_id, "not allowed to read this user's jobs"))
+    return std::move(*denied);
   return read_grant{std::string(user_id)};
 }
 
 access<cancel_grant> access_policy::authorize_cancel(const principal& who, std::string_view user_id) const {
-  if (auto denied = own_or_admin(who, user_id, "not allowed to cancel this user's jobs")) return std::move(*denied);
+  if (auto denied = own_or_admin(who, user_id, "not allowed to cancel this user's jobs"))
+    return std::move(*denied);
   return cancel_grant{std::string(user_id)};
 }
 

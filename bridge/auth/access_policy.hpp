@@ -23,6 +23,7 @@
 #include "jwt_verifier.hpp"
 #include "principal.hpp"
 #include "rate_limiter.hpp"
+#include "verified_tokens.hpp"
 
 namespace progress::bridge {
 
@@ -89,6 +90,7 @@ class access_policy {
 
  private:
   const jwt_verifier& verifier_;
+  mutable verified_tokens verified_;
   metrics& metrics_;
   rate_limiter limiter_;
   std::chrono::seconds retry_after_;

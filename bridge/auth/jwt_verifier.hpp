@@ -70,6 +70,8 @@ class jwt_verifier {
 
   // "HS256", "RS256" or "ES256": the only algorithm verify() accepts.
   [[nodiscard]] std::string_view algorithm() const noexcept { return algorithm_; }
+  // Tolerated clock skew for exp, nbf and iat.
+  [[nodiscard]] std::chrono::seconds leeway() const noexcept { return leeway_; }
 
  private:
   [[nodiscard]] auth_result verify_unguarded(std::string_view token,

@@ -80,6 +80,28 @@ TEST_F(AccessPolicy, SaysWhyATokenIsRefused) {
   EXPECT_NE(scrape.find("reason=\"expired\""), std::string::npos);
 }
 
+TEST_F(AccessPolicy, ATokenAcceptedBeforeGivesTheSameAnswerAgainAndItsForgeriesStillFail) {
+  const auto p = policy();
+  const auto good = token("alice", true);
+  for (int round = 0; round < 3; ++round) {
+    const auto again = p.authenticate("Bearer " + good, std::nullopt);
+    ASSERT_TRUE(std::holds_alternative<principal>(again)) << "round " << round;
+    EXPECT_EQ(std::get<principal>(again).user_id, "alice");
+    EXPECT_TRUE(std::get<principal>(again).admin);
+  }
+  // The same header and claims under another signature, and the token cut short.
+  auto forged = good;
+  auto& in_signature = forged[forged.size() - 10];  // not the last character: its low bits are padding
+  in_signature = in_signature == 'A' ? 'B' : 'A';
+  EXPECT_EQ(denial(p.authenticate("Bearer " + forged, std::nullopt)).code, "token_bad_signature");
+  EXPECT_EQ(denial(p.authenticate("Bearer " + good.substr(0, good.size() - 4), std::nullopt)).code,
+            "token_bad_signature");
+  const auto expired = mint_token(secret, "alice", false, 60s, std::chrono::system_clock::now() - 2h);
+  EXPECT_EQ(denial(p.authenticate("Bearer " + expired, std::nullopt)).code, "token_expired");
+  EXPECT_EQ(denial(p.authenticate("Bearer " + expired, std::nullopt)).code, "token_expired")
+      << "a refused token is never held";
+}
+
 TEST_F(AccessPolicy, UsersReadOnlyTheirOwnJobs) {
   const auto p = policy();
   const auto own = p.authorize_user(user("alice"), "alice");
