@@ -17,8 +17,17 @@ void stall_index::track(const job_key& key, const std::optional<std::string>& wo
     if (worker_id) link_worker(job, *worker_id);
   }
   if (tracked.silent_at_ms != silent_at_ms) {
-    if (tracked.silent_at_ms) by_silence_.erase({*tracked.silent_at_ms, &job});
-    if (silent_at_ms) by_silence_.emplace(*silent_at_ms, &job);
+    // The node moves to its new time, not freed and allocated again: most updates get here.
+    auto node = tracked.silent_at_ms ? by_silence_.extract({*tracked.silent_at_ms, &job})
+                                     : silence_index::node_type{};
+    if (silent_at_ms) {
+      if (node.empty()) {
+        by_silence_.emplace(*silent_at_ms, &job);
+      } else {
+        node.value().first = *silent_at_ms;
+        by_silence_.insert(std::move(node));
+      }
+    }
     tracked.silent_at_ms = silent_at_ms;
   }
 }

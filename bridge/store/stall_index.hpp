@@ -62,7 +62,8 @@ class stall_index {
 
   std::unordered_map<job_key, entry, job_key_hash> jobs_;
   std::unordered_map<std::string, std::unordered_set<const tracked_job*>> by_worker_;
-  std::set<silent_at, earlier> by_silence_;
+  using silence_index = std::set<silent_at, earlier>;
+  silence_index by_silence_;
 };
 
 }  // namespace progress::bridge
