@@ -1,5 +1,6 @@
 // progress-bridge: MQTT ingest -> job store -> REST, WebSocket and SSE
 // (docs/configuration.md).
+#include <pthread.h>
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -23,8 +24,8 @@
 #include "build_info.hpp"
 #include "data_dir.hpp"
 #include "embedded_dashboard.hpp"
-#include "job_store.hpp"
 #include "job_lifecycle.hpp"
+#include "job_store.hpp"
 #include "journal.hpp"
 #include "jwt_verifier.hpp"
 #include "listener.hpp"
@@ -101,18 +102,32 @@ std::unique_ptr<journal> open_journal(const bridge_config& cfg, job_store& store
     spdlog::warn("--memory-only: job timelines will not survive a restart");
     return nullptr;
   }
-  const auto dir = cfg.data_dir.empty() ? default_data_dir() : std::optional{std::filesystem::path{cfg.data_dir}};
+  const auto dir =
+      cfg.data_dir.empty() ? default_data_dir() : std::optional{std::filesystem::path{cfg.data_dir}};
   if (!dir) {
-    spdlog::critical("no data directory: set --data-dir (BRIDGE_DATA_DIR) or HOME, or run with --memory-only");
+    spdlog::critical(
+        "no data directory: set --data-dir (BRIDGE_DATA_DIR) or HOME, or run with --memory-only");
     return nullptr;
   }
   try {
-    return std::make_unique<journal>(journal_options{.dir = *dir, .max_bytes = cfg.data_max_bytes, .limits = {}},
-                                     store, bridge_metrics);
+    return std::make_unique<journal>(
+        journal_options{.dir = *dir, .max_bytes = cfg.data_max_bytes, .limits = {}}, store, bridge_metrics);
   } catch (const std::exception& e) {
     spdlog::critical("journal: {}", e.what());
     return nullptr;
   }
+}
+
+// The signals that stop the bridge: SIGTERM drains first, SIGINT does not.
+const sigset_t& stop_signals() {
+  static const sigset_t set = [] {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    return signals;
+  }();
+  return set;
 }
 
 int serve(const bridge_config& cfg) {
@@ -183,7 +198,8 @@ int serve(const bridge_config& cfg) {
       hub->strand(), store, lifecycle_options{.stalls = {.stall_after = cfg.stall_after}}, changed(hub));
   std::shared_ptr<mqtt_ingest> ingest;
   try {
-    ingest = std::make_shared<mqtt_ingest>(hub->strand(), ingest_opts, store, bridge_metrics, lifecycle->listener());
+    ingest = std::make_shared<mqtt_ingest>(hub->strand(), ingest_opts, store, bridge_metrics,
+                                           lifecycle->listener());
   } catch (const std::exception& e) {
     spdlog::critical("MQTT: {}", e.what());
     return 2;
@@ -198,18 +214,20 @@ int serve(const bridge_config& cfg) {
   auto draining = std::make_shared<std::atomic<bool>>(false);
   auto api = std::make_shared<api_service>(
       store, hub, bridge_metrics, access, files, [ingest, draining] { return !*draining && ingest->ready(); },
-      api_options{.cors_origins = cfg.cors_origins,
-                  .streams = stream_options{.queue_limit = cfg.stream_queue_limit,
-                                            .queue_bytes = cfg.stream_queue_bytes,
-                                            .stall_timeout = cfg.stream_stall_timeout,
-                                            .heartbeat = cfg.stream_heartbeat,
-                                            .token_leeway = cfg.jwt_leeway},
-                  .cancel = cancel_channel{
-                      .connected = [lifecycle] { return lifecycle->connected(); },
-                      .request = [lifecycle](const progress::job_key& key, const progress::control_message& message) {
-                        lifecycle->request_cancel(key, message);
-                      },
-                  }});
+      api_options{
+          .cors_origins = cfg.cors_origins,
+          .streams = stream_options{.queue_limit = cfg.stream_queue_limit,
+                                    .queue_bytes = cfg.stream_queue_bytes,
+                                    .stall_timeout = cfg.stream_stall_timeout,
+                                    .heartbeat = cfg.stream_heartbeat,
+                                    .token_leeway = cfg.jwt_leeway},
+          .cancel = cancel_channel{
+              .connected = [lifecycle] { return lifecycle->connected(); },
+              .request =
+                  [lifecycle](const progress::job_key& key, const progress::control_message& message) {
+                    lifecycle->request_cancel(key, message);
+                  },
+          }});
   auto http =
       open_listener(ioc, "progress-bridge " + std::string(version()), cfg.http_address, cfg.http_port, api,
                     listener_options{.limits = {},
@@ -246,6 +264,8 @@ int serve(const bridge_config& cfg) {
 
   // On a strand of its own: the main thread posts the signal set's later waits and its cancel there.
   net::signal_set signals{net::make_strand(ioc), SIGINT, SIGTERM};
+  // main() held them back until now (a stop asked during a long journal load waited for it).
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals(), nullptr);
   signals.async_wait([&](const beast::error_code& error, int signal) {
     if (error) return;
     spdlog::info("signal {}: shutting down", signal);
@@ -323,6 +343,9 @@ int serve(const bridge_config& cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Until serve() listens for them, SIGINT and SIGTERM wait instead of killing the bridge
+  // half-way through its start; every thread started meanwhile inherits the mask.
+  pthread_sigmask(SIG_BLOCK, &stop_signals(), nullptr);
   const auto parsed = parse_config(argc, argv);
   if (!parsed.config) {
     std::fputs(parsed.output.c_str(), parsed.exit_code == 0 ? stdout : stderr);

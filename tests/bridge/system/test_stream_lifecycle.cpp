@@ -242,6 +242,20 @@ TEST_F(LiveStreams, WithoutDrainPeriodShutdownIsImmediate) {
   EXPECT_EQ(bridge->log().find("draining"), std::string::npos) << bridge->log();
 }
 
+TEST_F(LiveStreams, ASigtermDuringTheStartStopsTheBridgeCleanly) {
+  // Signalled as soon as it logs its first line, before it listens for signals: the stop
+  // waits for the start instead of killing the bridge half-way (an unclean exit, -1 here).
+  const auto directory = test::make_temp_dir("progress-bridge-early-stop");
+  test::child_process bridge{
+      {PROGRESS_BRIDGE_BINARY, "--mqtt-url", "tcp://127.0.0.1:1", "--jwt-secret",
+       std::string(bridge_process::jwt_secret), "--http-listen", "127.0.0.1:0", "--admin-listen",
+       "127.0.0.1:0", "--drain-period", "0", "--data-dir", (directory / "data").string()},
+      directory / "bridge.log"};
+  ASSERT_TRUE(wait_until([&] { return !bridge.log().empty() || !bridge.running(); }, 10s));
+  EXPECT_EQ(bridge.stop(SIGTERM, 15s), 0) << bridge.log();
+  EXPECT_NE(bridge.log().find("stopped"), std::string::npos) << bridge.log();
+}
+
 TEST_F(LiveStreams, MetricsCountStreamConnectionsAndCloses) {
   auto bridge = start_bridge();
   const auto port = bridge->port();
