@@ -182,8 +182,12 @@ fetch() {  # PATH -> status and content type; the body in $work/body
 }
 [[ $(fetch /) == "200 text/html; charset=utf-8" ]] || fail "/ answers $(fetch /)"
 cmp -s "$work/body" "$source/web/index.html" || fail "/ is not the dashboard's index.html"
-[[ $(fetch /progress-client.js) == "200 text/javascript; charset=utf-8" ]] || fail "/progress-client.js answers $(fetch /progress-client.js)"
-cmp -s "$work/body" "$source/web/progress-client.js" || fail "/progress-client.js is not web/progress-client.js"
+# The client and the modules it imports, each as its source.
+for module in "$source"/web/*.js; do
+  name=/$(basename "$module")
+  [[ $(fetch "$name") == "200 text/javascript; charset=utf-8" ]] || fail "$name answers $(fetch "$name")"
+  cmp -s "$work/body" "$module" || fail "$name is not web$name"
+done
 grep -q "from the built-in dashboard" "$work/bridge.log" || { cat "$work/bridge.log"; fail "the bridge did not serve the built-in dashboard"; }
 [[ -f $work/state/progress-bridge/journal.db ]] || fail "no journal in the data directory"
 echo "/: the dashboard; journal in the data directory"

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -22,9 +23,20 @@ http_request get(const std::string& target) {
 
 TEST(EmbeddedDashboard, HoldsTheBrowserFilesOfWebByteForByte) {
   const auto files = embedded_dashboard();
-  for (const char* name : {"index.html", "dashboard.js", "dashboard.css", "progress-client.js"}) {
+  // Every page, style and module of web/: the client's modules import each other.
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(PROGRESS_WEB_DIR)) {
+    const auto extension = entry.path().extension();
+    if (extension == ".html" || extension == ".css" || extension == ".js")
+      names.push_back(entry.path().filename().string());
+  }
+  for (const char* name :
+       {"index.html", "dashboard.js", "dashboard.css", "progress-client.js", "websocket-transport.js",
+        "sse-transport.js", "polling-transport.js", "job-rules.js"})
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name << " is not in web/";
+  for (const auto& name : names) {
     const auto found = std::find_if(files.begin(), files.end(),
-                                    [&](const embedded_file& f) { return f.path == std::string{"/"} + name; });
+                                    [&](const embedded_file& f) { return f.path == "/" + name; });
     ASSERT_NE(found, files.end()) << name;
     EXPECT_EQ(found->bytes, source_file(name)) << name;
   }
