@@ -315,14 +315,23 @@ export class ProgressClient {
     }, this.o_.connectTimeoutMs);
   }
 
+  // False once `ctx` is stale: a listener of the `open` status may close the client or move
+  // it to another connection, and the caller must then leave this one alone.
   markOpen_(ctx) {
-    if (ctx.opened) return;
+    if (ctx.opened) return this.current_(ctx);
     ctx.opened = true;
     if (this.timer_ !== null) this.clearTimeout_(this.timer_);
     this.timer_ = null;
     this.openFailures_ = 0;
     this.setState_('open');
+    if (!this.current_(ctx)) return false;
     if (this.transportIndex_ > 0) this.scheduleUpgrade_(ctx.generation);
+    return true;
+  }
+
+  // Whether `ctx` is still the client's connection (neither close() nor a newer one replaced it).
+  current_(ctx) {
+    return ctx.generation === this.generation_;
   }
 
   // The `resume` op for the jobs held, or null when there is nothing to resume, the scope is
@@ -479,13 +488,15 @@ export class ProgressClient {
       token: ctx.token,
       cursor: this.cursor,
       stateResume: resumeOp !== null,
-      current: () => ctx.generation === this.generation_,
+      current: () => this.current_(ctx),
       onOpen: () => {
-        this.markOpen_(ctx);
-        // First, before anything else: the bridge holds its first message back for it.
-        if (resumeOp) this.conn_.send(resumeOp);
+        // Sent before the `open` status, whose listeners may close the client or subscribe
+        // themselves: the resume op must be the first message (the bridge holds its own first
+        // message back for it and refuses it later).
+        if (resumeOp) socket.send(resumeOp);
         const { jobIds, types, userId } = this.scope_;
-        if (jobIds || types || userId) this.conn_.send(this.subscribeOp_());
+        if (jobIds || types || userId) socket.send(this.subscribeOp_());
+        this.markOpen_(ctx);
       },
       onMessage: (text) => {
         const msg = this.handleText_(text, ctx);
@@ -507,7 +518,7 @@ export class ProgressClient {
       userId: this.userId,
       token: ctx.token,
       cursor: this.cursor,
-      current: () => ctx.generation === this.generation_,
+      current: () => this.current_(ctx),
       onOpen: () => this.markOpen_(ctx),
       onMessage: (text) => this.handleText_(text, ctx),
       onLost: (info) => this.connectionLost_(ctx, info),
@@ -527,7 +538,7 @@ export class ProgressClient {
       intervalMs: this.o_.pollIntervalMs,
       pageLimit: this.o_.pollPageLimit,
       maxPages: this.o_.maxPollPages,
-      current: () => ctx.generation === this.generation_,
+      current: () => this.current_(ctx),
       onListing: (listing) => {
         const first = !ctx.opened;
         this.markOpen_(ctx);

@@ -41,6 +41,8 @@ export class SseTransport {
       }
       if (typeof ev.data !== 'string') return;
       onOpen();
+      // A listener of the `open` status may have closed the client.
+      if (!current() || this.done_) return;
       const msg = onMessage(ev.data);
       // The bridge ends the stream after these; reconnect with a fresh token.
       if (msg?.type === 'error' && msg.code === 'token_expired') this.fail({ code: 4001 });

@@ -54,11 +54,12 @@ export function fakeWebSocketClass() {
     constructor(url) {
       this.url = new URL(url);
       this.sent = [];
+      this.sentAfterClose = []; // frames a client should never send
       this.closed = false;
       sockets.push(this);
     }
     send(text) {
-      this.sent.push(JSON.parse(text));
+      (this.closed ? this.sentAfterClose : this.sent).push(JSON.parse(text));
     }
     close() {
       this.closed = true;

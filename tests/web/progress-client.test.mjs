@@ -527,3 +527,88 @@ test('a full snapshot after asking for a state resume replaces the view', async 
   assert.equal(events.filter((e) => e.type === 'snapshot').length, 2);
   client.close();
 });
+
+// --- listeners that close or restart the client --------------------------------------------
+
+// A client that held job 'a' and reconnects: its second socket, not yet open, will send a
+// resume op first.
+async function reconnecting(extra = {}) {
+  const setup = newClient({ transports: ['websocket'], ...extra });
+  setup.client.connect();
+  await flush();
+  setup.ws.sockets[0].open();
+  setup.ws.sockets[0].receive({ type: 'snapshot', jobs: [job('a')], cursor: '1.1' });
+  setup.ws.sockets[0].drop(1006);
+  await setup.clock.next();
+  return { ...setup, sock: setup.ws.sockets[1] };
+}
+
+test('a listener that closes the client when the WebSocket opens leaves it closed', async () => {
+  const { client, clock, sock, events } = await reconnecting();
+  client.on('status', (e) => e.state === 'open' && client.close());
+  sock.open(); // threw a TypeError: the open handler sent on the connection close() dropped
+  assert.equal(client.state, 'closed');
+  assert.equal(sock.closed, true);
+  assert.deepEqual(sock.sentAfterClose, []);
+  assert.deepEqual(sock.sent.map((op) => op.op), ['resume'], 'the resume op went out while the socket was open');
+  assert.equal(events.at(-1).state, 'closed');
+  assert.equal(events.at(-1).final, true);
+  assert.deepEqual(clock.pending(), []);
+  client.connect();
+  await flush();
+  assert.equal(client.state, 'closed', 'a closed client stays closed');
+});
+
+test('a listener that moves the client to another user when the WebSocket opens', async () => {
+  const { client, ws, sock } = await reconnecting();
+  const off = client.on('status', (e) => {
+    if (e.state !== 'open') return;
+    off();
+    client.subscribe({ userId: '*' });
+  });
+  sock.open();
+  await flush();
+  assert.equal(sock.closed, true);
+  assert.deepEqual(sock.sentAfterClose, []);
+  const next = ws.sockets[2];
+  next.open();
+  assert.deepEqual(next.sent, [{ op: 'subscribe', userId: '*' }]);
+  client.close();
+});
+
+test('a subscribe from a listener of the open status follows the resume op', async () => {
+  const { client, sock } = await reconnecting();
+  client.on('status', (e) => e.state === 'open' && client.subscribe({ types: ['data_import'] }));
+  sock.open();
+  // The bridge refuses a resume op that is not the first message.
+  assert.deepEqual(sock.sent.map((op) => op.op), ['resume', 'subscribe']);
+  assert.deepEqual(sock.sent[1].types, ['data_import']);
+  client.close();
+});
+
+test('a listener that closes the client when an SSE stream opens gets nothing more', async () => {
+  const { client, clock, es, events } = newClient({ transports: ['sse'] });
+  client.connect();
+  await flush();
+  client.on('status', (e) => e.state === 'open' && client.close());
+  // The first event opens the stream (no open event came before it).
+  es.sources[0].receive('snapshot', { type: 'snapshot', jobs: [job('a')], cursor: '3.1' });
+  assert.equal(client.state, 'closed');
+  assert.equal(es.sources[0].closed, true);
+  assert.equal(events.some((e) => e.type === 'snapshot'), false);
+  assert.equal(client.jobs.size, 0);
+  assert.deepEqual(clock.pending(), []);
+});
+
+test('a listener that closes the client when a fallback transport opens leaves no probe pending', async () => {
+  const { client, clock, ws, es, events } = newClient({ transports: ['websocket', 'sse'], fallbackAfter: 1 });
+  client.connect();
+  await flush();
+  ws.sockets[0].drop();
+  await clock.next(); // to SSE, which probes the WebSocket again later
+  client.on('status', (e) => e.state === 'open' && client.close());
+  es.sources[0].open();
+  assert.equal(client.state, 'closed');
+  assert.equal(events.at(-1).final, true);
+  assert.deepEqual(clock.pending(), []);
+});
