@@ -17,7 +17,8 @@ export class PollingTransport {
    * @param {Function} o.setTimeout
    * @param {Function} o.clearTimeout
    * @param {string} o.baseUrl
-   * @param {() => string} o.userId whose jobs, asked at each poll; '*' lists everyone's
+   * @param {string} o.userId       whose jobs, for as long as this connection lasts; '*' lists
+   *   everyone's
    * @param {string} o.token        access token (Authorization header)
    * @param {number} o.intervalMs   between the end of a poll and the start of the next
    * @param {number} o.pageLimit    jobs asked for per page
@@ -70,13 +71,16 @@ export class PollingTransport {
     }
     if (this.stopped_ || !this.current_()) return;
     this.onListing_(listing);
+    // The client's listeners run inside onListing and may have closed it or moved it to
+    // another connection: a poll scheduled now would still send its request.
+    if (this.stopped_ || !this.current_()) return;
     this.timer_ = this.setTimeout_(() => this.poll_(), this.intervalMs_);
   }
 
   async fetchAllJobs_() {
     // Built at each poll, not once up front: a userId that cannot be encoded fails the poll
     // like any other failure to list.
-    const userId = this.userId_();
+    const userId = this.userId_;
     const path = userId === '*' ? `${API}/jobs` : `${API}/users/${encodeURIComponent(userId)}/jobs`;
     const jobs = [];
     let cursor;

@@ -533,7 +533,7 @@ export class ProgressClient {
       setTimeout: this.setTimeout_,
       clearTimeout: this.clearTimeout_,
       baseUrl: this.baseUrl_,
-      userId: () => this.userId,
+      userId: this.userId, // another user takes another connection (subscribe restarts)
       token: ctx.token,
       intervalMs: this.o_.pollIntervalMs,
       pageLimit: this.o_.pollPageLimit,
@@ -541,9 +541,9 @@ export class ProgressClient {
       current: () => this.current_(ctx),
       onListing: (listing) => {
         const first = !ctx.opened;
-        this.markOpen_(ctx);
+        if (!this.markOpen_(ctx)) return;
         this.attempt_ = 0;
-        this.applyPolled_(listing, first);
+        this.applyPolled_(listing, first, ctx);
       },
       onFailure: (e) => {
         this.conn_ = null;
@@ -563,8 +563,9 @@ export class ProgressClient {
   // --- messages ---------------------------------------------------------------------------
 
   // A poll's listing diffed into the view: the first of a connection replaces it like a
-  // snapshot, later ones become `job` and `removed` events for what changed.
-  applyPolled_({ jobs: list, pages }, first) {
+  // snapshot, later ones become `job` and `removed` events for what changed. A listener that
+  // closes the client or subscribes anew ends the diff: the rest belongs to the old connection.
+  applyPolled_({ jobs: list, pages }, first, ctx) {
     const fresh = new Map();
     for (const job of list) {
       if (isValidJob(job) && this.inScope_(job)) fresh.set(jobKey(job.userId, job.jobId), job);
@@ -574,6 +575,7 @@ export class ProgressClient {
       return;
     }
     for (const [key, job] of fresh) {
+      if (!this.current_(ctx)) return;
       const previous = this.jobs.get(key);
       if (!previous || !sameJob(previous, job)) this.putJob_(job);
     }
@@ -582,6 +584,7 @@ export class ProgressClient {
     // polls in a row miss it.
     const missing = new Set();
     for (const [key, job] of [...this.jobs]) {
+      if (!this.current_(ctx)) return;
       if (fresh.has(key)) continue;
       if (pages <= 1 || this.missedOnce_.has(key)) this.removeJob_(job.userId, job.jobId);
       else missing.add(key);

@@ -3,8 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { PollingTransport } from '../../web/polling-transport.js';
 import { backoffDelay, decodeToken, jobKey } from '../../web/progress-client.js';
-import { ALICE, fakeFetch, flush, job, listing, makeToken, newClient } from './client-fakes.mjs';
+import { ALICE, FakeClock, fakeFetch, flush, job, listing, makeToken, newClient } from './client-fakes.mjs';
 
 // --- tests ------------------------------------------------------------------------------
 
@@ -611,4 +612,117 @@ test('a listener that closes the client when a fallback transport opens leaves n
   assert.equal(client.state, 'closed');
   assert.equal(events.at(-1).final, true);
   assert.deepEqual(clock.pending(), []);
+});
+
+// Polling with a fetch that, like the fake, ignores abort signals: every poll scheduled is a
+// request sent. The first listing holds a and b, the later ones a (changed), c and d.
+async function polling(closeOn) {
+  let n = 0;
+  const fetch = fakeFetch({
+    jobs: () => listing(++n === 1 ? [job('a'), job('b')] : [job('a', { progress: 50, updatedAt: 2 }), job('c'), job('d')]),
+  });
+  const setup = newClient({ transports: ['poll'], pollIntervalMs: 1000, fetch });
+  setup.client.on(closeOn.type, (e) => (closeOn.when?.(e) ?? true) && setup.client.close());
+  setup.client.connect();
+  await flush();
+  return { ...setup, fetch };
+}
+
+for (const [closeOn, polls] of [
+  [{ type: 'status', when: (e) => e.state === 'open' }, 1],
+  [{ type: 'snapshot' }, 1],
+  [{ type: 'job' }, 2],
+  [{ type: 'removed' }, 2],
+]) {
+  test(`a listener of '${closeOn.type}' that closes the client during a poll stops the polling`, async () => {
+    const { client, clock, fetch, events } = await polling(closeOn);
+    if (polls === 2) await clock.next();
+    assert.equal(client.state, 'closed');
+    assert.deepEqual(clock.pending(), [], 'no poll scheduled after close()');
+    assert.equal(fetch.listings().length, polls);
+    // Nothing after the final status: the rest of the listing is not applied either.
+    const last = events.findIndex((e) => e.type === 'status' && e.final);
+    assert.deepEqual(events.slice(last + 1), []);
+  });
+}
+
+test('a listener that subscribes during a poll leaves one poll running, on the new connection', async () => {
+  const fetch = fakeFetch({ jobs: () => listing([job('a', { type: 'data_import' }), job('b', { type: 'report' })]) });
+  const { client, clock, events } = newClient({ transports: ['poll'], pollIntervalMs: 1000, fetch });
+  const off = client.on('snapshot', () => {
+    off();
+    client.subscribe({ types: ['data_import'] });
+  });
+  client.connect();
+  await flush();
+  assert.equal(fetch.listings().length, 2, "the first connection's poll, then the new one's");
+  assert.deepEqual(clock.pending(), [1000], 'the first connection schedules no further poll');
+  await clock.next();
+  assert.equal(fetch.listings().length, 3);
+  assert.deepEqual(clock.pending(), [1000]);
+  assert.deepEqual([...client.jobs.keys()], ['alice/a']);
+  assert.equal(events.filter((e) => e.type === 'snapshot').length, 2);
+  client.close();
+  assert.deepEqual(clock.pending(), []);
+});
+
+// The transport on its own: the client's callbacks reduced to what a test needs.
+function pollingTransport(extra = {}) {
+  const clock = new FakeClock();
+  const fetch = fakeFetch({ jobs: () => listing([job('a')]) });
+  const seen = { listings: 0, failures: [] };
+  const transport = new PollingTransport({
+    fetch,
+    setTimeout: clock.setTimeout,
+    clearTimeout: clock.clearTimeout,
+    baseUrl: 'http://127.0.0.1:8080',
+    userId: 'alice',
+    token: ALICE,
+    intervalMs: 1000,
+    pageLimit: 200,
+    maxPages: 20,
+    current: () => true,
+    onListing: () => seen.listings++,
+    onFailure: (e) => seen.failures.push(e),
+    ...extra,
+  });
+  return { transport, clock, fetch, seen };
+}
+
+test('the polling transport asks for the user it started with at every poll', async () => {
+  for (const [userId, path] of [
+    ['alice', '/api/v1/users/alice/jobs'],
+    ['*', '/api/v1/jobs'],
+  ]) {
+    const { transport, clock, fetch, seen } = pollingTransport({ userId });
+    transport.start();
+    await flush();
+    await clock.next();
+    assert.deepEqual(fetch.listings().map((r) => r.url.pathname), [path, path]);
+    assert.equal(seen.listings, 2);
+    transport.close();
+    assert.deepEqual(clock.pending(), []);
+  }
+  // A userId that cannot be encoded fails the first poll, like any failure to list.
+  const { transport, clock, fetch, seen } = pollingTransport({ userId: '\ud800' });
+  transport.start();
+  await flush();
+  assert.equal(seen.failures.length, 1);
+  assert.ok(seen.failures[0] instanceof URIError);
+  assert.equal(fetch.listings().length, 0);
+  assert.deepEqual(clock.pending(), []);
+});
+
+test('the polling transport schedules no poll once closed or stale during onListing', async () => {
+  for (const how of ['close', 'stale']) {
+    let current = true;
+    const setup = pollingTransport({
+      current: () => current,
+      onListing: () => (how === 'close' ? setup.transport.close() : (current = false)),
+    });
+    setup.transport.start();
+    await flush();
+    assert.deepEqual(setup.clock.pending(), [], how);
+    assert.equal(setup.fetch.listings().length, 1, how);
+  }
 });
