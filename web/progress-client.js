@@ -407,6 +407,7 @@ export class ProgressClient {
   refused_(ctx, { status, code, message, reported = false }) {
     if (ctx.generation !== this.generation_ || this.closed_) return;
     if (!reported) this.emit_('error', { code, message, status });
+    if (!this.current_(ctx)) return; // the listener closed the client
     const expired = status === 401 && code === 'token_expired';
     const refresh = expired && this.refreshable_ && ctx.token !== this.expiredToken_;
     if (expired) this.expiredToken_ = ctx.token;
@@ -435,6 +436,7 @@ export class ProgressClient {
         this.attempt_ = 0;
         this.transport = this.transports_[this.transportIndex_];
         this.setState_('fallback', { from, to: this.transport });
+        if (generation !== this.generation_) return; // a listener closed or restarted the client
         this.timer_ = this.setTimeout_(() => {
           this.timer_ = null;
           if (generation === this.generation_) this.open_();
@@ -454,7 +456,10 @@ export class ProgressClient {
     if (code === 4001 && this.transport === 'websocket') {
       this.emit_('error', { code: 'token_expired', message: 'the token expired; reconnecting with a fresh one' });
     }
+    // Listeners of these events may have closed the client or restarted it already.
+    if (generation !== this.generation_) return;
     this.setState_('closed', { code, reason, reconnectInMs: delay, final: false });
+    if (generation !== this.generation_) return;
     this.timer_ = this.setTimeout_(() => {
       this.timer_ = null;
       if (generation === this.generation_) this.open_();

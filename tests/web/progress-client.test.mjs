@@ -726,3 +726,26 @@ test('the polling transport schedules no poll once closed or stale during onList
     assert.equal(setup.fetch.listings().length, 1, how);
   }
 });
+
+test('a listener that closes the client on a reconnect, a fallback or a refusal leaves it closed', async () => {
+  const cases = [
+    [{ transports: ['websocket'] }, 'status', (e) => e.state === 'closed' && !e.final, (s) => s.ws.sockets[0].drop()],
+    [{ fallbackAfter: 1 }, 'status', (e) => e.state === 'fallback', (s) => s.ws.sockets[0].drop()],
+    [{ transports: ['websocket'] }, 'error', (e) => e.code === 'token_expired', (s) => s.ws.sockets[0].drop(4001)],
+  ];
+  const refused = fakeFetch({ jobs: () => ({ status: 401, body: { error: { code: 'invalid_token', message: 'no' } } }) });
+  cases.push([{ transports: ['poll'], fetch: refused }, 'error', (e) => e.code === 'invalid_token', () => {}]);
+  for (const [extra, type, when, act] of cases) {
+    const setup = newClient(extra);
+    const { client, clock, events } = setup;
+    client.on(type, (e) => when(e) && client.close());
+    client.connect();
+    await flush();
+    act(setup);
+    await flush();
+    assert.equal(client.state, 'closed', `${type} ${when}`);
+    assert.deepEqual(clock.pending(), [], `${type} ${when}: no timer left`);
+    const last = events.findIndex((e) => e.type === 'status' && e.final);
+    assert.deepEqual(events.slice(last + 1), [], `${type} ${when}: nothing after the final status`);
+  }
+});
