@@ -39,7 +39,7 @@ http_answer stream_routes::websocket(const api_call& call) const {
   // ?resume=state: the client's first message says which job versions it holds.
   const bool await_state = call.query.get("resume") == std::optional<std::string_view>{"state"};
   return [hub = hub_, &metrics = metrics_, &access = access_, options = options_, who = *call.who,
-          resume = resume_from(call, false), await_state](beast::tcp_stream stream, http_request request,
+          resume = resume_from(call, false), await_state](connection_stream stream, http_request request,
                                                           beast::flat_buffer, connection_slot slot) {
     auto session = std::make_shared<websocket_session>(std::move(stream), hub, metrics, access, who,
                                                        resume.after, resume.cursor, options, await_state);
@@ -54,7 +54,7 @@ http_answer stream_routes::sse(const api_call& call) const {
   stream_scope scope{std::move(std::get<read_grant>(granted).user_id), {}, {}};
   return [hub = hub_, &metrics = metrics_, options = options_, who = *call.who, scope = std::move(scope),
           resume = resume_from(call, true), head = wire::sse_response_head(call.req, cors_)](
-             beast::tcp_stream stream, http_request, beast::flat_buffer, connection_slot slot) {
+             connection_stream stream, http_request, beast::flat_buffer, connection_slot slot) {
     auto session = std::make_shared<sse_session>(std::move(stream), hub, metrics, who, scope, resume.after,
                                                  resume.cursor, options);
     session->hold(std::move(slot));

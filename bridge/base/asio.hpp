@@ -32,4 +32,12 @@ namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+// Every connection runs on a strand of its own, named by its concrete type.
+// Wrapped in the type-erased net::any_io_executor, a strand is copied to the
+// heap each time it is wrapped and reference-counted at each copy; sockets,
+// streams and their pending operations would hold several such copies each.
+using connection_executor = net::strand<net::io_context::executor_type>;
+using connection_socket = net::basic_stream_socket<tcp, connection_executor>;
+using connection_stream = beast::basic_stream<tcp, connection_executor>;
+
 }  // namespace progress::bridge

@@ -16,7 +16,7 @@ namespace progress::bridge {
 // (WebSocket upgrade, server-sent events). It receives the stream, the
 // request that asked for it, any bytes already read past that request, and the
 // connection's slot, which whoever owns the socket keeps until it closes.
-using stream_handoff = std::function<void(beast::tcp_stream stream, http_request req,
+using stream_handoff = std::function<void(connection_stream stream, http_request req,
                                           beast::flat_buffer buffer, connection_slot slot)>;
 
 // A response to write, or the hand-off of the connection to a stream.

@@ -5,7 +5,7 @@
 
 namespace progress::bridge {
 
-http_session::http_session(tcp::socket&& socket, std::shared_ptr<http_service> service,
+http_session::http_session(connection_socket&& socket, std::shared_ptr<http_service> service,
                            const http_limits& limits, connection_slot slot,
                            std::shared_ptr<const trusted_proxies> proxies)
     : stream_(std::move(socket)),

@@ -32,7 +32,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
  public:
   // `slot` counts the connection until its socket closes (it goes with a
   // hand-off); `proxies` decides whose forwarding header names the client.
-  http_session(tcp::socket&& socket, std::shared_ptr<http_service> service, const http_limits& limits,
+  http_session(connection_socket&& socket, std::shared_ptr<http_service> service, const http_limits& limits,
                connection_slot slot = {}, std::shared_ptr<const trusted_proxies> proxies = nullptr);
 
   // Starts reading on the session's strand.
@@ -53,7 +53,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void on_write(bool close, beast::error_code ec, std::size_t bytes);
   void do_close();
 
-  beast::tcp_stream stream_;
+  connection_stream stream_;
   beast::flat_buffer buffer_;
   std::shared_ptr<http_service> service_;
   http_limits limits_;

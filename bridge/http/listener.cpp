@@ -89,7 +89,7 @@ void listener::do_accept() {
                          beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 
-void listener::on_accept(beast::error_code ec, tcp::socket socket) {
+void listener::on_accept(beast::error_code ec, connection_socket socket) {
   if (ec == net::error::operation_aborted) return;  // stop()
   // A client that gave up while waiting in the backlog: nothing is wrong here.
   if (ec == net::error::connection_aborted) return do_accept();
@@ -99,7 +99,7 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket) {
   do_accept();
 }
 
-void listener::admit(tcp::socket socket) {
+void listener::admit(connection_socket socket) {
   beast::error_code ec;
   const auto peer = socket.remote_endpoint(ec);
   if (ec) return;  // already gone; the socket closes here
@@ -118,7 +118,7 @@ void listener::admit(tcp::socket socket) {
   session->run();
 }
 
-void listener::refuse(tcp::socket& socket, connection_refusal why, const std::string& address) {
+void listener::refuse(connection_socket& socket, connection_refusal why, const std::string& address) {
   service_->on_connection_refused(to_string(why));
   if (why == connection_refusal::per_address) {
     outsider_log().log("address_cap", spdlog::level::warn,

@@ -64,11 +64,11 @@ class listener : public std::enable_shared_from_this<listener> {
 
  private:
   void do_accept();
-  void on_accept(beast::error_code ec, tcp::socket socket);
-  void admit(tcp::socket socket);
+  void on_accept(beast::error_code ec, connection_socket socket);
+  void admit(connection_socket socket);
   void on_accept_error(beast::error_code ec);
   [[nodiscard]] std::size_t shed_waiting();
-  void refuse(tcp::socket& socket, connection_refusal why, const std::string& address);
+  void refuse(connection_socket& socket, connection_refusal why, const std::string& address);
 
   net::io_context& ioc_;
   tcp::acceptor acceptor_;

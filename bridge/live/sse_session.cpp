@@ -5,7 +5,7 @@
 
 namespace progress::bridge {
 
-sse_session::sse_session(beast::tcp_stream&& stream, std::shared_ptr<stream_hub> hub, metrics& metrics,
+sse_session::sse_session(connection_stream&& stream, std::shared_ptr<stream_hub> hub, metrics& metrics,
                          principal who, stream_scope scope, std::optional<std::uint64_t> resume_after,
                          std::string resume_cursor, const stream_options& options)
     : stream_session(stream.get_executor(), hub, metrics, stream_framing::sse, std::move(who),

@@ -23,7 +23,7 @@ namespace progress::bridge {
 
 class sse_session final : public stream_session {
  public:
-  sse_session(beast::tcp_stream&& stream, std::shared_ptr<stream_hub> hub, metrics& metrics, principal who,
+  sse_session(connection_stream&& stream, std::shared_ptr<stream_hub> hub, metrics& metrics, principal who,
               stream_scope scope, std::optional<std::uint64_t> resume_after, std::string resume_cursor,
               const stream_options& options);
 
@@ -49,7 +49,7 @@ class sse_session final : public stream_session {
     return std::static_pointer_cast<sse_session>(shared_from_this());
   }
 
-  beast::tcp_stream stream_;
+  connection_stream stream_;
   net::steady_timer heartbeat_timer_;
   std::array<char, 256> discard_{};  // what a client sends after its request is ignored
   std::vector<net::const_buffer> buffers_;

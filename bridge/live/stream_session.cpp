@@ -23,7 +23,7 @@ std::string_view to_string(stream_end reason) noexcept {
   return "error";
 }
 
-stream_session::stream_session(net::any_io_executor executor, std::shared_ptr<stream_hub> hub,
+stream_session::stream_session(connection_executor executor, std::shared_ptr<stream_hub> hub,
                                metrics& metrics, stream_framing framing, principal who, stream_scope scope,
                                std::optional<std::uint64_t> resume_after, std::string resume_cursor,
                                const stream_options& options)

@@ -67,7 +67,7 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
 
  protected:
   // `resume_after` / `resume_cursor`: the client's cursor when it was valid here.
-  stream_session(net::any_io_executor executor, std::shared_ptr<stream_hub> hub, metrics& metrics,
+  stream_session(connection_executor executor, std::shared_ptr<stream_hub> hub, metrics& metrics,
                  stream_framing framing, principal who, stream_scope scope,
                  std::optional<std::uint64_t> resume_after, std::string resume_cursor,
                  const stream_options& options);
@@ -138,7 +138,7 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   }
   void unwatch_expiry();
 
-  net::any_io_executor executor_;
+  connection_executor executor_;
   std::shared_ptr<stream_hub> hub_;
   metrics& metrics_;
   const stream_framing framing_;

@@ -28,7 +28,7 @@ websocket::close_reason close_reason_for(stream_end reason) {
 
 }  // namespace
 
-websocket_session::websocket_session(beast::tcp_stream&& stream, std::shared_ptr<stream_hub> hub,
+websocket_session::websocket_session(connection_stream&& stream, std::shared_ptr<stream_hub> hub,
                                      metrics& metrics, const access_policy& access, principal who,
                                      std::optional<std::uint64_t> resume_after, std::string resume_cursor,
                                      const stream_options& options, bool await_state)

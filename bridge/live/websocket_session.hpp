@@ -52,7 +52,7 @@ class websocket_session final : public stream_session {
   static constexpr std::chrono::seconds resume_wait{5};
 
   // `access` decides what a `subscribe` op may follow; it must outlive the session.
-  websocket_session(beast::tcp_stream&& stream, std::shared_ptr<stream_hub> hub, metrics& metrics,
+  websocket_session(connection_stream&& stream, std::shared_ptr<stream_hub> hub, metrics& metrics,
                     const access_policy& access, principal who, std::optional<std::uint64_t> resume_after,
                     std::string resume_cursor, const stream_options& options, bool await_state = false);
 

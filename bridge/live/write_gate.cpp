@@ -14,7 +14,7 @@ void release_if_large(std::vector<net::const_buffer>& buffers) {
 
 }  // namespace
 
-write_gate::write_gate(tcp::socket&& socket) : socket_(std::move(socket)) {
+write_gate::write_gate(connection_socket&& socket) : socket_(std::move(socket)) {
   // write_frames tries the socket at once and must never block the thread.
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);

@@ -30,19 +30,19 @@ namespace progress::bridge {
 
 class write_gate {
  public:
-  using executor_type = tcp::socket::executor_type;
-  using next_layer_type = tcp::socket;
-  using lowest_layer_type = tcp::socket;
+  using executor_type = connection_executor;
+  using next_layer_type = connection_socket;
+  using lowest_layer_type = connection_socket;
   using write_handler = void(boost::system::error_code, std::size_t);
 
   // Beast's bytes held at most (more in one write_some is taken in parts).
   static constexpr std::size_t beast_bytes_limit = 512;
 
-  explicit write_gate(tcp::socket&& socket);
+  explicit write_gate(connection_socket&& socket);
 
   [[nodiscard]] executor_type get_executor() noexcept { return socket_.get_executor(); }
-  [[nodiscard]] tcp::socket& next_layer() noexcept { return socket_; }
-  [[nodiscard]] tcp::socket& lowest_layer() noexcept { return socket_; }
+  [[nodiscard]] connection_socket& next_layer() noexcept { return socket_; }
+  [[nodiscard]] connection_socket& lowest_layer() noexcept { return socket_; }
 
   template <class MutableBuffers, class Handler>
   auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
@@ -121,7 +121,7 @@ class write_gate {
   void flush();
   void on_flushed(boost::system::error_code ec);
 
-  tcp::socket socket_;
+  connection_socket socket_;
   std::string beast_bytes_;                  // Beast's, waiting
   std::vector<net::const_buffer> frames_;    // the session's, waiting (rest of a batch)
   std::vector<net::const_buffer> writing_;   // the gather write in flight

@@ -25,7 +25,7 @@ class echo_service : public http_service {
   http_answer serve(const http_request& req, const request_info& info) override {
     if (req.target() == "/handoff") {
       return
-          [this](beast::tcp_stream stream, http_request request, beast::flat_buffer, connection_slot slot) {
+          [this](connection_stream stream, http_request request, beast::flat_buffer, connection_slot slot) {
             ++handed_over;
             {
               std::lock_guard lock{mutex_};

@@ -16,7 +16,7 @@ namespace progress::bridge::fixtures {
 
 class fake_stream_session final : public stream_session {
  public:
-  fake_stream_session(net::any_io_executor executor, std::shared_ptr<stream_hub> hub, metrics& metrics,
+  fake_stream_session(connection_executor executor, std::shared_ptr<stream_hub> hub, metrics& metrics,
                       stream_framing framing, principal who, stream_scope scope,
                       std::optional<std::uint64_t> resume_after, std::string resume_cursor,
                       const stream_options& options, std::size_t batch_limit = 1)

@@ -27,7 +27,7 @@ struct websocket_pair {
   // `small_buffers`: tiny kernel buffers, so that big writes are taken in parts.
   explicit websocket_pair(bool small_buffers = false) {
     tcp::acceptor acceptor{io, tcp::endpoint{net::ip::make_address("127.0.0.1"), 0}};
-    tcp::socket accepted{io};
+    connection_socket accepted{net::make_strand(io)};
     if (small_buffers) client.next_layer().open(tcp::v4());
     if (small_buffers) client.next_layer().set_option(net::socket_base::receive_buffer_size{4096});
     client.next_layer().connect(acceptor.local_endpoint());
