@@ -5,7 +5,9 @@
 namespace progress::bridge {
 
 stream_hub::stream_hub(net::io_context& ioc, const job_store& store, stream_hub_options options)
-    : store_(store), options_(options), strand_(net::make_strand(ioc)),
+    : store_(store),
+      options_(options),
+      strand_(net::make_strand(ioc)),
       expiry_(std::make_shared<expiry_sweep>(ioc.get_executor())),
       keepalive_(std::make_shared<keepalive_sweep>(ioc.get_executor())) {}
 
@@ -66,11 +68,13 @@ void stream_hub::fan_out(const std::shared_ptr<const stream_event>& event) {
 
 void stream_hub::add(const subscriber_ptr& stream, const std::optional<std::string>& user_id) {
   if (user_id) {
-    by_user_[*user_id].push_back(stream);
+    auto& [user, streams] = *by_user_.try_emplace(*user_id).first;
+    streams.push_back(stream);
+    registered_[stream.get()] = &user;
   } else {
     everyone_.push_back(stream);
+    registered_[stream.get()] = nullptr;
   }
-  registered_[stream.get()] = user_id;
 }
 
 void stream_hub::remove(const subscriber_ptr& stream) {

@@ -26,8 +26,8 @@
 
 #include "asio.hpp"
 #include "expiry_sweep.hpp"
-#include "keepalive_sweep.hpp"
 #include "job_store.hpp"
+#include "keepalive_sweep.hpp"
 #include "stream_event.hpp"
 
 namespace progress::bridge {
@@ -131,8 +131,9 @@ class stream_hub : public std::enable_shared_from_this<stream_hub> {
   bool stopped_ = false;
   std::unordered_map<std::string, std::vector<subscriber_ptr>> by_user_;
   std::vector<subscriber_ptr> everyone_;
-  // Where each stream is registered: its user, or nullopt for everyone.
-  std::unordered_map<stream_subscriber*, std::optional<std::string>> registered_;
+  // Where each stream is registered: the key of its user's entry in by_user_
+  // (nodes of an unordered_map stay put), or null for everyone.
+  std::unordered_map<stream_subscriber*, const std::string*> registered_;
 };
 
 }  // namespace progress::bridge

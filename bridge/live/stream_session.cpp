@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include <boost/asio/defer.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/defer.hpp>
 
 #include "rate_limited_log.hpp"
 #include "store_cursor.hpp"
@@ -33,8 +33,9 @@ stream_session::stream_session(connection_executor executor, std::shared_ptr<str
       framing_(framing),
       who_(std::move(who)),
       scope_(std::move(scope)),
-      resume_after_(resume_after),
-      resume_cursor_(std::move(resume_cursor)),
+      resume_(resume_after
+                  ? std::make_unique<resume_point>(resume_point{resume_after, std::move(resume_cursor), {}})
+                  : nullptr),
       options_(options),
       queue_(send_queue_limits{.messages = options.queue_limit, .bytes = options.queue_bytes}) {
   hub_->stream_opened();
@@ -77,9 +78,12 @@ std::string stream_session::cursor(std::uint64_t revision) const {
 }
 
 void stream_session::begin(std::shared_ptr<const std::vector<held_job>> held) {
-  held_ = std::move(held);
+  if (held) {
+    if (!resume_) resume_ = std::make_unique<resume_point>();
+    resume_->held = std::move(held);
+  }
   start_asked_ = true;
-  hub_->attach(self(), scope_.user_id, resume_after_);
+  hub_->attach(self(), scope_.user_id, resume_ ? resume_->after : std::nullopt);
   if (expiry_deadline() <= std::chrono::system_clock::now()) return expire();
   expiry_watched_ = true;
   hub_->expiry().watch(*this, expiry_deadline());
@@ -115,7 +119,9 @@ void stream_session::start(const stream_start& start) {
   // start.revision, as the hub posted them before this start).
   queue_.drop_superseded();
   if (start.resumed) {
-    if (!send_view_start(wire::resume_message(resume_cursor_), "resume", resume_cursor_)) return;
+    // The hub resumes only a stream that asked to, with its cursor.
+    const std::string resumed_at = resume_ ? resume_->cursor : std::string{};
+    if (!send_view_start(wire::resume_message(resumed_at), "resume", resumed_at)) return;
     for (const auto& change : start.changes) {
       // Every missed change, not only the latest of each job: recovered means all of them.
       if (scope_.covers(change->key, change->job.get())) queue(outgoing_message{change, nullptr}, false);
@@ -124,8 +130,8 @@ void stream_session::start(const stream_start& start) {
     const std::string at = cursor(start.revision);
     std::string json;
     // A truncated snapshot lacks jobs the store holds: they would be reported removed.
-    if (held_ && !start.truncated) {
-      const auto diff = diff_states(start.jobs, *held_, scope_.user_id);
+    if (resume_ && resume_->held && !start.truncated) {
+      const auto diff = diff_states(start.jobs, *resume_->held, scope_.user_id);
       json = wire::state_snapshot_message(diff.jobs, diff.removed, diff.unchanged, scope_, at);
     } else {
       json = wire::snapshot_message(start.jobs, scope_, at, start.truncated);
@@ -133,8 +139,7 @@ void stream_session::start(const stream_start& start) {
     if (!send_view_start(std::move(json), "snapshot", at)) return;
   }
   // Later starts (a subscribe op) are snapshots of the new scope.
-  resume_after_.reset();
-  held_.reset();
+  resume_.reset();
   pump();
 }
 
@@ -194,7 +199,7 @@ void stream_session::send_final(std::string text) {
 void stream_session::change_scope(stream_scope scope) {
   if (closing_) return;
   scope_ = std::move(scope);
-  held_.reset();  // the client asked for another view: a full snapshot of it
+  if (resume_) resume_->held.reset();  // the client asked for another view: a full snapshot of it
   // Until the fresh snapshot arrives, events are filtered by the new scope.
   if (start_asked_) {
     start_stale_ = true;  // at most one start asked of the hub at a time

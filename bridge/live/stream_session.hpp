@@ -144,11 +144,16 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   const stream_framing framing_;
   const principal who_;
   stream_scope scope_;
-  std::optional<std::uint64_t> resume_after_;
-  std::string resume_cursor_;
-  // The job versions the client holds (state resume): a first start that is a
-  // snapshot is sent as what differs from them (state_diff), on this strand.
-  std::shared_ptr<const std::vector<held_job>> held_;
+  // What the first start resumes from, made only for a stream that resumes
+  // and dropped once it started (most streams never hold one).
+  struct resume_point {
+    std::optional<std::uint64_t> after;  // the client's cursor, when valid here
+    std::string cursor;
+    // The job versions the client holds (state resume): a first start that is a
+    // snapshot is sent as what differs from them (state_diff), on this strand.
+    std::shared_ptr<const std::vector<held_job>> held;
+  };
+  std::unique_ptr<resume_point> resume_;
   const stream_options options_;
 
   send_queue queue_;
@@ -160,8 +165,8 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   bool start_asked_ = false;  // the hub owes this stream a start (attach or rescope)
   bool start_stale_ = false;  // the scope changed since it was asked
   bool writing_ = false;
-  bool pumping_ = false;      // pump() is writing batches
-  bool stall_armed_ = false;  // stall_timer_ waits for the write in flight
+  bool pumping_ = false;         // pump() is writing batches
+  bool stall_armed_ = false;     // stall_timer_ waits for the write in flight
   bool expiry_watched_ = false;  // the hub's expiry_sweep holds this stream
   bool closing_ = false;
   bool finished_ = false;

@@ -38,7 +38,9 @@ websocket_session::websocket_session(connection_stream&& stream, std::shared_ptr
       access_(access),
       awaiting_state_(await_state) {}
 
-websocket_session::~websocket_session() { hub().keepalive().remove(*this); }
+websocket_session::~websocket_session() {
+  hub().keepalive().remove(*this);
+}
 
 void websocket_session::run(http_request req) {
   // Frames already leave in one write per batch: Nagle's algorithm would only hold the

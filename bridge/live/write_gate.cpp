@@ -4,7 +4,7 @@ namespace progress::bridge {
 
 namespace {
 
-// What a drained gate may keep of its buffer lists (an idle connection holds none).
+// What a drained gate may keep of the frames waiting for a write in flight.
 constexpr std::size_t kept_buffers = 16;
 
 void release_if_large(std::vector<net::const_buffer>& buffers) {
@@ -57,7 +57,8 @@ void write_gate::flush() {
 
 void write_gate::on_flushed(boost::system::error_code ec) {
   flushing_ = false;
-  release_if_large(writing_);
+  // Freed: most batches go straight to the socket, so an idle connection holds no list.
+  std::vector<net::const_buffer>{}.swap(writing_);
   // Freed, not cleared: the handshake's response would otherwise stay held by
   // every idle connection (pings, pongs and close frames fit the string inline).
   std::string{}.swap(beast_in_flight_);

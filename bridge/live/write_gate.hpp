@@ -74,7 +74,9 @@ class write_gate {
   }
 
   // Nothing held, nothing being written.
-  [[nodiscard]] bool quiet() const noexcept { return !flushing_ && !beast_waiter_.handler && frames_.empty(); }
+  [[nodiscard]] bool quiet() const noexcept {
+    return !flushing_ && !beast_waiter_.handler && frames_.empty();
+  }
 
  private:
   // A parked completion handler (Beast's, or the session's).
@@ -102,7 +104,8 @@ class write_gate {
   template <class Handler>
   void park(parked& slot, Handler&& handler, std::size_t bytes) {
     using decayed = std::decay_t<Handler>;
-    slot.handler = std::make_unique<waiter_of<decayed>>(decayed(std::forward<Handler>(handler)), get_executor());
+    slot.handler =
+        std::make_unique<waiter_of<decayed>>(decayed(std::forward<Handler>(handler)), get_executor());
     slot.bytes = bytes;
   }
 
@@ -122,14 +125,14 @@ class write_gate {
   void on_flushed(boost::system::error_code ec);
 
   connection_socket socket_;
-  std::string beast_bytes_;                  // Beast's, waiting
-  std::vector<net::const_buffer> frames_;    // the session's, waiting (rest of a batch)
-  std::vector<net::const_buffer> writing_;   // the gather write in flight
+  std::string beast_bytes_;                 // Beast's, waiting
+  std::vector<net::const_buffer> frames_;   // the session's, waiting (rest of a batch)
+  std::vector<net::const_buffer> writing_;  // the gather write in flight
   parked beast_waiter_;
   parked frames_waiter_;
-  std::string beast_in_flight_;              // Beast's bytes of the write in flight
-  bool beast_in_write_ = false;              // beast_waiter_ completes with the write in flight
-  bool frames_in_write_ = false;             // frames_waiter_ completes with the write in flight
+  std::string beast_in_flight_;   // Beast's bytes of the write in flight
+  bool beast_in_write_ = false;   // beast_waiter_ completes with the write in flight
+  bool frames_in_write_ = false;  // frames_waiter_ completes with the write in flight
   bool flushing_ = false;
 };
 

@@ -95,8 +95,8 @@ TEST(WriteGate, AFreeSocketTakesABatchAtOnceAndTheClientReadsEveryFrame) {
   websocket_pair pair;
   const frame_batch batch{{"", payload(1, 125), payload(2, 126), payload(3, 65535), payload(4, 65536)}};
   bool completed = false;
-  const bool at_once =
-      pair.server->next_layer().write_frames(batch.buffers, [&](beast::error_code, std::size_t) { completed = true; });
+  const bool at_once = pair.server->next_layer().write_frames(
+      batch.buffers, [&](beast::error_code, std::size_t) { completed = true; });
   if (!at_once) pair.run_until([&] { return completed; });
   EXPECT_TRUE(pair.server->next_layer().quiet());
   for (const auto& expected : batch.texts) {
@@ -137,7 +137,8 @@ TEST(WriteGate, PongsAndCloseWaitForFramesInFlightToASlowReader) {
   std::function<void()> write_next = [&] {
     while (written_batches < batches) {
       std::vector<std::string> texts;
-      for (std::size_t i = 0; i < per_batch; ++i) texts.push_back(payload(written_batches * per_batch + i, 4096));
+      for (std::size_t i = 0; i < per_batch; ++i)
+        texts.push_back(payload(written_batches * per_batch + i, 4096));
       const auto& batch = *sent.emplace_back(std::make_unique<frame_batch>(std::move(texts)));
       ++written_batches;
       if (!gate.write_frames(batch.buffers, [&](beast::error_code ec, std::size_t) {
