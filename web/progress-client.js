@@ -614,7 +614,7 @@ export class ProgressClient {
         if (msg.recovery === 'state') {
           if (!Array.isArray(msg.removed)) return null;
           this.healthy_(ctx);
-          this.applyStateResume_(msg);
+          this.applyStateResume_(msg, ctx);
           break;
         }
         const fresh = new Map();
@@ -675,13 +675,16 @@ export class ProgressClient {
   }
 
   // A state resume: the bridge sent only the jobs that changed or are new, and those gone.
-  applyStateResume_(msg) {
+  // A listener may close or restart the client between any two of its events.
+  applyStateResume_(msg, ctx) {
     this.cursor = msg.cursor ?? null;
     this.emit_('resume', { cursor: this.cursor, recovered: false, recovery: 'state' });
     for (const gone of msg.removed) {
+      if (!this.current_(ctx)) return;
       if (isObject(gone) && isId(gone.userId) && isId(gone.jobId)) this.removeJob_(gone.userId, gone.jobId);
     }
     for (const job of msg.jobs) {
+      if (!this.current_(ctx)) return;
       if (isValidJob(job) && this.inScope_(job)) this.putJob_(job);
     }
   }

@@ -490,6 +490,38 @@ test('a reconnect sends the job versions held and applies a state resume', async
   client.close();
 });
 
+test('a listener that closes the client during a state resume gets no more of its events', async () => {
+  for (const closeOn of ['resume', 'removed', 'job']) {
+    const { client, clock, ws, events } = newClient({ transports: ['websocket'] });
+    client.connect();
+    await flush();
+    ws.sockets[0].open();
+    ws.sockets[0].receive({ type: 'snapshot', cursor: '1.5', jobs: [job('kept'), job('doomed'), job('gone')] });
+    ws.sockets[0].drop(1006);
+    await clock.next();
+    const again = ws.sockets[1];
+    again.open();
+    client.on(closeOn, () => client.close());
+    const before = events.length;
+    again.receive({
+      type: 'snapshot',
+      recovery: 'state',
+      recovered: false,
+      cursor: '9.40',
+      jobs: [job('fresh'), job('kept', { seq: 9 })],
+      removed: [
+        { userId: 'alice', jobId: 'doomed' },
+        { userId: 'alice', jobId: 'gone' },
+      ],
+      unchanged: 0,
+    });
+    const after = events.slice(before).filter((e) => e.type !== 'status');
+    assert.equal(after.at(-1).type, closeOn, `closed on ${closeOn}: nothing after it`);
+    assert.equal(after.filter((e) => e.type === closeOn).length, 1, `closed on ${closeOn}`);
+    assert.equal(client.state, 'closed');
+  }
+});
+
 test('no state resume without jobs held, with a narrower scope, or when turned off', async () => {
   for (const [extra, scope, why] of [
     [{ stateResume: false }, null, 'turned off'],
