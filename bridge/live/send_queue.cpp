@@ -22,6 +22,16 @@ push_result send_queue::push(outgoing_message message, bool conflate) {
   if (!message.starts_view && budgeted_bytes() + message.bytes() > limits_.bytes)
     return push_result::over_budget;
   add_pending(message);
+  if (message.starts_view) {
+    // The first view goes ahead of the own messages that waited for it, which may then leave.
+    const auto waiting = std::find_if(items_.begin() + static_cast<std::ptrdiff_t>(head_), items_.end(),
+                                      [](const outgoing_message& pending) { return pending.waits_for_view; });
+    if (waiting != items_.end()) {
+      for (auto it = waiting; it != items_.end(); ++it) it->waits_for_view = false;
+      items_.insert(waiting, std::move(message));
+      return push_result::queued;
+    }
+  }
   items_.push_back(std::move(message));
   return conflated ? push_result::conflated : push_result::queued;
 }
@@ -55,7 +65,7 @@ void send_queue::clear() {
 std::span<const outgoing_message> send_queue::start_batch(std::size_t max) {
   const std::size_t count = std::min(size(), std::max<std::size_t>(max, 1));
   batch_.clear();
-  for (std::size_t i = 0; i < count; ++i) {
+  for (std::size_t i = 0; i < count && !items_[head_].waits_for_view; ++i) {
     const std::size_t moved = items_[head_].bytes();
     pending_bytes_ -= moved;
     batch_bytes_ += moved;

@@ -12,6 +12,10 @@
 // never conflated either; a snapshot or resume waiting to be sent is dropped
 // when a newer one supersedes it (drop_superseded).
 //
+// A stream's first message is its snapshot or resume (docs/protocol.md): an
+// own message queued before it (`waits_for_view`, a pong to an early ping)
+// is held, and the first snapshot or resume queued goes ahead of it.
+//
 // Capacity rules (send_queue_limits):
 // - at most `messages` pending: a push that finds the queue full after
 //   conflation is refused (push_result::full; the session closes with 4008).
@@ -44,6 +48,8 @@ struct outgoing_message {
   std::shared_ptr<const std::string> text;  // set when `event` is not
   // A snapshot or resume: the start of the client's view, superseded by a newer one.
   bool starts_view = false;
+  // Held until a snapshot or resume is queued, which then goes ahead of it.
+  bool waits_for_view = false;
 
   // The text it holds: an own message's, or a job change's (streams share
   // one copy of it, and each counts it).
@@ -76,13 +82,16 @@ class send_queue {
   // Drops every pending message; the batch in flight stays until written.
   void clear();
 
-  // Moves up to `max` pending messages (at least one when any) into the batch
-  // in flight; no batch may be in flight. The span stays valid until end_batch().
+  // Moves up to `max` pending messages (at least one when ready()) into the
+  // batch in flight, none that waits for a view; no batch may be in flight.
+  // The span stays valid until end_batch().
   [[nodiscard]] std::span<const outgoing_message> start_batch(std::size_t max);
   // The batch in flight was written or failed: releases it.
   void end_batch();
 
   [[nodiscard]] bool empty() const noexcept { return head_ == items_.size(); }
+  // A message can be written: one is pending and it does not wait for a view.
+  [[nodiscard]] bool ready() const noexcept { return !empty() && !items_[head_].waits_for_view; }
   [[nodiscard]] std::size_t size() const noexcept { return items_.size() - head_; }
   // Bytes held, pending and in flight: all of them, and those the budget counts
   // (every message but snapshots and resumes).

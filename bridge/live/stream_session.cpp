@@ -179,7 +179,14 @@ bool stream_session::send_view_start(std::string json, std::string_view type, st
 }
 
 bool stream_session::send_own(std::string json, std::string_view type, std::string_view cursor) {
-  return send_framed(wire::frame(framing_, type, cursor, std::move(json)));
+  if (closing_) return false;
+  // Before the first snapshot or resume, held until it is queued (it goes first).
+  queue(outgoing_message{
+      .event = nullptr,
+      .text = std::make_shared<const std::string>(wire::frame(framing_, type, cursor, std::move(json))),
+      .waits_for_view = !started_});
+  pump();
+  return !closing_;
 }
 
 bool stream_session::send_framed(std::string text) {
@@ -212,7 +219,7 @@ void stream_session::change_scope(stream_scope scope) {
 void stream_session::pump() {
   if (pumping_) return;  // a write completed inside write(): the loop below goes on
   pumping_ = true;
-  while (!writing_ && !finished_ && !queue_.empty()) {
+  while (!writing_ && !finished_ && queue_.ready()) {
     const auto batch = queue_.start_batch(std::min(batch_limit(), options_.max_batch));
     in_flight_ = batch.size();
     writing_ = true;

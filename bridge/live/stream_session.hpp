@@ -81,7 +81,8 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   void finish();
 
   // Queues one of the session's own messages (JSON, one line, built by
-  // wire_format), framed for the transport. False when the queue is full and
+  // wire_format), framed for the transport; one asked before the stream's first
+  // snapshot or resume goes out after it. False when the queue is full and
   // the session was closed as a slow consumer.
   bool send_own(std::string json, std::string_view type, std::string_view cursor = {});
   // Queues text already framed for the wire (an SSE heartbeat).

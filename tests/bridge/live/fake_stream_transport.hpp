@@ -25,6 +25,7 @@ class fake_stream_session final : public stream_session {
         batch_limit_(batch_limit) {}
 
   using stream_session::idle;
+  using stream_session::send_own;
   using stream_session::writing;
 
   // What the transport would do once open.

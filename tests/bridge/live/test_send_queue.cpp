@@ -101,6 +101,34 @@ TEST(SendQueue, DropSupersededKeepsOwnMessages) {
   EXPECT_EQ(*take(queue).text, "error");
 }
 
+TEST(SendQueue, OwnMessagesBeforeTheFirstViewWaitForItAndFollowIt) {
+  send_queue queue{messages(8)};
+  queue.push(own("head"));  // a message that does not wait (an SSE response head)
+  auto early = own("pong 1");
+  early.waits_for_view = true;
+  queue.push(early);
+  early.text = std::make_shared<const std::string>("pong 2");
+  queue.push(early);
+  ASSERT_TRUE(queue.ready());
+  const auto first = queue.start_batch(8);
+  ASSERT_EQ(first.size(), 1u) << "the pongs wait for the view";
+  EXPECT_EQ(*first.front().text, "head");
+  queue.end_batch();
+  EXPECT_FALSE(queue.ready());
+  EXPECT_FALSE(queue.empty());
+  EXPECT_TRUE(queue.start_batch(8).empty());
+  queue.end_batch();
+
+  queue.push(view_start("snapshot"));
+  ASSERT_TRUE(queue.ready());
+  std::vector<std::string> order;
+  for (const auto& message : queue.start_batch(8)) order.push_back(*message.text);
+  queue.end_batch();
+  EXPECT_EQ(order, (std::vector<std::string>{"snapshot", "pong 1", "pong 2"}));
+  EXPECT_TRUE(queue.empty());
+  EXPECT_EQ(queue.bytes(), 0u);
+}
+
 TEST(SendQueue, ZeroLimitStillHoldsOneMessage) {
   send_queue queue{messages(0)};
   EXPECT_EQ(queue.push(own("x")), push_result::queued);

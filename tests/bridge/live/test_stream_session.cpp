@@ -96,6 +96,25 @@ TEST_F(StreamSession, StartsWithASnapshotOfItsScopeThenSendsEachLaterChange) {
   EXPECT_EQ(change["cursor"], (store_cursor{store_.epoch(), 4}.to_string()));
 }
 
+TEST_F(StreamSession, APongAskedBeforeTheSnapshotGoesOutAfterIt) {
+  apply("alice", "a1", job_status::in_progress, 1);
+  auto session = std::make_shared<fake_stream_session>(
+      net::make_strand(ioc_), hub_, metrics_, stream_framing::websocket, alice(),
+      stream_scope{"alice", {}, {}}, std::nullopt, "", stream_options{}, /*batch_limit=*/8);
+  session->open();  // the hub's snapshot is on its way
+  ASSERT_TRUE(session->send_own(wire::pong_message("1"), "pong"));
+  EXPECT_TRUE(session->batches.empty()) << "a stream's first message is its snapshot";
+  ioc_.poll();
+  ASSERT_EQ(session->batches.size(), 1u);
+  ASSERT_EQ(session->batches[0].size(), 2u);
+  EXPECT_EQ(json::parse(session->batches[0][0])["type"], "snapshot");
+  EXPECT_EQ(json::parse(session->batches[0][1])["type"], "pong");
+  session->complete_write();
+  ASSERT_TRUE(session->send_own(wire::pong_message("2"), "pong"));
+  ASSERT_EQ(session->batches.size(), 2u) << "after the snapshot, at once";
+  EXPECT_EQ(last_message(*session)["id"], 2);
+}
+
 TEST_F(StreamSession, OneWriteInFlightAndWhatWaitsGoesOutInOneBatch) {
   auto session = open({}, /*batch_limit=*/8);
   apply("alice", "a1", job_status::queued, 1);
@@ -178,8 +197,8 @@ TEST_F(StreamSession, AStateResumeSendsOnlyWhatDiffersThenEveryLaterChange) {
   apply("alice", "same", job_status::in_progress, 4);  // revision 1
   apply("alice", "moved", job_status::completed, 9);   // 2
   auto session = std::make_shared<fixtures::fake_stream_session>(
-      net::make_strand(ioc_), hub_, metrics_, stream_framing::websocket, alice(), stream_scope{"alice", {}, {}},
-      std::nullopt, "", stream_options{});
+      net::make_strand(ioc_), hub_, metrics_, stream_framing::websocket, alice(),
+      stream_scope{"alice", {}, {}}, std::nullopt, "", stream_options{});
   const auto holds = [](const std::string& job, job_status status, std::int64_t seq) {
     held_job held;
     held.key = job_key{"alice", job};
@@ -188,8 +207,8 @@ TEST_F(StreamSession, AStateResumeSendsOnlyWhatDiffersThenEveryLaterChange) {
     held.attempt = 1;
     return held;
   };
-  session->open_holding({holds("same", job_status::in_progress, 4), holds("moved", job_status::in_progress, 8),
-                         holds("gone", job_status::queued, 1)});
+  session->open_holding({holds("same", job_status::in_progress, 4),
+                         holds("moved", job_status::in_progress, 8), holds("gone", job_status::queued, 1)});
   ioc_.poll();
   ASSERT_EQ(session->batches.size(), 1u);
   const auto start = last_message(*session);
@@ -208,8 +227,8 @@ TEST_F(StreamSession, AStateResumeSendsOnlyWhatDiffersThenEveryLaterChange) {
 
   // A cursor this bridge covers wins over the versions held: every missed change.
   auto resumed = std::make_shared<fixtures::fake_stream_session>(
-      net::make_strand(ioc_), hub_, metrics_, stream_framing::websocket, alice(), stream_scope{"alice", {}, {}},
-      2, store_cursor{store_.epoch(), 2}.to_string(), stream_options{});
+      net::make_strand(ioc_), hub_, metrics_, stream_framing::websocket, alice(),
+      stream_scope{"alice", {}, {}}, 2, store_cursor{store_.epoch(), 2}.to_string(), stream_options{});
   resumed->open_holding({holds("same", job_status::in_progress, 4)});
   ioc_.poll();
   ASSERT_EQ(resumed->batches.size(), 1u);
