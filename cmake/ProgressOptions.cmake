@@ -40,9 +40,11 @@ endif()
 
 # GCC 12 reports a false "potential null pointer dereference" inside some
 # header-only libraries once their code is inlined at -O2 (Asio's scheduler,
-# CLI11's string splitting). The bridge includes Asio and Beast through one
-# header that silences it for their code only (bridge/base/asio.hpp); sources
-# that include CLI11 are named here and lose the warning for that file.
+# CLI11's string splitting, libstdc++'s istreambuf_iterator reading a file
+# whole into a string). The bridge includes Asio and Beast through one header
+# that silences it for their code only (bridge/base/asio.hpp); sources that
+# include CLI11 or read a file that way are named here and lose the warning
+# for that file.
 function(progress_quiet_gcc12_null_dereference)
   set_source_files_properties(${ARGN} DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
     PROPERTIES COMPILE_OPTIONS $<$<CXX_COMPILER_ID:GNU>:-Wno-null-dereference>)
