@@ -120,7 +120,8 @@ void stream_session::start(const stream_start& start) {
   queue_.drop_superseded();
   if (start.resumed) {
     // The hub resumes only a stream that asked to, with its cursor.
-    const std::string resumed_at = resume_ ? resume_->cursor : std::string{};
+    static const std::string no_cursor;
+    const std::string& resumed_at = resume_ ? resume_->cursor : no_cursor;
     if (!send_view_start(wire::resume_message(resumed_at), "resume", resumed_at)) return;
     for (const auto& change : start.changes) {
       // Every missed change, not only the latest of each job: recovered means all of them.
@@ -179,19 +180,19 @@ bool stream_session::send_view_start(std::string json, std::string_view type, st
 }
 
 bool stream_session::send_own(std::string json, std::string_view type, std::string_view cursor) {
-  if (closing_) return false;
   // Before the first snapshot or resume, held until it is queued (it goes first).
-  queue(outgoing_message{
-      .event = nullptr,
-      .text = std::make_shared<const std::string>(wire::frame(framing_, type, cursor, std::move(json))),
-      .waits_for_view = !started_});
-  pump();
-  return !closing_;
+  return send_text(wire::frame(framing_, type, cursor, std::move(json)), /*waits_for_view=*/!started_);
 }
 
 bool stream_session::send_framed(std::string text) {
+  return send_text(std::move(text), false);
+}
+
+bool stream_session::send_text(std::string text, bool waits_for_view) {
   if (closing_) return false;
-  queue(outgoing_message{nullptr, std::make_shared<const std::string>(std::move(text))});
+  queue(outgoing_message{.event = nullptr,
+                         .text = std::make_shared<const std::string>(std::move(text)),
+                         .waits_for_view = waits_for_view});
   pump();
   return !closing_;
 }

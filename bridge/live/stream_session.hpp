@@ -131,6 +131,8 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   void start(const stream_start& start);
   void deliver(const std::shared_ptr<const stream_event>& event);
   void queue(outgoing_message message, bool conflate = true);
+  // Queues framed text of the session's own (send_own, send_framed).
+  bool send_text(std::string text, bool waits_for_view);
   // Queues a snapshot or resume message, superseding pending ones.
   bool send_view_start(std::string json, std::string_view type, std::string_view cursor);
   [[nodiscard]] std::shared_ptr<stream_session> self() { return shared_from_this(); }
