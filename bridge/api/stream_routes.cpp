@@ -11,7 +11,11 @@ namespace progress::bridge {
 
 stream_routes::stream_routes(std::shared_ptr<stream_hub> hub, metrics& metrics, const access_policy& access,
                              stream_options options, const cors_policy& cors)
-    : hub_(std::move(hub)), metrics_(metrics), access_(access), options_(options), cors_(cors) {}
+    : hub_(std::move(hub)),
+      metrics_(metrics),
+      access_(access),
+      options_(std::make_shared<const stream_options>(options)),
+      cors_(cors) {}
 
 stream_routes::resume_point stream_routes::resume_from(const api_call& call, bool last_event_id) const {
   resume_point point;

@@ -39,7 +39,7 @@ class stream_routes {
   std::shared_ptr<stream_hub> hub_;
   metrics& metrics_;
   const access_policy& access_;
-  stream_options options_;
+  std::shared_ptr<const stream_options> options_;  // shared by every stream opened here
   const cors_policy& cors_;
 };
 

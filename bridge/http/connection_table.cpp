@@ -13,11 +13,11 @@ std::string_view to_string(connection_refusal refusal) noexcept {
   return "unknown";
 }
 
-connection_slot::connection_slot(std::shared_ptr<connection_table> table, std::string key)
-    : table_(std::move(table)), key_(std::move(key)) {}
+connection_slot::connection_slot(std::shared_ptr<connection_table> table, const std::string* key)
+    : table_(std::move(table)), key_(key) {}
 
 connection_slot::connection_slot(connection_slot&& other) noexcept
-    : table_(std::move(other.table_)), key_(std::move(other.key_)) {
+    : table_(std::move(other.table_)), key_(std::exchange(other.key_, nullptr)) {
   other.table_.reset();
 }
 
@@ -25,7 +25,7 @@ connection_slot& connection_slot::operator=(connection_slot&& other) noexcept {
   if (this != &other) {
     release();
     table_ = std::move(other.table_);
-    key_ = std::move(other.key_);
+    key_ = std::exchange(other.key_, nullptr);
     other.table_.reset();
   }
   return *this;
@@ -35,17 +35,21 @@ connection_slot::~connection_slot() {
   release();
 }
 
+const std::string& connection_slot::key() const noexcept {
+  static const std::string none;
+  return key_ ? *key_ : none;
+}
+
 bool connection_slot::rekey(const std::string& key) {
-  if (!table_ || key == key_) return true;
-  if (!table_->move(key_, key)) return false;
-  key_ = key;
-  return true;
+  if (!table_ || key == this->key()) return true;
+  return table_->move(key_, key, key_);
 }
 
 void connection_slot::release() noexcept {
   if (!table_) return;
   table_->release(key_);
   table_.reset();
+  key_ = nullptr;
 }
 
 connection_table::connection_table(connection_limits limits) : limits_(limits) {}
@@ -57,16 +61,13 @@ connection_slot connection_table::admit(const std::string& key, connection_refus
     refusal = connection_refusal::max_connections;
     return {};
   }
-  if (!key.empty()) {
-    auto& count = per_key_[key];
-    if (count >= limits_.max_per_address) {
-      refusal = connection_refusal::per_address;
-      return {};
-    }
-    ++count;
+  const std::string* counted = nullptr;
+  if (!key.empty() && !(counted = count_in(key))) {
+    refusal = connection_refusal::per_address;
+    return {};
   }
   ++open_;
-  return connection_slot{shared_from_this(), key};
+  return connection_slot{shared_from_this(), counted};
 }
 
 std::size_t connection_table::open() const {
@@ -74,25 +75,35 @@ std::size_t connection_table::open() const {
   return open_;
 }
 
-bool connection_table::move(const std::string& from, const std::string& to) {
+bool connection_table::move(const std::string* from, const std::string& to, const std::string*& to_key) {
   std::lock_guard lock{mutex_};
-  if (!to.empty()) {
-    auto& count = per_key_[to];
-    if (count >= limits_.max_per_address) return false;
-    ++count;
-  }
-  if (!from.empty()) {
-    if (auto found = per_key_.find(from); found != per_key_.end() && --found->second == 0)
-      per_key_.erase(found);
-  }
+  const std::string* counted = nullptr;
+  if (!to.empty() && !(counted = count_in(to))) return false;
+  count_out(from);
+  to_key = counted;
   return true;
 }
 
-void connection_table::release(const std::string& key) noexcept {
+void connection_table::release(const std::string* key) noexcept {
   std::lock_guard lock{mutex_};
   --open_;
-  if (key.empty()) return;
-  if (auto found = per_key_.find(key); found != per_key_.end() && --found->second == 0) per_key_.erase(found);
+  count_out(key);
+}
+
+const std::string* connection_table::count_in(const std::string& key) {
+  auto [entry, added] = per_key_.try_emplace(key, 0);
+  if (entry->second >= limits_.max_per_address) {
+    if (added) per_key_.erase(entry);  // no zero entries
+    return nullptr;
+  }
+  ++entry->second;
+  return &entry->first;
+}
+
+void connection_table::count_out(const std::string* key) noexcept {
+  if (!key) return;
+  if (auto found = per_key_.find(*key); found != per_key_.end() && --found->second == 0)
+    per_key_.erase(found);
 }
 
 }  // namespace progress::bridge

@@ -39,7 +39,7 @@ class connection_slot {
 
   [[nodiscard]] explicit operator bool() const noexcept { return table_ != nullptr; }
   // The client key the connection counts under; empty: counted in the total only.
-  [[nodiscard]] const std::string& key() const noexcept { return key_; }
+  [[nodiscard]] const std::string& key() const noexcept;
 
   // Counts the connection under `key` instead (a proxied connection whose
   // client became known; empty: in the total only, between its requests);
@@ -48,11 +48,13 @@ class connection_slot {
 
  private:
   friend class connection_table;
-  connection_slot(std::shared_ptr<connection_table> table, std::string key);
+  connection_slot(std::shared_ptr<connection_table> table, const std::string* key);
   void release() noexcept;
 
   std::shared_ptr<connection_table> table_;
-  std::string key_;
+  // The key of its entry in the table's count per key (entries stay put, and
+  // this one stays while the slot counts in it); null: in the total only.
+  const std::string* key_ = nullptr;
 };
 
 class connection_table : public std::enable_shared_from_this<connection_table> {
@@ -68,8 +70,13 @@ class connection_table : public std::enable_shared_from_this<connection_table> {
 
  private:
   friend class connection_slot;
-  [[nodiscard]] bool move(const std::string& from, const std::string& to);
-  void release(const std::string& key) noexcept;
+  // Counts one connection under `to` (empty: the total only) instead of
+  // `from`; the key of `to`'s entry, in `to_key`. False at `to`'s cap.
+  [[nodiscard]] bool move(const std::string* from, const std::string& to, const std::string*& to_key);
+  void release(const std::string* key) noexcept;
+  // With mutex_ held: one more connection under `key`; null when at its cap.
+  [[nodiscard]] const std::string* count_in(const std::string& key);
+  void count_out(const std::string* key) noexcept;
 
   const connection_limits limits_;
   mutable std::mutex mutex_;

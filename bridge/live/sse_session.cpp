@@ -7,9 +7,9 @@ namespace progress::bridge {
 
 sse_session::sse_session(connection_stream&& stream, std::shared_ptr<stream_hub> hub, metrics& metrics,
                          principal who, stream_scope scope, std::optional<std::uint64_t> resume_after,
-                         std::string resume_cursor, const stream_options& options)
+                         std::string resume_cursor, std::shared_ptr<const stream_options> options)
     : stream_session(stream.get_executor(), hub, metrics, stream_framing::sse, std::move(who),
-                     std::move(scope), resume_after, std::move(resume_cursor), options),
+                     std::move(scope), resume_after, std::move(resume_cursor), std::move(options)),
       stream_(std::move(stream)),
       heartbeat_timer_(stream_.get_executor()),
       hub_(std::move(hub)) {

@@ -25,7 +25,7 @@ class sse_session final : public stream_session {
  public:
   sse_session(connection_stream&& stream, std::shared_ptr<stream_hub> hub, metrics& metrics, principal who,
               stream_scope scope, std::optional<std::uint64_t> resume_after, std::string resume_cursor,
-              const stream_options& options);
+              std::shared_ptr<const stream_options> options);
 
   ~sse_session() override;
 

@@ -3,6 +3,7 @@
 // optionally narrowed to some job ids and types by a `subscribe` op.
 #include <algorithm>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,19 +12,29 @@
 
 namespace progress::bridge {
 
-struct stream_scope {
+class stream_scope {
+ public:
   // Bounds on a subscribe op, so a scope check stays cheap.
   static constexpr std::size_t max_job_ids = 100;
   static constexpr std::size_t max_types = 20;
 
+  // `job_ids` empty: every job; `types` empty: every type.
+  stream_scope(std::optional<std::string> user, std::vector<std::string> job_ids = {},
+               std::vector<std::string> types = {})
+      : user_id(std::move(user)) {
+    if (!job_ids.empty() || !types.empty())
+      narrowing_ = std::make_shared<const narrowing>(narrowing{std::move(job_ids), std::move(types)});
+  }
+  stream_scope() = default;
+
   std::optional<std::string> user_id;  // nullopt: every user (admins only)
-  std::vector<std::string> job_ids;    // empty: every job
-  std::vector<std::string> types;      // empty: every type
 
   // A removal carries no state, so the type filter lets it through: a client
   // ignores the removal of a job it does not show.
   [[nodiscard]] bool covers(const job_key& key, const stored_job* job) const {
     if (user_id && key.user_id != *user_id) return false;
+    if (!narrowing_) return true;
+    const auto& [job_ids, types] = *narrowing_;
     if (!job_ids.empty() && std::find(job_ids.begin(), job_ids.end(), key.job_id) == job_ids.end())
       return false;
     if (!types.empty() && job) {
@@ -32,6 +43,14 @@ struct stream_scope {
     }
     return true;
   }
+
+ private:
+  // Most streams follow every job of their user: they hold no narrowing.
+  struct narrowing {
+    std::vector<std::string> job_ids;
+    std::vector<std::string> types;
+  };
+  std::shared_ptr<const narrowing> narrowing_;
 };
 
 }  // namespace progress::bridge

@@ -26,7 +26,7 @@ std::string_view to_string(stream_end reason) noexcept {
 stream_session::stream_session(connection_executor executor, std::shared_ptr<stream_hub> hub,
                                metrics& metrics, stream_framing framing, principal who, stream_scope scope,
                                std::optional<std::uint64_t> resume_after, std::string resume_cursor,
-                               const stream_options& options)
+                               std::shared_ptr<const stream_options> options)
     : executor_(std::move(executor)),
       hub_(std::move(hub)),
       metrics_(metrics),
@@ -36,8 +36,8 @@ stream_session::stream_session(connection_executor executor, std::shared_ptr<str
       resume_(resume_after
                   ? std::make_unique<resume_point>(resume_point{resume_after, std::move(resume_cursor), {}})
                   : nullptr),
-      options_(options),
-      queue_(send_queue_limits{.messages = options.queue_limit, .bytes = options.queue_bytes}) {
+      options_(std::move(options)),
+      queue_(send_queue_limits{.messages = options_->queue_limit, .bytes = options_->queue_bytes}) {
   hub_->stream_opened();
   metrics_.stream_opened(to_string(framing_));
 }
@@ -221,7 +221,7 @@ void stream_session::pump() {
   if (pumping_) return;  // a write completed inside write(): the loop below goes on
   pumping_ = true;
   while (!writing_ && !finished_ && queue_.ready()) {
-    const auto batch = queue_.start_batch(std::min(batch_limit(), options_.max_batch));
+    const auto batch = queue_.start_batch(std::min(batch_limit(), options_->max_batch));
     in_flight_ = batch.size();
     writing_ = true;
     write(batch);
@@ -231,7 +231,7 @@ void stream_session::pump() {
   if (writing_ && !stall_armed_) {
     stall_armed_ = true;
     if (!stall_timer_) stall_timer_ = std::make_unique<net::steady_timer>(executor_);
-    stall_timer_->expires_after(options_.stall_timeout);
+    stall_timer_->expires_after(options_->stall_timeout);
     stall_timer_->async_wait([self = self()](boost::system::error_code ec) {
       if (!ec && self->writing_) self->end(stream_end::slow_consumer);
     });

@@ -70,7 +70,7 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   stream_session(connection_executor executor, std::shared_ptr<stream_hub> hub, metrics& metrics,
                  stream_framing framing, principal who, stream_scope scope,
                  std::optional<std::uint64_t> resume_after, std::string resume_cursor,
-                 const stream_options& options);
+                 std::shared_ptr<const stream_options> options);
   ~stream_session() override;
 
   // The transport is open: subscribe to the hub and watch the token's expiry.
@@ -104,7 +104,7 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   [[nodiscard]] bool closing() const noexcept { return closing_; }
   [[nodiscard]] bool writing() const noexcept { return writing_; }
   [[nodiscard]] bool idle() const noexcept { return !writing_ && queue_.empty(); }
-  [[nodiscard]] const stream_options& options() const noexcept { return options_; }
+  [[nodiscard]] const stream_options& options() const noexcept { return *options_; }
   [[nodiscard]] stream_framing framing() const noexcept { return framing_; }
   [[nodiscard]] metrics& stats() noexcept { return metrics_; }
   [[nodiscard]] stream_hub& hub() noexcept { return *hub_; }
@@ -137,7 +137,7 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
   bool send_view_start(std::string json, std::string_view type, std::string_view cursor);
   [[nodiscard]] std::shared_ptr<stream_session> self() { return shared_from_this(); }
   [[nodiscard]] std::chrono::system_clock::time_point expiry_deadline() const noexcept {
-    return who_.expires_at + options_.token_leeway;
+    return who_.expires_at + options_->token_leeway;
   }
   void unwatch_expiry();
 
@@ -157,7 +157,8 @@ class stream_session : public stream_subscriber, public std::enable_shared_from_
     std::shared_ptr<const std::vector<held_job>> held;
   };
   std::unique_ptr<resume_point> resume_;
-  const stream_options options_;
+  // Shared by every stream of a route: a pointer, not a copy each.
+  const std::shared_ptr<const stream_options> options_;
 
   send_queue queue_;
   std::size_t in_flight_ = 0;  // messages of the batch being written

@@ -31,9 +31,10 @@ websocket::close_reason close_reason_for(stream_end reason) {
 websocket_session::websocket_session(connection_stream&& stream, std::shared_ptr<stream_hub> hub,
                                      metrics& metrics, const access_policy& access, principal who,
                                      std::optional<std::uint64_t> resume_after, std::string resume_cursor,
-                                     const stream_options& options, bool await_state)
+                                     std::shared_ptr<const stream_options> options, bool await_state)
     : stream_session(stream.get_executor(), std::move(hub), metrics, stream_framing::websocket, who,
-                     stream_scope{who.user_id, {}, {}}, resume_after, std::move(resume_cursor), options),
+                     stream_scope{who.user_id, {}, {}}, resume_after, std::move(resume_cursor),
+                     std::move(options)),
       ws_(stream.release_socket()),
       access_(access),
       awaiting_state_(await_state) {}
@@ -123,7 +124,13 @@ void websocket_session::on_held_state(beast::error_code ec, std::size_t bytes) {
 }
 
 void websocket_session::do_read() {
-  ws_.async_read_some(net::buffer(chunk_), beast::bind_front_handler(&websocket_session::on_read, self()));
+  // Into op_text_'s spare room: its inline buffer for the start of a message,
+  // then twice what it holds. Beast bounds the whole message by read_message_max.
+  const std::size_t at = op_text_.size();
+  op_text_.resize(std::max(op_text_.capacity(), 2 * at));
+  ws_.async_read_some(
+      net::buffer(op_text_.data() + at, op_text_.size() - at),
+      [self = self(), at](beast::error_code ec, std::size_t bytes) { self->on_read(ec, bytes, at); });
 }
 
 void websocket_session::on_read_failed(beast::error_code ec) {
@@ -135,11 +142,10 @@ void websocket_session::on_read_failed(beast::error_code ec) {
   finish();
 }
 
-void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
+void websocket_session::on_read(beast::error_code ec, std::size_t bytes, std::size_t at) {
   if (ec) return on_read_failed(ec);
   heard();
-  // Beast bounds the whole message by read_message_max.
-  if (!closing()) op_text_.append(chunk_.data(), bytes);
+  op_text_.resize(at + bytes);
   if (ws_.is_message_done()) {
     if (!closing()) {
       if (!ws_.got_text()) {
@@ -148,8 +154,7 @@ void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
         handle_op(op_text_);
       }
     }
-    op_text_.clear();
-    if (op_text_.capacity() > chunk_.size()) op_text_.shrink_to_fit();
+    std::string{}.swap(op_text_);  // back to the inline buffer
   }
   do_read();
 }
@@ -201,27 +206,26 @@ void websocket_session::write(std::span<const outgoing_message> batch) {
     on_written(websocket::error::closed);
     return;
   }
-  headers_.clear();
-  frames_.clear();
-  headers_.reserve(batch.size());  // no reallocation: frames_ point into it
+  if (!batch_frames_) batch_frames_ = std::make_unique<frame_lists>();
+  auto& [headers, frames] = *batch_frames_;
+  headers.clear();
+  frames.clear();
+  headers.reserve(batch.size());  // no reallocation: frames point into it
   keep_frames_ = false;
   for (const auto& message : batch) {
     keep_frames_ = keep_frames_ || message.event != nullptr;
     const auto text = text_of(message);
-    const auto& header = headers_.emplace_back(text_frame_header(text.size()));
-    frames_.emplace_back(header.bytes.data(), header.size);
-    frames_.emplace_back(text.data(), text.size());
+    const auto& header = headers.emplace_back(text_frame_header(text.size()));
+    frames.emplace_back(header.bytes.data(), header.size);
+    frames.emplace_back(text.data(), text.size());
   }
-  if (ws_.next_layer().write_frames(frames_, beast::bind_front_handler(&websocket_session::on_write, self())))
+  if (ws_.next_layer().write_frames(frames, beast::bind_front_handler(&websocket_session::on_write, self())))
     on_write({}, 0);
 }
 
 void websocket_session::on_write(beast::error_code ec, std::size_t /*bytes*/) {
   // As the send queue: kept for streams that get job changes, up to kept_frames.
-  if (!keep_frames_ || headers_.capacity() > kept_frames) {
-    std::vector<frame_header>{}.swap(headers_);
-    std::vector<net::const_buffer>{}.swap(frames_);
-  }
+  if (!keep_frames_ || batch_frames_->headers.capacity() > kept_frames) batch_frames_.reset();
   on_written(ec);
 }
 

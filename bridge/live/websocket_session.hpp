@@ -18,7 +18,6 @@
 // arrived, or after `resume_wait` (then with a full snapshot). That message
 // may be up to `max_resume_message` bytes; a bigger one is not read as a
 // resume (a full snapshot), and one beyond `max_resume_read` closes with 1009.
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -54,7 +53,8 @@ class websocket_session final : public stream_session {
   // `access` decides what a `subscribe` op may follow; it must outlive the session.
   websocket_session(connection_stream&& stream, std::shared_ptr<stream_hub> hub, metrics& metrics,
                     const access_policy& access, principal who, std::optional<std::uint64_t> resume_after,
-                    std::string resume_cursor, const stream_options& options, bool await_state = false);
+                    std::string resume_cursor, std::shared_ptr<const stream_options> options,
+                    bool await_state = false);
 
   ~websocket_session() override;
 
@@ -77,7 +77,7 @@ class websocket_session final : public stream_session {
   }
   void on_accept(beast::error_code ec);
   void do_read();
-  void on_read(beast::error_code ec, std::size_t bytes);
+  void on_read(beast::error_code ec, std::size_t bytes, std::size_t at);
   void read_held_state();
   void on_held_state(beast::error_code ec, std::size_t bytes);
   void on_read_failed(beast::error_code ec);
@@ -101,16 +101,20 @@ class websocket_session final : public stream_session {
   // No permessage-deflate (the bridge never offers it): a smaller stream per connection.
   websocket::stream<write_gate, /*deflateSupported=*/false> ws_;
   const access_policy& access_;
-  // Client ops are small and rare: frames are read in pieces of this inline
-  // chunk and assembled in op_text_, so an idle connection holds no read buffer.
-  std::array<char, 64> chunk_{};
+  // Client ops are small and rare: a message is read into op_text_, in its
+  // inline buffer first (so an idle connection holds no read buffer), growing
+  // only for a longer one, and freed again once it was handled.
   std::string op_text_;
   // The batch being written: a header and the text of each frame. Kept (up
   // to a small capacity) between batches of job changes, so a delivery
-  // allocates nothing; freed after a batch without one (a snapshot, a pong).
-  std::vector<frame_header> headers_;
-  std::vector<net::const_buffer> frames_;
-  bool keep_frames_ = false;  // the batch held a job change: keep the lists' capacity
+  // allocates nothing; freed after a batch without one (a snapshot, a pong),
+  // so an idle stream holds none.
+  struct frame_lists {
+    std::vector<frame_header> headers;
+    std::vector<net::const_buffer> frames;
+  };
+  std::unique_ptr<frame_lists> batch_frames_;
+  bool keep_frames_ = false;  // the batch held a job change: keep the lists
   // While a state resume is awaited: its message and the wait (made only
   // for a stream opened with ?resume=state, and dropped once it started).
   struct held_state_read {

@@ -55,7 +55,7 @@ class write_gate {
     return net::async_initiate<Handler, write_handler>(
         [this](auto&& done, const ConstBuffers& bytes) {
           const std::size_t taken = take_beast_bytes(bytes);
-          park(beast_waiter_, std::move(done), taken);
+          park(backlog_->beast_waiter, std::move(done), taken);
           flush();
         },
         handler, buffers);
@@ -68,15 +68,13 @@ class write_gate {
   template <class Handler>
   bool write_frames(std::span<const net::const_buffer> frames, Handler&& done) {
     if (write_frames_now(frames)) return true;
-    park(frames_waiter_, std::forward<Handler>(done), 0);
+    park(backlog_->frames_waiter, std::forward<Handler>(done), 0);
     flush();
     return false;
   }
 
   // Nothing held, nothing being written.
-  [[nodiscard]] bool quiet() const noexcept {
-    return !flushing_ && !beast_waiter_.handler && frames_.empty();
-  }
+  [[nodiscard]] bool quiet() const noexcept { return !backlog_; }
 
  private:
   // A parked completion handler (Beast's, or the session's).
@@ -100,6 +98,25 @@ class write_gate {
     std::unique_ptr<waiter> handler;
     std::size_t bytes = 0;  // what it is told was written
   };
+  // Whatever waits or is being written. Made when something must wait, freed
+  // once the socket took it all: an idle connection, and one whose writes go
+  // straight to the socket, hold none of it.
+  struct backlog {
+    std::string beast_bytes;                 // Beast's, waiting
+    std::vector<net::const_buffer> frames;   // the session's, waiting (rest of a batch)
+    std::vector<net::const_buffer> writing;  // the gather write in flight
+    parked beast_waiter;
+    parked frames_waiter;
+    std::string beast_in_flight;   // Beast's bytes of the write in flight
+    bool beast_in_write = false;   // beast_waiter completes with the write in flight
+    bool frames_in_write = false;  // frames_waiter completes with the write in flight
+    bool flushing = false;
+  };
+
+  backlog& held() {
+    if (!backlog_) backlog_ = std::make_unique<backlog>();
+    return *backlog_;
+  }
 
   template <class Handler>
   void park(parked& slot, Handler&& handler, std::size_t bytes) {
@@ -111,29 +128,22 @@ class write_gate {
 
   template <class ConstBuffers>
   std::size_t take_beast_bytes(const ConstBuffers& buffers) {
-    const std::size_t taken = std::min(net::buffer_size(buffers), beast_bytes_limit - beast_bytes_.size());
-    const std::size_t at = beast_bytes_.size();
-    beast_bytes_.resize(at + taken);
-    net::buffer_copy(net::buffer(beast_bytes_.data() + at, taken), buffers, taken);
+    auto& bytes = held().beast_bytes;
+    const std::size_t taken = std::min(net::buffer_size(buffers), beast_bytes_limit - bytes.size());
+    const std::size_t at = bytes.size();
+    bytes.resize(at + taken);
+    net::buffer_copy(net::buffer(bytes.data() + at, taken), buffers, taken);
     return taken;
   }
 
-  // Tries the frames at once; keeps what the socket did not take in frames_.
+  // Tries the frames at once; keeps what the socket did not take.
   bool write_frames_now(std::span<const net::const_buffer> frames);
-  // Starts the next gather write when none is in flight.
+  // Starts the next gather write when none is in flight and something waits.
   void flush();
   void on_flushed(boost::system::error_code ec);
 
   connection_socket socket_;
-  std::string beast_bytes_;                 // Beast's, waiting
-  std::vector<net::const_buffer> frames_;   // the session's, waiting (rest of a batch)
-  std::vector<net::const_buffer> writing_;  // the gather write in flight
-  parked beast_waiter_;
-  parked frames_waiter_;
-  std::string beast_in_flight_;   // Beast's bytes of the write in flight
-  bool beast_in_write_ = false;   // beast_waiter_ completes with the write in flight
-  bool frames_in_write_ = false;  // frames_waiter_ completes with the write in flight
-  bool flushing_ = false;
+  std::unique_ptr<backlog> backlog_;
 };
 
 // Beast closes a WebSocket by tearing down its next layer: once what the gate

@@ -21,7 +21,8 @@ class fake_stream_session final : public stream_session {
                       std::optional<std::uint64_t> resume_after, std::string resume_cursor,
                       const stream_options& options, std::size_t batch_limit = 1)
       : stream_session(std::move(executor), std::move(hub), metrics, framing, std::move(who),
-                       std::move(scope), resume_after, std::move(resume_cursor), options),
+                       std::move(scope), resume_after, std::move(resume_cursor),
+                       std::make_shared<const stream_options>(options)),
         batch_limit_(batch_limit) {}
 
   using stream_session::idle;
