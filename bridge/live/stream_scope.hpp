@@ -19,8 +19,8 @@ class stream_scope {
   static constexpr std::size_t max_types = 20;
 
   // `job_ids` empty: every job; `types` empty: every type.
-  stream_scope(std::optional<std::string> user, std::vector<std::string> job_ids = {},
-               std::vector<std::string> types = {})
+  explicit stream_scope(std::optional<std::string> user, std::vector<std::string> job_ids = {},
+                        std::vector<std::string> types = {})
       : user_id(std::move(user)) {
     if (!job_ids.empty() || !types.empty())
       narrowing_ = std::make_shared<const narrowing>(narrowing{std::move(job_ids), std::move(types)});

@@ -349,8 +349,9 @@ TEST_F(StreamSession, ASubscribeBeforeTheFirstStartIsAnsweredWithASnapshotOfItsS
 
 TEST_F(StreamSession, ChangesAroundReplacedSnapshotsAreNeitherLostNorSentBackwards) {
   auto session = open();
-  const std::vector<stream_scope> scopes{
-      {"alice", {}, {}}, {"alice", {"a1", "a2"}, {}}, {"alice", {"a3"}, {}}};
+  const std::vector<stream_scope> scopes{stream_scope{"alice", {}, {}},
+                                         stream_scope{"alice", {"a1", "a2"}, {}},
+                                         stream_scope{"alice", {"a3"}, {}}};
   std::int64_t seq = 0;
   for (int round = 0; round < 60; ++round) {
     apply("alice", "a" + std::to_string(round % 4), job_status::in_progress, ++seq);
