@@ -25,7 +25,7 @@ fi
 results=$1 out=$2 plots=$3
 mkdir -p "$plots"
 
-names='{"A": "A progress-bridge", "B": "B Socket.IO relay", "C": "C Mosquitto websockets", "D": "D plain ws relay", "A-fresh": "A progress-bridge, no cursor"}'
+names='{"A": "A progress-bridge", "B": "B Socket.IO relay", "C": "C Mosquitto websockets", "D": "D plain ws relay", "A-fresh": "A progress-bridge, no cursor", "A-state": "A progress-bridge, state resume"}'
 # q [JQ OPTIONS] PROGRAM: the program runs on the results with the names and `us` (microseconds).
 q() {
   local options=("${@:1:$#-1}") program=${*: -1}
@@ -115,7 +115,7 @@ q() {
     echo "| contender | clients | recovered | time until 99 % have their state | max | CPU per reconnect | what \"recovered\" means |"
     echo "|---|---:|---:|---:|---:|---:|---|"
     q '.results.S6 | sort_by(.contender)[] |
-      "| \($names[.contender]) | \(.clients) | \(.recovered) | \(.recovery.p99) ms | \(.recovery.max) ms | \(us(.cpu_us_per_reconnect)) | \(if .contender == "A" then "resumed with its cursor: state confirmed current" elif .with_state then "current state received again" else "resubscribed; no state until the next update" end) |"'
+      "| \($names[.contender]) | \(.clients) | \(.recovered) | \(.recovery.p99) ms | \(.recovery.max) ms | \(us(.cpu_us_per_reconnect)) | \(if .contender == "A" then "resumed with its cursor: state confirmed current" elif .contender == "A-state" then "resumed with the job versions it holds: state confirmed current" elif .with_state then "current state received again" else "resubscribed; no state until the next update" end) |"'
     echo
   fi
   if q -e '.results.S7' >/dev/null; then
