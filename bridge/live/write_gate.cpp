@@ -31,8 +31,7 @@ bool write_gate::write_frames_now(std::span<const net::const_buffer> frames) {
 
 void write_gate::flush() {
   auto& held = *backlog_;
-  if (held.flushing || (!held.beast_waiter.handler && held.frames.empty())) return;
-  held.flushing = true;
+  if (held.flushing() || (!held.beast_waiter.handler && held.frames.empty())) return;
   // Beast's bytes first: they were handed over before the frames now waiting
   // (frames wait only behind a write in flight, and then so do Beast's).
   held.beast_in_flight.swap(held.beast_bytes);
@@ -47,7 +46,6 @@ void write_gate::flush() {
 
 void write_gate::on_flushed(boost::system::error_code ec) {
   auto& held = *backlog_;
-  held.flushing = false;
   held.writing.clear();
   held.beast_in_flight.clear();
   parked beast_done;
@@ -58,7 +56,7 @@ void write_gate::on_flushed(boost::system::error_code ec) {
   // What arrived meanwhile goes next (after an error it fails the same way,
   // which completes its handler); with nothing left, the backlog goes.
   flush();
-  if (!held.flushing) backlog_.reset();
+  if (!held.flushing()) backlog_.reset();
   // Completing a handler may release the last hold on this gate's owner:
   // nothing of `this` is touched below.
   if (beast_done.handler) beast_done.handler->complete(ec, ec ? 0 : beast_done.bytes);

@@ -110,7 +110,9 @@ class write_gate {
     std::string beast_in_flight;   // Beast's bytes of the write in flight
     bool beast_in_write = false;   // beast_waiter completes with the write in flight
     bool frames_in_write = false;  // frames_waiter completes with the write in flight
-    bool flushing = false;
+
+    // A gather write is in flight: it always carries Beast's bytes or frames.
+    [[nodiscard]] bool flushing() const noexcept { return beast_in_write || frames_in_write; }
   };
 
   backlog& held() {
