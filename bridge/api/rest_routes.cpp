@@ -123,7 +123,7 @@ http_response rest_routes::get_job_events(const api_call& call) const {
     out += R"({"seq":)";
     out += std::to_string(event.seq);
     out += R"(,"state":)";
-    out += *event.json;
+    out += event.json;
     out += '}';
   });
   body += '}';

@@ -27,14 +27,16 @@ job_lifecycle::change_listener job_lifecycle::listener() {
 
 void job_lifecycle::attach(mqtt_ingest& ingest) {
   ingest_ = ingest.weak_from_this();
-  ingest.add_side_topic(side_topic(worker_status_filter, parse_worker_status_topic,
-                                   [](job_lifecycle& self, const std::string& worker_id, std::string_view payload) {
-                                     return self.stalls_.on_worker_status(worker_id, payload, unix_ms_now());
-                                   }));
+  ingest.add_side_topic(
+      side_topic(worker_status_filter, parse_worker_status_topic,
+                 [](job_lifecycle& self, const std::string& worker_id, std::string_view payload) {
+                   return self.stalls_.on_worker_status(worker_id, payload, unix_ms_now());
+                 }));
   ingest.add_side_topic(side_topic(control_topic_filter, parse_control_topic,
                                    [](job_lifecycle& self, const job_key& key, std::string_view payload) {
                                      const auto connection = self.ingest_.lock();
-                                     return self.cancels_.on_control(key, payload, connection && connection->ready());
+                                     return self.cancels_.on_control(key, payload,
+                                                                     connection && connection->ready());
                                    }));
 }
 
@@ -44,7 +46,8 @@ mqtt_ingest::side_topic job_lifecycle::side_topic(std::string_view filter, Parse
           [weak = weak_from_this(), parse, handle](std::string_view topic, std::string_view payload) {
             const auto parsed = parse(topic);
             if (!parsed) return false;
-            if (const auto self = weak.lock(); self && !self->stopped_) self->pass_on(handle(*self, *parsed, payload));
+            if (const auto self = weak.lock(); self && !self->stopped_)
+              self->pass_on(handle(*self, *parsed, payload));
             return true;
           }};
 }
@@ -53,7 +56,7 @@ void job_lifecycle::start() {
   net::dispatch(timer_.get_executor(), [self = shared_from_this()] {
     // A store filled before the lifecycle listened (restored from disk, say) is followed too.
     for (const auto& job : self->store_.snapshot().jobs) {
-      self->stalls_.follow(*job);
+      self->stalls_.follow(job);
       self->cancels_.follow(*job);
     }
     self->arm();
@@ -73,11 +76,11 @@ bool job_lifecycle::connected() const {
 }
 
 void job_lifecycle::request_cancel(job_key key, control_message message) {
-  net::dispatch(timer_.get_executor(), [self = shared_from_this(), key = std::move(key),
-                                        message = std::move(message)] {
-    if (self->stopped_) return;
-    self->pass_on(self->cancels_.request(key, message));
-  });
+  net::dispatch(timer_.get_executor(),
+                [self = shared_from_this(), key = std::move(key), message = std::move(message)] {
+                  if (self->stopped_) return;
+                  self->pass_on(self->cancels_.request(key, message));
+                });
 }
 
 void job_lifecycle::pass_on(const apply_result& change) {

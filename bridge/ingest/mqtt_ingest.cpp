@@ -63,7 +63,8 @@ mqtt_ingest::mqtt_ingest(strand_type strand, ingest_options options, job_store& 
       tls_{net::ssl::context::tls_client},
       connect_timer_{strand_},
       sync_timer_{strand_},
-      reconnect_delay_{options_.min_reconnect_delay} {
+      reconnect_delay_{options_.min_reconnect_delay},
+      heard_{options_.max_sweep_topics} {
   if (!is_valid_id(options_.client_id)) {
     throw std::invalid_argument("MQTT client id must match " + std::string(id_rule));
   }
@@ -191,7 +192,7 @@ void mqtt_ingest::on_closed(const mqtt_connection_end& end) {
   const bool was_connected = connected_.exchange(false);
   loaded_ = false;
   sweep_possible_ = false;
-  seen_.clear();
+  heard_.clear();
   sync_timer_.cancel();
   reconciler_->disconnected();
   metrics_.set_mqtt_connected(false);
@@ -216,7 +217,7 @@ void mqtt_ingest::on_subscribed(const std::optional<std::vector<std::uint8_t>>& 
   }
   // A refused job subscription replays nothing: that proves no job gone.
   sweep_possible_ = !refused(0);
-  seen_.clear();
+  heard_.clear();
   if (refused(1)) {
     spdlog::warn("MQTT broker refused the subscription to {}: readiness falls back to a {} ms timeout",
                  sync_topic_, options_.sync_timeout.count());
@@ -267,7 +268,7 @@ void mqtt_ingest::on_sync(std::string_view payload) {
     reconciler_->replay_incomplete();
   }
   sweep_possible_ = false;
-  seen_.clear();
+  heard_.clear();
   if (loaded_) return;
   sync_timer_.cancel();
   loaded_ = true;
@@ -277,7 +278,7 @@ void mqtt_ingest::on_sync(std::string_view payload) {
 void mqtt_ingest::sweep_unseen() {
   std::size_t removed = 0;
   for (const auto& job : store_.snapshot().jobs) {
-    if (seen_.contains(job->key) || !reconciler_->absent_job_removed(*job)) continue;
+    if (heard_.contains(job->key) || !reconciler_->absent_job_removed(*job)) continue;
     const auto result = store_.remove(job->key);
     if (result.outcome != apply_outcome::removed) continue;
     ++removed;
@@ -285,6 +286,13 @@ void mqtt_ingest::sweep_unseen() {
   }
   if (removed > 0) spdlog::info("removed {} jobs whose retained state is gone from the broker", removed);
   reconciler_->replay_complete();
+}
+
+void mqtt_ingest::note_heard(std::shared_ptr<const stored_job> job) {
+  if (!sweep_possible_ || !job) return;  // only the jobs the store holds may be swept
+  if (heard_.add(std::move(job))) return;
+  sweep_possible_ = false;  // too many to prove anything
+  heard_.clear();
 }
 
 void mqtt_ingest::on_messages(std::span<const mqtt::publish> messages) {
@@ -322,15 +330,7 @@ void mqtt_ingest::handle(const mqtt::publish& message) {
                        printable(topic));
     return;
   }
-  if (sweep_possible_) {
-    if (seen_.size() < options_.max_sweep_topics) {
-      seen_.insert(*key);
-    } else {
-      sweep_possible_ = false;
-      seen_.clear();
-    }
-  }
-  if (payload.empty()) {
+  if (payload.empty()) {  // the store holds the job no more: nothing to note
     const auto held = store_.find(*key);
     const auto result = store_.remove(*key);
     record(result);
@@ -345,10 +345,15 @@ void mqtt_ingest::handle(const mqtt::publish& message) {
     outsider_log().log("mqtt_update", spdlog::level::warn, "rejected update on {}: {} {} {}",
                        printable(topic), to_string(error.reason), printable(error.field),
                        printable(error.message));
+    if (sweep_possible_) note_heard(store_.find(*key));  // a broken state there is still a state
     return;
   }
-  if (message.retain && reconciler_->replay_returns_removed(*key, *parsed.state)) return;
+  if (message.retain && reconciler_->replay_returns_removed(*key, *parsed.state)) {
+    if (sweep_possible_) note_heard(store_.find(*key));
+    return;
+  }
   const auto result = store_.apply(*key, std::move(*parsed.state), unix_ms_now());
+  note_heard(result.job);
   record(result);
   reconciler_->applied(*key, result, message.retain);
   notify(result);

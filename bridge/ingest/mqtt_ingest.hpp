@@ -28,11 +28,11 @@
 // Removals missed while away: with a clean start the broker replays every
 // retained job state on each subscription, but a job removed meanwhile (an
 // empty retained payload) is simply absent from the replay. So the ingest
-// notes every job topic it hears between the SUBACK and the sync marker, and
-// when the marker comes back removes the jobs it holds that were not among
-// them. It does so only when that replay is known to be complete: the job
-// subscription was granted, the marker came back (no timeout), and at most
-// `max_sweep_topics` topics were noted.
+// notes every held job whose topic it hears between the SUBACK and the sync
+// marker (heard_jobs), and when the marker comes back removes the jobs it holds
+// that were not among them. It does so only when that replay is known to be
+// complete: the job subscription was granted, the marker came back (no
+// timeout), and at most `max_sweep_topics` jobs were noted.
 //
 // Broker crashes: broker_reconciler publishes the bridge's state markers and
 // applies the rule of docs/protocol.md ("State markers") to every replay: a
@@ -64,6 +64,7 @@
 #include "asio.hpp"
 #include "broker_ledger.hpp"
 #include "broker_reconciler.hpp"
+#include "heard_jobs.hpp"
 #include "job_store.hpp"
 #include "metrics.hpp"
 #include "mqtt_connection.hpp"
@@ -90,7 +91,7 @@ struct ingest_options {
   // larger messages for it); job states are at most 64 KiB (protocol).
   std::uint32_t max_packet_size = 128 * 1024;
   std::chrono::milliseconds sync_timeout{std::chrono::seconds{10}};
-  // Job topics noted per replay for the removal sweep; a larger replay skips the sweep.
+  // Held jobs noted per replay for the removal sweep; a larger replay skips the sweep.
   std::size_t max_sweep_topics = 1'000'000;
   // Keeps the state markers and remembered removals across restarts (the
   // journal); null: they last as long as the process. `saved_ledger`: what it held at start.
@@ -159,6 +160,8 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   void await_sync(std::chrono::steady_clock::duration wait);
   void on_sync(std::string_view payload);
   void sweep_unseen();
+  // Notes a held job heard during the replay (nothing: the store does not hold it).
+  void note_heard(std::shared_ptr<const stored_job> job);
   void on_messages(std::span<const mqtt::publish> messages);
   void handle(const mqtt::publish& message);
   void record(const apply_result& result);
@@ -190,7 +193,7 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   // When the last message arrived while the retained state was loading.
   std::chrono::steady_clock::time_point last_message_at_;
   bool sweep_possible_ = false;          // this replay may still prove which jobs are gone
-  job_key_set seen_;                     // job topics heard since the last SUBACK
+  heard_jobs heard_;                     // held jobs whose topic was heard since the last SUBACK
   std::vector<side_topic> side_topics_;  // fixed once started
 };
 

@@ -12,20 +12,20 @@ void stall_watch::observe(const apply_result& change) {
   for (const auto& evicted : change.evicted) index_.forget(evicted.key);
   if (!is_change(change.outcome)) return;
   if (change.job) {
-    follow(*change.job);
+    follow(change.job);
   } else {
     index_.forget(change.key);
   }
 }
 
-void stall_watch::follow(const stored_job& job) {
-  if (is_terminal(job.facts.status)) return index_.forget(job.key);
+void stall_watch::follow(const std::shared_ptr<const stored_job>& job) {
+  if (is_terminal(job->facts.status)) return index_.forget(job->key);
   std::optional<std::int64_t> silent_at;
-  if (!job.notes.stalled) {
-    const auto stall_after = job.facts.stall_after_ms.value_or(options_.stall_after.count());
-    silent_at = job.updated_at_ms + stall_after;
+  if (!job->notes.stalled) {
+    const auto stall_after = job->facts.stall_after_ms.value_or(options_.stall_after.count());
+    silent_at = job->updated_at_ms + stall_after;
   }
-  index_.track(job.key, job.facts.worker_id, silent_at);
+  index_.track(job, silent_at);
 }
 
 std::vector<apply_result> stall_watch::on_worker_status(std::string_view worker_id, std::string_view payload,

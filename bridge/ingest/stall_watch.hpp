@@ -38,10 +38,10 @@ class stall_watch {
   // Every change of the store, so the index follows it.
   void observe(const apply_result& change);
   // A job the store holds, as it is now (for jobs the store held before the watch saw them).
-  void follow(const stored_job& job);
+  void follow(const std::shared_ptr<const stored_job>& job);
   // A message on the status topic of `worker_id`; an offline worker stalls its jobs.
-  [[nodiscard]] std::vector<apply_result> on_worker_status(std::string_view worker_id, std::string_view payload,
-                                                           std::int64_t now_ms);
+  [[nodiscard]] std::vector<apply_result> on_worker_status(std::string_view worker_id,
+                                                           std::string_view payload, std::int64_t now_ms);
   // Stalls the jobs silent at `now_ms`.
   [[nodiscard]] std::vector<apply_result> check(std::int64_t now_ms);
 

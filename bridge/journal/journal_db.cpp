@@ -122,7 +122,7 @@ class journal_db::appender {
   explicit appender(statements& sql) : sql_{sql} {}
 
   void event(const job_key& key, const job_event& event) {
-    row(log_kind::event, key, event.seq, event.revision, event.updated_at_ms, *event.json);
+    row(log_kind::event, key, event.seq, event.revision, event.updated_at_ms, event.json);
   }
   void trim(const job_key& key, std::int64_t first_seq) { row(log_kind::trim, key, first_seq, 0, 0, {}); }
   void removal(const job_key& key) { row(log_kind::removal, key, 0, 0, 0, {}); }
@@ -263,8 +263,7 @@ void journal_db::load_jobs(const std::function<void(restored_job)>& job,
         // dirty job's copy came first; the changes it already held follow it).
         if (!events.empty() && seq <= events.back()->seq) break;
         events.push_back(std::make_shared<const job_event>(
-            job_event{seq, static_cast<std::uint64_t>(rows.integer(4)), rows.integer(5),
-                      std::make_shared<const std::string>(json)}));
+            job_event{seq, static_cast<std::uint64_t>(rows.integer(4)), rows.integer(5), std::string(json)}));
         break;
       }
       case log_kind::trim: {
@@ -296,7 +295,7 @@ void journal_db::load_jobs(const std::function<void(restored_job)>& job,
     saved.key = std::move(node.key());
     saved.history = std::move(node.mapped());
     const auto& state_event = *saved.history.back();
-    auto state = parse_saved_state(saved.key, *state_event.json);
+    auto state = parse_saved_state(saved.key, state_event.json);
     if (!state) {
       broken(saved.key);
       continue;
@@ -304,7 +303,7 @@ void journal_db::load_jobs(const std::function<void(restored_job)>& job,
     saved.state = std::move(state->state);
     saved.revision = state_event.revision;
     saved.updated_at_ms = state_event.updated_at_ms;
-    saved.json = state_event.json;
+    saved.json = shared_json(saved.history.back());
     if (state->annotated) {
       std::string json;
       append_json(json, saved.state, saved.updated_at_ms);

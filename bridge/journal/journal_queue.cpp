@@ -15,8 +15,8 @@ void journal_queue::push(const apply_result& result) {
   if (result.outcome == apply_outcome::removed) {
     writes.push_back({job_write{job_write::kind::remove, result.key, nullptr, nullptr, 0}, 0});
   } else if (is_change(result.outcome) && result.job && result.event) {
-    writes.push_back(
-        {job_write{job_write::kind::upsert, result.key, result.job, result.event, 0}, result.event->json->size()});
+    writes.push_back({job_write{job_write::kind::upsert, result.key, result.job, result.event, 0},
+                      result.event->json.size()});
   }
   for (const auto& trim : result.trimmed) {
     writes.push_back({job_write{job_write::kind::trim, trim.key, nullptr, nullptr, trim.first_seq}, 0});

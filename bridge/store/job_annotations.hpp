@@ -37,9 +37,10 @@ struct cancel_mark {
 };
 
 struct job_annotations {
+  // Both are rare, and a million jobs are held without them: on the heap.
   // Cleared by every accepted update of the job.
-  std::optional<stall_mark> stalled;
-  // Kept until the job ends. Rare, and 80 bytes: on the heap.
+  heap_optional<stall_mark> stalled;
+  // Kept until the job ends.
   heap_optional<cancel_mark> cancel_requested;
 
   [[nodiscard]] bool empty() const noexcept { return !stalled && !cancel_requested; }

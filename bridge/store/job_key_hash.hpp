@@ -21,4 +21,33 @@ struct job_key_hash {
 
 using job_key_set = std::unordered_set<job_key, job_key_hash>;
 
+// Hash and equality of a set of `Element`s found by the job_key each holds
+// (`element.key()`, which must never change while it is in the set): no
+// element copies its key for the set. Lookups take a job_key as it is.
+template <class Element>
+struct job_key_of {
+  using is_transparent = void;
+  static const job_key& key(const job_key& key) noexcept { return key; }
+  static const job_key& key(const Element& element) noexcept { return element.key(); }
+};
+
+template <class Element>
+struct hash_by_job_key : job_key_of<Element> {
+  template <class T>
+  std::size_t operator()(const T& value) const {  // not noexcept, as job_key_hash
+    return job_key_hash{}(this->key(value));
+  }
+};
+
+template <class Element>
+struct equal_by_job_key : job_key_of<Element> {
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const noexcept {
+    return this->key(a) == this->key(b);
+  }
+};
+
+template <class Element>
+using set_by_job_key = std::unordered_set<Element, hash_by_job_key<Element>, equal_by_job_key<Element>>;
+
 }  // namespace progress::bridge

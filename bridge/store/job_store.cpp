@@ -22,22 +22,14 @@ apply_outcome outcome_of(update_decision decision) noexcept {
   return apply_outcome::stale;
 }
 
-// Written into a reused buffer, then copied once at its exact size: a stored
-// state keeps no spare capacity (a million small jobs would carry 300 MB of it).
-std::shared_ptr<const std::string> serialize(const job_state& state, std::int64_t now_ms) {
+// The history event of an accepted state, its JSON written into a reused
+// buffer, then copied once at its exact size: a stored state keeps no spare
+// capacity (a million small jobs would carry 300 MB of it). The store numbers it.
+std::shared_ptr<job_event> serialize(const job_state& state, std::int64_t now_ms) {
   thread_local std::string scratch;
   scratch.clear();
   append_json(scratch, state, now_ms);
-  return std::make_shared<const std::string>(scratch);
-}
-
-// `json` with the annotations added, shared as it is when there are none.
-std::shared_ptr<const std::string> annotated(std::shared_ptr<const std::string> json,
-                                             const job_annotations& notes) {
-  if (notes.empty()) return json;
-  std::string out = *json;
-  append_annotations(out, notes);
-  return std::make_shared<const std::string>(std::move(out));
+  return std::make_shared<job_event>(job_event{0, 0, now_ms, scratch});
 }
 
 std::size_t index_of(job_status status) noexcept {
@@ -106,15 +98,15 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
       }
     }
   }
-  auto json = serialize(incoming, now_ms);
+  auto event = serialize(incoming, now_ms);
 
   std::unique_lock lock{mutex_};
   auto it = jobs_.find(key);
   // Decide again: another writer may have moved the job on in between.
-  const auto decision = decide_update(it == jobs_.end() ? nullptr : &it->second.current->facts, incoming);
+  const auto decision = decide_update(it == jobs_.end() ? nullptr : &it->current->facts, incoming);
   result.outcome = outcome_of(decision);
   if (!is_accepted(decision)) {
-    result.job = it->second.current;
+    result.job = it->current;
     return result;
   }
   if (it == jobs_.end()) {
@@ -122,41 +114,43 @@ apply_result job_store::apply(const job_key& key, job_state incoming, std::int64
       result.outcome = apply_outcome::expired;
       return result;
     }
-    if (!make_room(key, result.evicted) || !make_byte_room(key.user_id, 2 * json->size(), nullptr, result)) {
+    if (!make_room(key, result.evicted) ||
+        !make_byte_room(key.user_id, 2 * event->json.size(), nullptr, result)) {
       result.outcome = apply_outcome::over_capacity;
       return result;
     }
-    it = jobs_.emplace(key, job_entry{}).first;
   }
 
-  auto& entry = it->second;
-  const bool stored_before = entry.current != nullptr;
+  const bool stored_before = it != jobs_.end();
   // An update clears the stall; a cancel request holds until the job ends.
   job_annotations notes;
-  if (entry.current && !is_terminal(incoming.status))
-    notes.cancel_requested = entry.current->notes.cancel_requested;
-  const auto plain_size = static_cast<std::uint32_t>(json->size());
-  json = annotated(std::move(json), notes);
+  if (stored_before && !is_terminal(incoming.status))
+    notes.cancel_requested = it->current->notes.cancel_requested;
+  const auto plain_size = static_cast<std::uint32_t>(event->json.size());
+  append_annotations(event->json, notes);
   ++revision_;
-  auto job = std::make_shared<const stored_job>(
-      stored_job{key, job_facts::of(incoming), now_ms, revision_, json, std::move(notes), plain_size});
-  const auto front_before = front_of(entry);
-  if (entry.current) {
-    remove_bytes(key.user_id, entry.current->json->size());
-    reindex(*entry.current, job);
+  event->revision = revision_;
+  auto job = std::make_shared<const stored_job>(stored_job{key, job_facts::of(incoming), now_ms, revision_,
+                                                           shared_json(event), std::move(notes), plain_size});
+  if (stored_before) {
+    remove_bytes(key.user_id, it->current->json->size());
+    reindex(*it->current, job);
   } else {
+    it = jobs_.insert(job_entry{job, {}, 0}).first;
     index(job);
   }
+  auto& entry = entry_of(it);
+  const auto front_before = front_of(entry);
   entry.current = job;
-  add_bytes(key.user_id, json->size());
+  add_bytes(key.user_id, job->json->size());
+  event->seq = entry.next_seq();
+  result.event = std::move(event);
 
   if (decision == update_decision::new_attempt) {
     remove_bytes(key.user_id, entry.history_bytes);
     entry.history.clear();
     entry.history_bytes = 0;
   }
-  result.event =
-      std::make_shared<const job_event>(job_event{entry.next_seq++, revision_, now_ms, std::move(json)});
   push_event(entry, result.event);
   if (decision == update_decision::new_attempt)
     result.trimmed.push_back(history_trim{key, result.event->seq});
@@ -186,7 +180,6 @@ apply_result job_store::restore(restored_job saved) {
     return result;
   }
   revision_ = saved.revision;
-  auto& entry = jobs_.emplace(saved.key, job_entry{}).first->second;
   auto job = std::make_shared<const stored_job>(stored_job{saved.key,
                                                            job_facts::of(saved.state),
                                                            saved.updated_at_ms,
@@ -194,11 +187,10 @@ apply_result job_store::restore(restored_job saved) {
                                                            saved.json,
                                                            {},
                                                            static_cast<std::uint32_t>(saved.json->size())});
+  auto& entry = entry_of(jobs_.insert(job_entry{job, {}, 0}).first);
   index(job);
-  entry.current = job;
   add_bytes(saved.key.user_id, saved.json->size());
   for (auto& event : saved.history) push_event(entry, std::move(event));
-  entry.next_seq = entry.history.back()->seq + 1;
   trim_history(entry, result.trimmed);
   refront(entry);
   make_byte_room(saved.key.user_id, 0, &entry, result);  // for the older events
@@ -254,7 +246,7 @@ apply_result job_store::annotate(const job_key& key, const std::function<void(jo
   std::unique_lock lock{mutex_};
   const auto it = jobs_.find(key);
   if (it == jobs_.end()) return result;  // not_found
-  auto& entry = it->second;
+  auto& entry = entry_of(it);
   const auto old = entry.current;
   result.job = old;
   if (is_terminal(old->facts.status)) {
@@ -299,7 +291,7 @@ job_page job_store::list(const job_query& query) const {
   job_page page;
   const auto limit = std::clamp<std::size_t>(query.limit, 1, max_list_limit);
   const auto matches = [&](const stored_job& job) {
-    return query.status.matches(job.facts.status) && (!query.type || job.facts.type == query.type);
+    return query.status.matches(job.facts.status) && (!query.type || job.facts.type == *query.type);
   };
 
   std::shared_lock lock{mutex_};
@@ -425,7 +417,7 @@ std::size_t job_store::bytes() const {
 
 const job_store::job_entry* job_store::find_entry(const job_key& key) const {
   const auto it = jobs_.find(key);
-  return it == jobs_.end() ? nullptr : &it->second;
+  return it == jobs_.end() ? nullptr : &*it;
 }
 
 bool job_store::make_room(const job_key& key, std::vector<job_change>& evicted) {
@@ -503,11 +495,11 @@ void job_store::unindex(const stored_job& job) {
 }
 
 job_change job_store::erase(job_map::iterator it) {
-  auto& entry = it->second;
+  auto& entry = entry_of(it);
   unfront(entry);
-  remove_bytes(it->first.user_id, entry.current->json->size() + entry.history_bytes);
+  remove_bytes(entry.key().user_id, entry.current->json->size() + entry.history_bytes);
   unindex(*entry.current);
-  job_change change{++revision_, it->first, nullptr};
+  job_change change{++revision_, entry.key(), nullptr};
   jobs_.erase(it);
   log_change(change);
   return change;

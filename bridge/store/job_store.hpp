@@ -45,6 +45,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/container/options.hpp>
+#include <boost/container/vector.hpp>
+
 #include "job_annotations.hpp"
 #include "job_facts.hpp"
 #include "job_key_hash.hpp"
@@ -75,7 +78,7 @@ struct stored_job {
   std::int64_t updated_at_ms = 0;  // when the bridge received it (ms since the Unix epoch)
   std::uint64_t revision = 0;      // the store-wide revision of this change
   // The state's JSON (userId and jobId from the topic) + "updatedAt", then the
-  // annotations: serialized once when accepted.
+  // annotations: serialized once when accepted, the text of its history event.
   std::shared_ptr<const std::string> json;
   job_annotations notes;
   // Length of `json` without the annotations (all of it when there are none).
@@ -93,8 +96,16 @@ struct job_event {
   std::int64_t seq = 0;
   std::uint64_t revision = 0;
   std::int64_t updated_at_ms = 0;
-  std::shared_ptr<const std::string> json;  // shared with the stored_job it came from
+  // The stored_job it came from serves this text (shared_json): one block holds
+  // both the event and the state's JSON.
+  std::string json;
 };
+
+// The JSON text of `event`, shared with it.
+[[nodiscard]] inline std::shared_ptr<const std::string> shared_json(
+    const std::shared_ptr<const job_event>& event) {
+  return {event, &event->json};
+}
 
 // One entry of the change log.
 struct job_change {
@@ -155,7 +166,7 @@ struct restored_job {
   job_state state;
   std::int64_t updated_at_ms = 0;
   std::uint64_t revision = 0;
-  std::shared_ptr<const std::string> json;
+  std::shared_ptr<const std::string> json;  // the last event's text (shared_json) unless annotated
   std::vector<std::shared_ptr<const job_event>> history;  // oldest first; the last is the state itself
 };
 
@@ -262,13 +273,25 @@ class job_store {
   [[nodiscard]] std::size_t bytes() const;
 
  private:
+  // Found by the key of its current state, which every state of the job
+  // shares: the map holds no copy of it (a million jobs, docs/benchmarks.md S7).
+  // The rest of an entry changes in place (entry_of).
   struct job_entry {
-    std::shared_ptr<const stored_job> current;
-    // Oldest first. A vector, not a deque: a deque takes 600 bytes before its
-    // first event, and most jobs hold few events.
-    std::vector<std::shared_ptr<const job_event>> history;
-    std::int64_t next_seq = 1;
+    std::shared_ptr<const stored_job> current;  // never null in the map
+    // Oldest first; never empty in the map (the newest event always stays).
+    // A vector, not a deque: a deque takes 600 bytes before its first event,
+    // and most jobs hold few events. Its size in 32 bits: the entry fits a
+    // 64-byte heap block.
+    boost::container::vector<std::shared_ptr<const job_event>, void,
+                             boost::container::vector_options_t<boost::container::stored_size<std::uint32_t>>>
+        history;
     std::size_t history_bytes = 0;  // JSON of every event in `history`
+
+    [[nodiscard]] const job_key& key() const noexcept { return current->key; }
+    // The numbering goes on across attempts, from the newest event kept.
+    [[nodiscard]] std::int64_t next_seq() const noexcept {
+      return history.empty() ? 1 : history.back()->seq + 1;
+    }
   };
   // Jobs with more than one history event, by the revision of their oldest:
   // where the oldest event that a budget may drop is found.
@@ -283,7 +306,10 @@ class job_store {
     std::size_t bytes = 0;
   };
 
-  using job_map = std::unordered_map<job_key, job_entry, job_key_hash>;
+  using job_map = set_by_job_key<job_entry>;
+
+  // An entry of jobs_, to change: what a change of it may not touch is its key.
+  [[nodiscard]] static job_entry& entry_of(job_map::const_iterator it) { return const_cast<job_entry&>(*it); }
 
   [[nodiscard]] const job_entry* find_entry(const job_key& key) const;
   bool make_room(const job_key& key, std::vector<job_change>& evicted);

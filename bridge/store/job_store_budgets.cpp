@@ -66,8 +66,8 @@ void job_store::move_front(job_entry& entry, const std::optional<front_key>& bef
 
 // Callers unfront the entry before and refront it after (or use move_front).
 void job_store::push_event(job_entry& entry, std::shared_ptr<const job_event> event) {
-  entry.history_bytes += event->json->size();
-  add_bytes(entry.current->key.user_id, event->json->size());
+  entry.history_bytes += event->json.size();
+  add_bytes(entry.current->key.user_id, event->json.size());
   entry.history.push_back(std::move(event));
 }
 
@@ -84,7 +84,7 @@ void job_store::trim_history(job_entry& entry, std::vector<history_trim>& trimme
 }
 
 void job_store::drop_front(job_entry& entry) {
-  const auto size = entry.history.front()->json->size();
+  const auto size = entry.history.front()->json.size();
   entry.history.erase(entry.history.begin());
   entry.history_bytes -= size;
   remove_bytes(entry.current->key.user_id, size);
@@ -109,7 +109,7 @@ bool job_store::evict_oldest(const std::set<std::uint64_t>& finished, const std:
   for (const auto* candidates : {&finished, &stalled}) {
     for (const auto revision : *candidates) {
       const auto it = jobs_.find(by_revision_.at(revision)->key);
-      if (&it->second == keep) continue;
+      if (&*it == keep) continue;
       evicted.push_back(erase(it));
       return true;
     }

@@ -8,26 +8,27 @@
 // thread-safe: one owner uses it on one strand (stall_watch on the hub's).
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "compact_optional.hpp"
 #include "job_key_hash.hpp"
+#include "job_store.hpp"
 #include "progress/protocol/topic.hpp"
 
 namespace progress::bridge {
 
 class stall_index {
  public:
-  // (Re)tracks an unfinished job: worked by `worker_id` (when it names one),
-  // silent from `silent_at_ms` on (nothing: it is stalled already).
-  void track(const job_key& key, const std::optional<std::string>& worker_id,
-             std::optional<std::int64_t> silent_at_ms);
+  // (Re)tracks an unfinished job as the store holds it now: worked by its
+  // `workerId` (when it names one), silent from `silent_at_ms` on (nothing: it
+  // is stalled already).
+  void track(std::shared_ptr<const stored_job> job, std::optional<std::int64_t> silent_at_ms);
   // Stops tracking a job (it ended or is gone); nothing when it is not tracked.
   void forget(const job_key& key);
 
@@ -42,28 +43,40 @@ class stall_index {
   [[nodiscard]] std::size_t watched() const noexcept { return by_silence_.size(); }
 
  private:
-  struct entry {
-    const std::string* worker_id = nullptr;  // the key of its by_worker_ entry
-    std::optional<std::int64_t> silent_at_ms;
+  // A tracked job holds the store's own stored_job, whose key is the key of
+  // the index: a million tracked jobs copy no key (docs/benchmarks.md, S7).
+  // The other indexes point at these nodes, which stay where they are until
+  // erased, and each node knows its place in them.
+  struct tracked_job;
+  // A worker's jobs, in no order: a job leaves by taking the last one's place.
+  using worker_jobs = std::pair<const std::string, std::vector<const tracked_job*>>;
+  struct tracked_job {
+    mutable std::shared_ptr<const stored_job> job;  // replaced by a newer state of the same job
+    mutable worker_jobs* worker = nullptr;          // its by_worker_ entry
+    mutable std::uint32_t worker_slot = 0;          // its place in worker->second
+    mutable std::uint32_t silence_slot = 0;         // its place in by_silence_, while it has a silence time
+    mutable compact_optional<std::int64_t> silent_at_ms;
+
+    [[nodiscard]] const job_key& key() const noexcept { return job->key; }
   };
-  // The other indexes point at the nodes of jobs_, which stay where they are
-  // until erased: no job's key is copied twice (a million jobs may be tracked).
-  using tracked_job = std::pair<const job_key, entry>;
   using silent_at = std::pair<std::int64_t, const tracked_job*>;
-  struct earlier {  // by time, then by key: the same order in every replica
-    bool operator()(const silent_at& a, const silent_at& b) const {
-      if (a.first != b.first) return a.first < b.first;
-      return a.second->first < b.second->first;
-    }
-  };
+  // By time, then by key: the same order in every replica.
+  static bool earlier(const silent_at& a, const silent_at& b) {
+    if (a.first != b.first) return a.first < b.first;
+    return a.second->key() < b.second->key();
+  }
 
-  void link_worker(tracked_job& job, const std::string& worker_id);
-  void unlink_worker(tracked_job& job);
+  void link_worker(const tracked_job& job, const std::string& worker_id);
+  void unlink_worker(const tracked_job& job);
+  // by_silence_ is a binary min-heap by `earlier` (16 bytes a job; a tree node would take 48).
+  void watch(const tracked_job& job, std::int64_t silent_at_ms);
+  void unwatch(const tracked_job& job);
+  void place(std::size_t slot, silent_at entry);
+  void sift(std::size_t slot);
 
-  std::unordered_map<job_key, entry, job_key_hash> jobs_;
-  std::unordered_map<std::string, std::unordered_set<const tracked_job*>> by_worker_;
-  using silence_index = std::set<silent_at, earlier>;
-  silence_index by_silence_;
+  set_by_job_key<tracked_job> jobs_;
+  std::unordered_map<std::string, std::vector<const tracked_job*>> by_worker_;
+  std::vector<silent_at> by_silence_;
 };
 
 }  // namespace progress::bridge

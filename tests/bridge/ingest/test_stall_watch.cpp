@@ -27,7 +27,8 @@ class StallWatchTest : public ::testing::Test {
   void update(const job_key& key, job_state s, std::int64_t now_ms) {
     watch_.observe(store_.apply(key, std::move(s), now_ms));
   }
-  void update(const job_key& key, job_status status, std::int64_t seq, const char* worker, std::int64_t now_ms) {
+  void update(const job_key& key, job_status status, std::int64_t seq, const char* worker,
+              std::int64_t now_ms) {
     auto s = state(status, seq);
     if (worker != nullptr) s.worker_id = worker;
     update(key, std::move(s), now_ms);
@@ -36,7 +37,10 @@ class StallWatchTest : public ::testing::Test {
     for (const auto& change : changes) watch_.observe(change);
     return changes;
   }
-  std::optional<stall_mark> stalled(const job_key& key) const { return store_.find(key)->notes.stalled; }
+  std::optional<stall_mark> stalled(const job_key& key) const {
+    const auto& mark = store_.find(key)->notes.stalled;
+    return mark ? std::optional{*mark} : std::nullopt;
+  }
 
   job_store store_;
   stall_watch watch_{store_, stall_options{.stall_after = 10s}};
@@ -145,7 +149,7 @@ TEST(StallWatch, FollowsTheJobsAStoreHeldBeforeIt) {
   store.apply({"alice", "restored"}, running, 1000);
   store.apply({"alice", "done"}, state(job_status::completed, 1), 1000);
   stall_watch watch{store, stall_options{.stall_after = std::chrono::seconds{10}}};
-  for (const auto& job : store.snapshot().jobs) watch.follow(*job);
+  for (const auto& job : store.snapshot().jobs) watch.follow(job);
   EXPECT_EQ(watch.index().size(), 1u);
   EXPECT_EQ(watch.on_worker_status("w1", R"({"status":"offline"})", 2000).size(), 1u);
 }

@@ -81,8 +81,8 @@ TEST_F(Journal, ANewRunServesEveryStateAndTimelineOfTheLast) {
   const auto events = *second->store.history(a);
   ASSERT_EQ(events.size(), 5u);
   EXPECT_EQ(events.front()->seq, 1);
-  EXPECT_EQ(nlohmann::json::parse(*events.front()->json)["progress"], 10.0);
-  EXPECT_EQ(events.back()->json, job->json);
+  EXPECT_EQ(nlohmann::json::parse(events.front()->json)["progress"], 10.0);
+  EXPECT_EQ(&events.back()->json, job->json.get());
 
   // The same order and revisions; new changes come above anything the last run used.
   EXPECT_EQ(second->store.find(b)->revision, last_revision);

@@ -42,7 +42,7 @@ class JournalDb : public ::testing::Test {
         [&](restored_job saved) {
           std::vector<std::int64_t> seqs;
           for (const auto& event : saved.history) seqs.push_back(event->seq);
-          EXPECT_EQ(saved.json, saved.history.back()->json);
+          EXPECT_EQ(saved.json.get(), &saved.history.back()->json);
           EXPECT_EQ(saved.revision, saved.history.back()->revision);
           out.emplace_back(saved.key, std::move(seqs));
         },

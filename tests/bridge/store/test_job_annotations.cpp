@@ -112,7 +112,7 @@ TEST(JobAnnotations, AnUpdateClearsTheStallAndKeepsTheCancelRequestUntilTheEnd) 
   const auto served = json::parse(*update.job->json);
   EXPECT_FALSE(served.contains("stalled"));
   EXPECT_EQ(served["cancelRequested"]["requestId"], "c-1");
-  EXPECT_EQ(json::parse(*store.history(alice_job)->back()->json), served);
+  EXPECT_EQ(json::parse(store.history(alice_job)->back()->json), served);
 
   const auto end = store.apply(alice_job, state(job_status::cancelled, 3), 4000);
   EXPECT_TRUE(end.job->notes.empty());

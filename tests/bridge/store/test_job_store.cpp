@@ -88,8 +88,8 @@ TEST(JobStore, HistoryIsBoundedAndDropsTheOldest) {
   EXPECT_EQ((*events)[0]->seq, 3);
   EXPECT_EQ((*events)[2]->seq, 5);
   EXPECT_EQ((*events)[2]->updated_at_ms, 50);
-  EXPECT_EQ(nlohmann::json::parse(*(*events)[0]->json)["seq"], 3);
-  EXPECT_EQ((*events)[2]->json, store.find(k)->json);  // shared, not copied
+  EXPECT_EQ(nlohmann::json::parse((*events)[0]->json)["seq"], 3);
+  EXPECT_EQ(&(*events)[2]->json, store.find(k)->json.get());  // shared, not copied
 
   const auto since = store.history(k, 4);
   ASSERT_TRUE(since);
@@ -438,7 +438,7 @@ TEST(JobStore, ReadersSeeConsistentSnapshotsWhileAWriterApplies) {
       for (std::size_t i = 0; i < page.jobs.size(); ++i) {
         const auto& job = *page.jobs[i];
         if (i > 0 && page.jobs[i - 1]->revision <= job.revision) ++bad;
-        if (nlohmann::json::parse(*job.json)["seq"] != job.facts.seq) ++bad;
+        if (nlohmann::json::parse(*job.json)["seq"] != *job.facts.seq) ++bad;
       }
       if (const auto events = store.history(job_key{"u", "j0"})) {
         for (std::size_t i = 1; i < events->size(); ++i) {

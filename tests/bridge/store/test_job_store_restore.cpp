@@ -11,10 +11,6 @@
 namespace progress::bridge {
 namespace {
 
-std::shared_ptr<const std::string> text(const std::string& value) {
-  return std::make_shared<const std::string>(value);
-}
-
 // A saved job whose events have seqs first..last, the last one being its state.
 restored_job saved(const std::string& user, const std::string& job, std::uint64_t revision,
                    std::int64_t first, std::int64_t last, job_status status = job_status::in_progress) {
@@ -25,11 +21,11 @@ restored_job saved(const std::string& user, const std::string& job, std::uint64_
   out.updated_at_ms = 1000 + last;
   out.revision = revision;
   for (auto seq = first; seq <= last; ++seq) {
-    out.history.push_back(std::make_shared<const job_event>(
-        job_event{seq, revision - static_cast<std::uint64_t>(last - seq), 1000 + seq,
-                  text(R"({"seq":)" + std::to_string(seq) + "}")}));
+    out.history.push_back(
+        std::make_shared<const job_event>(job_event{seq, revision - static_cast<std::uint64_t>(last - seq),
+                                                    1000 + seq, R"({"seq":)" + std::to_string(seq) + "}"}));
   }
-  out.json = out.history.back()->json;
+  out.json = shared_json(out.history.back());
   return out;
 }
 
@@ -50,7 +46,7 @@ TEST(JobStoreRestore, ServesRestoredJobsWithTheirTimelinesAndRevisions) {
   const auto events = *store.history(job_key{"alice", "a"});
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events.front()->seq, 3);
-  EXPECT_EQ(events.back()->json, a->json);
+  EXPECT_EQ(&events.back()->json, a->json.get());
 
   // Listing order is the saved order; new changes come after, above the skipped revisions.
   const auto page = store.list(job_query{});
