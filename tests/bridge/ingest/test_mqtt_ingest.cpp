@@ -214,15 +214,18 @@ TEST_F(MqttIngest, EmptyRetainedPayloadRemovesTheJob) {
 // sweep after the sync marker removes it, and it tells the listener. The
 // broker's state marker proves the job was removed: it covers the job's last
 // change (without it the bridge could not tell a removal from a broker that
-// lost the job, and would publish the job again).
+// lost the job, and would publish the job again). A job whose retained state
+// turned unreadable meanwhile was in the replay all the same: it stays.
 TEST_F(MqttIngest, JobRemovedWhileDisconnectedIsRemovedAfterReconnect) {
   start_ingest([](ingest_options& options) { options.min_reconnect_delay = 3s; });
   ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }));
   const job_key gone{"fred", "gone"};
   const job_key kept{"fred", "kept"};
+  const job_key garbled{"fred", "garbled"};
   ASSERT_EQ(publish(gone.user_id, gone.job_id, job_json("in_progress", 1, 10)), 0);
   ASSERT_EQ(publish(kept.user_id, kept.job_id, job_json("in_progress", 1, 20)), 0);
-  ASSERT_TRUE(wait_until([&] { return store_.find(gone) && store_.find(kept); }));
+  ASSERT_EQ(publish(garbled.user_id, garbled.job_id, job_json("in_progress", 1, 30)), 0);
+  ASSERT_TRUE(wait_until([&] { return store_.find(gone) && store_.find(kept) && store_.find(garbled); }));
   ASSERT_TRUE(wait_until([&] { return ingest_->unmarked_changes() == 0; }));
 
   worker_->disconnect();
@@ -233,11 +236,14 @@ TEST_F(MqttIngest, JobRemovedWhileDisconnectedIsRemovedAfterReconnect) {
   worker_ = std::make_unique<mqtt_test_client>(broker_->url(), "worker-remover");
   ASSERT_EQ(worker_->connect("worker", mosquitto_broker::password("worker")), 0) << broker_->log();
   ASSERT_EQ(publish(gone.user_id, gone.job_id, ""), 0);
+  ASSERT_EQ(publish(garbled.user_id, garbled.job_id, "{not json"), 0);
   ASSERT_FALSE(ingest_->connected()) << "the bridge reconnected too early for this test";
 
   ASSERT_TRUE(wait_until([&] { return ingest_->ready(); }, 30s)) << broker_->log();
   ASSERT_TRUE(wait_until([&] { return store_.find(gone) == nullptr; }));
   ASSERT_TRUE(store_.find(kept));
+  ASSERT_TRUE(store_.find(garbled));
+  EXPECT_EQ(store_.find(garbled)->facts.seq, 1);
   ASSERT_TRUE(wait_until([&] {
     const auto seen = changes();
     return !seen.empty() && seen.back().key == gone && seen.back().outcome == apply_outcome::removed;
