@@ -374,7 +374,8 @@ class MqttIngestBrokerCrash : public MqttIngest {
   // then can the bridge tell a change the broker lost from a removed job
   // (docs/protocol.md, "State markers"; markers go out at most every 200 ms).
   void wait_until_marked() {
-    ASSERT_TRUE(wait_until([&] { return ingest_->unmarked_changes() == 0; })) << "no state marker acknowledged";
+    ASSERT_TRUE(wait_until([&] { return ingest_->unmarked_changes() == 0; }))
+        << "no state marker acknowledged";
   }
 
   // Kills the broker, starts it from its last save, and waits for the bridge to be back.
