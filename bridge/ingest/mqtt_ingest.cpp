@@ -295,6 +295,10 @@ void mqtt_ingest::note_heard(std::shared_ptr<const stored_job> job) {
   heard_.clear();
 }
 
+void mqtt_ingest::note_heard(const job_key& key) {
+  if (sweep_possible_) note_heard(store_.find(key));
+}
+
 void mqtt_ingest::on_messages(std::span<const mqtt::publish> messages) {
   for (const auto& message : messages) {
     if (stopped_) return;
@@ -345,11 +349,11 @@ void mqtt_ingest::handle(const mqtt::publish& message) {
     outsider_log().log("mqtt_update", spdlog::level::warn, "rejected update on {}: {} {} {}",
                        printable(topic), to_string(error.reason), printable(error.field),
                        printable(error.message));
-    if (sweep_possible_) note_heard(store_.find(*key));  // a broken state there is still a state
+    note_heard(*key);  // a broken state there is still a state
     return;
   }
   if (message.retain && reconciler_->replay_returns_removed(*key, *parsed.state)) {
-    if (sweep_possible_) note_heard(store_.find(*key));
+    note_heard(*key);
     return;
   }
   const auto result = store_.apply(*key, std::move(*parsed.state), unix_ms_now());

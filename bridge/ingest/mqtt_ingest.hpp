@@ -162,6 +162,8 @@ class mqtt_ingest : public std::enable_shared_from_this<mqtt_ingest> {
   void sweep_unseen();
   // Notes a held job heard during the replay (nothing: the store does not hold it).
   void note_heard(std::shared_ptr<const stored_job> job);
+  // The same for a job heard but not applied: as the store holds it, if it does.
+  void note_heard(const job_key& key);
   void on_messages(std::span<const mqtt::publish> messages);
   void handle(const mqtt::publish& message);
   void record(const apply_result& result);

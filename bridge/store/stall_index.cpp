@@ -7,7 +7,7 @@ namespace progress::bridge {
 void stall_index::track(std::shared_ptr<const stored_job> job, std::optional<std::int64_t> silent_at_ms) {
   auto it = jobs_.find(job->key);
   if (it == jobs_.end()) {
-    it = jobs_.insert(tracked_job{std::move(job), nullptr, 0, 0, {}}).first;
+    it = jobs_.insert(tracked_job{std::move(job), nullptr, 0, unwatched}).first;
   } else {
     it->job = std::move(job);
   }
@@ -20,24 +20,22 @@ void stall_index::track(std::shared_ptr<const stored_job> job, std::optional<std
     unlink_worker(tracked);
     if (worker_id) link_worker(tracked, *worker_id);
   }
-  const compact_optional<std::int64_t> silence{silent_at_ms};
-  if (tracked.silent_at_ms == silence) return;
-  if (tracked.silent_at_ms && silence) {
+  if (tracked.watched() && silent_at_ms) {
     // Most updates get here: the job moves to its new time in place.
-    tracked.silent_at_ms = silence;
-    by_silence_[tracked.silence_slot].first = *silence;
+    by_silence_[tracked.silence_slot].first = *silent_at_ms;
     sift(tracked.silence_slot);
-    return;
+  } else if (tracked.watched()) {
+    unwatch(tracked);
+  } else if (silent_at_ms) {
+    watch(tracked, *silent_at_ms);
   }
-  if (tracked.silent_at_ms) unwatch(tracked);
-  if (silence) watch(tracked, *silence);
 }
 
 void stall_index::forget(const job_key& key) {
   const auto it = jobs_.find(key);
   if (it == jobs_.end()) return;
   unlink_worker(*it);
-  if (it->silent_at_ms) unwatch(*it);
+  if (it->watched()) unwatch(*it);
   jobs_.erase(it);
 }
 
@@ -84,7 +82,6 @@ void stall_index::unlink_worker(const tracked_job& job) {
 }
 
 void stall_index::watch(const tracked_job& job, std::int64_t silent_at_ms) {
-  job.silent_at_ms = silent_at_ms;
   by_silence_.emplace_back(silent_at_ms, &job);
   job.silence_slot = static_cast<std::uint32_t>(by_silence_.size() - 1);
   sift(job.silence_slot);
@@ -92,7 +89,7 @@ void stall_index::watch(const tracked_job& job, std::int64_t silent_at_ms) {
 
 void stall_index::unwatch(const tracked_job& job) {
   const std::size_t slot = job.silence_slot;
-  job.silent_at_ms.reset();
+  job.silence_slot = unwatched;
   const auto last = by_silence_.back();
   by_silence_.pop_back();
   if (by_silence_.size() < by_silence_.capacity() / 4) by_silence_.shrink_to_fit();  // a wave of jobs ended

@@ -16,7 +16,6 @@
 #include <utility>
 #include <vector>
 
-#include "compact_optional.hpp"
 #include "job_key_hash.hpp"
 #include "job_store.hpp"
 #include "progress/protocol/topic.hpp"
@@ -48,16 +47,17 @@ class stall_index {
   // The other indexes point at these nodes, which stay where they are until
   // erased, and each node knows its place in them.
   struct tracked_job;
+  static constexpr std::uint32_t unwatched = UINT32_MAX;  // the silence_slot of a job with no silence time
   // A worker's jobs, in no order: a job leaves by taking the last one's place.
   using worker_jobs = std::pair<const std::string, std::vector<const tracked_job*>>;
   struct tracked_job {
-    mutable std::shared_ptr<const stored_job> job;  // replaced by a newer state of the same job
-    mutable worker_jobs* worker = nullptr;          // its by_worker_ entry
-    mutable std::uint32_t worker_slot = 0;          // its place in worker->second
-    mutable std::uint32_t silence_slot = 0;         // its place in by_silence_, while it has a silence time
-    mutable compact_optional<std::int64_t> silent_at_ms;
+    mutable std::shared_ptr<const stored_job> job;   // replaced by a newer state of the same job
+    mutable worker_jobs* worker = nullptr;           // its by_worker_ entry
+    mutable std::uint32_t worker_slot = 0;           // its place in worker->second
+    mutable std::uint32_t silence_slot = unwatched;  // its place in by_silence_, which holds its silence time
 
     [[nodiscard]] const job_key& key() const noexcept { return job->key; }
+    [[nodiscard]] bool watched() const noexcept { return silence_slot != unwatched; }
   };
   using silent_at = std::pair<std::int64_t, const tracked_job*>;
   // By time, then by key: the same order in every replica.
