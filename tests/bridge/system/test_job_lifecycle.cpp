@@ -4,6 +4,10 @@
 // clients reading what a browser would.
 #include <signal.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+
 #include "child_process.hpp"
 #include "live_stream_fixture.hpp"
 #include "progress/protocol/control_message.hpp"
@@ -31,6 +35,10 @@ class JobLifecycle : public LiveStreams {
   }
   void TearDown() override {
     workers_.clear();
+    if (std::getenv("PROGRESS_KEEP_TEST_DIRS") == nullptr) {
+      std::error_code ignored;
+      for (const auto& dir : worker_dirs_) std::filesystem::remove_all(dir, ignored);
+    }
     LiveStreams::TearDown();
     broker_.reset();
   }
@@ -42,7 +50,7 @@ class JobLifecycle : public LiveStreams {
 
   // The demo worker, one round for alice, bob and carol; `speed` below 1 slows it down.
   child_process& start_demo_worker(const std::string& worker_id, double speed = 0.5) {
-    const auto dir = make_temp_dir("demo-worker-" + worker_id);
+    const auto& dir = worker_dirs_.emplace_back(make_temp_dir("demo-worker-" + worker_id));
     workers_.push_back(std::make_unique<child_process>(
         std::vector<std::string>{PROGRESS_DEMO_WORKER, "--url", broker_->url(), "--username", "worker",
                                  "--password", mosquitto_broker::password("worker"), "--worker-id", worker_id,
@@ -70,7 +78,8 @@ class JobLifecycle : public LiveStreams {
 
   static test::http_reply cancel(unsigned short port, const std::string& user, const std::string& job_id,
                                  const std::string& token) {
-    return send_request(port, http::verb::post, "/api/v1/users/" + user + "/jobs/" + job_id + "/cancel", token);
+    return send_request(port, http::verb::post, "/api/v1/users/" + user + "/jobs/" + job_id + "/cancel",
+                        token);
   }
 
   static std::function<bool(const json&)> stalled_for(std::string reason) {
@@ -81,6 +90,7 @@ class JobLifecycle : public LiveStreams {
   static bool not_stalled(const json& job) { return !job.contains("stalled"); }
 
   std::vector<std::unique_ptr<child_process>> workers_;
+  std::vector<std::filesystem::path> worker_dirs_;  // their logs
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -213,11 +223,12 @@ TEST_F(JobLifecycle, AJobWhoseWorkerDiedWhileTheBridgeWasDownIsStalledAtStart) {
   }
   worker.kill_hard();
   auto bridge = start_bridge("-second");
-  const auto jobs =
-      http_get(bridge->port(), "/api/v1/users/alice/jobs?type=launch", token_for("alice")).body_json()["jobs"];
+  const auto jobs = http_get(bridge->port(), "/api/v1/users/alice/jobs?type=launch", token_for("alice"))
+                        .body_json()["jobs"];
   ASSERT_EQ(jobs.size(), 1u) << jobs.dump();
   // The Last Will is retained with the job: the new bridge reads both as it starts.
-  EXPECT_TRUE(rest_serves(bridge->port(), "alice", jobs[0]["jobId"].get<std::string>(), stalled_for("worker_offline")))
+  EXPECT_TRUE(rest_serves(bridge->port(), "alice", jobs[0]["jobId"].get<std::string>(),
+                          stalled_for("worker_offline")))
       << jobs[0].dump();
 }
 
@@ -248,8 +259,9 @@ TEST_F(JobLifecycle, AliceCancelsHerJobAndTheWorkerEndsItCancelled) {
     EXPECT_EQ(again.body_json()["requestId"], request_id);
   }
 
-  ASSERT_TRUE(rest_serves(port, "alice", job_id, [](const json& job) { return job["status"] == "cancelled"; }))
-      << worker.log();
+  ASSERT_TRUE(rest_serves(port, "alice", job_id, [](const json& job) {
+    return job["status"] == "cancelled";
+  })) << worker.log();
   const auto ended = rest_job(port, "alice", job_id);
   EXPECT_FALSE(ended.contains("cancelRequested")) << ended.dump();
   EXPECT_EQ(ended["message"], "Cancelled by alice");
