@@ -19,6 +19,7 @@
 #include "mosquitto_broker.hpp"
 #include "mqtt_test_client.hpp"
 #include "progress/protocol/validation.hpp"
+#include "temp_dir.hpp"
 
 namespace progress::test {
 namespace {
@@ -69,9 +70,10 @@ class publisher_integration : public ::testing::Test {
     return found;
   }
 
-  static std::filesystem::path temp_dir() {
-    static const auto dir = make_temp_dir("progress-publisher-it");
-    return dir;
+  // Removed when the test program exits.
+  static const std::filesystem::path& temp_dir() {
+    static const test::temp_dir dir{"progress-publisher-it"};
+    return dir.path();
   }
 
   static std::vector<std::string> cli_connection(const std::string& account) {

@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 
 bridge_process::bridge_process(const mosquitto_broker& broker, const std::string& name,
                                std::vector<std::string> extra_args, std::optional<unsigned> open_file_limit)
-    : directory_(make_temp_dir("progress-bridge-" + name)) {
+    : directory_("progress-bridge-" + name) {
   std::vector<std::string> argv;
   if (open_file_limit) {
     // prlimit sets the limits on itself and execs the bridge: same process, limits in force from the start.
@@ -68,8 +68,6 @@ bool bridge_process::becomes_ready(std::chrono::milliseconds timeout) const {
 
 bridge_process::~bridge_process() {
   process_.reset();
-  std::error_code ignored;
-  std::filesystem::remove_all(directory_, ignored);
 }
 
 std::size_t bridge_process::resident_bytes() const {

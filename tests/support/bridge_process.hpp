@@ -14,6 +14,7 @@
 #include "child_process.hpp"
 #include "http_test_client.hpp"
 #include "mosquitto_broker.hpp"
+#include "temp_dir.hpp"
 
 namespace progress::test {
 
@@ -60,7 +61,7 @@ class bridge_process {
   int wait_exit(std::chrono::milliseconds timeout);
 
  private:
-  std::filesystem::path directory_;
+  temp_dir directory_;  // its data directory and log; goes after the process
   std::unique_ptr<child_process> process_;
   unsigned short port_ = 0;
   unsigned short admin_port_ = 0;

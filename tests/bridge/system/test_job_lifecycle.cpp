@@ -4,19 +4,15 @@
 // clients reading what a browser would.
 #include <signal.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <system_error>
-
 #include "child_process.hpp"
 #include "live_stream_fixture.hpp"
 #include "progress/protocol/control_message.hpp"
+#include "temp_dir.hpp"
 
 namespace progress::bridge {
 namespace {
 
 using test::child_process;
-using test::make_temp_dir;
 using test::send_request;
 
 // What a user sees happen must happen within this on a loaded machine; the
@@ -35,10 +31,7 @@ class JobLifecycle : public LiveStreams {
   }
   void TearDown() override {
     workers_.clear();
-    if (std::getenv("PROGRESS_KEEP_TEST_DIRS") == nullptr) {
-      std::error_code ignored;
-      for (const auto& dir : worker_dirs_) std::filesystem::remove_all(dir, ignored);
-    }
+    worker_dirs_.clear();
     LiveStreams::TearDown();
     broker_.reset();
   }
@@ -50,7 +43,7 @@ class JobLifecycle : public LiveStreams {
 
   // The demo worker, one round for alice, bob and carol; `speed` below 1 slows it down.
   child_process& start_demo_worker(const std::string& worker_id, double speed = 0.5) {
-    const auto& dir = worker_dirs_.emplace_back(make_temp_dir("demo-worker-" + worker_id));
+    const auto& dir = worker_dirs_.emplace_back("demo-worker-" + worker_id);
     workers_.push_back(std::make_unique<child_process>(
         std::vector<std::string>{PROGRESS_DEMO_WORKER, "--url", broker_->url(), "--username", "worker",
                                  "--password", mosquitto_broker::password("worker"), "--worker-id", worker_id,
@@ -90,7 +83,7 @@ class JobLifecycle : public LiveStreams {
   static bool not_stalled(const json& job) { return !job.contains("stalled"); }
 
   std::vector<std::unique_ptr<child_process>> workers_;
-  std::vector<std::filesystem::path> worker_dirs_;  // their logs
+  std::vector<test::temp_dir> worker_dirs_;  // their logs
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {

@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include "live_stream_fixture.hpp"
+#include "temp_dir.hpp"
 
 namespace progress::bridge {
 namespace {
@@ -247,7 +248,7 @@ TEST_F(LiveStreams, WithoutDrainPeriodShutdownIsImmediate) {
 TEST_F(LiveStreams, ASigtermDuringTheStartStopsTheBridgeCleanly) {
   // Signalled as soon as it logs its first line, before it listens for signals: the stop
   // waits for the start instead of killing the bridge half-way (an unclean exit, -1 here).
-  const auto directory = test::make_temp_dir("progress-bridge-early-stop");
+  const test::temp_dir directory{"progress-bridge-early-stop"};
   test::child_process bridge{
       {PROGRESS_BRIDGE_BINARY, "--mqtt-url", "tcp://127.0.0.1:1", "--jwt-secret",
        std::string(bridge_process::jwt_secret), "--http-listen", "127.0.0.1:0", "--admin-listen",
