@@ -1,6 +1,5 @@
 #include "bridge_cluster.hpp"
 
-#include <cstdlib>
 #include <stdexcept>
 
 namespace progress::test {
@@ -14,7 +13,7 @@ std::string loopback(unsigned short port) {
 }  // namespace
 
 bridge_cluster::bridge_cluster(const std::string& name, std::vector<std::string> replica_args)
-    : name_(name), replica_args_(std::move(replica_args)), directory_(make_temp_dir("progress-cluster-" + name)) {
+    : name_(name), replica_args_(std::move(replica_args)), directory_("progress-cluster-" + name) {
   brokers_[1] = std::make_unique<mosquitto_broker>();
   brokers_[0] = std::make_unique<mosquitto_broker>(brokers_[1].get());
   for (std::size_t i = 0; i < size; ++i) {
@@ -29,8 +28,6 @@ bridge_cluster::~bridge_cluster() {
   for (auto& replica : replicas_) replica.reset();
   brokers_[0].reset();
   brokers_[1].reset();
-  std::error_code ignored;
-  if (std::getenv("PROGRESS_KEEP_TEST_DIRS") == nullptr) std::filesystem::remove_all(directory_, ignored);
 }
 
 bridge_process& bridge_cluster::replica(std::size_t i) {

@@ -16,6 +16,7 @@
 #include "bridge_process.hpp"
 #include "haproxy_balancer.hpp"
 #include "mosquitto_broker.hpp"
+#include "temp_dir.hpp"
 
 namespace progress::test {
 
@@ -52,7 +53,7 @@ class bridge_cluster {
 
   std::string name_;
   std::vector<std::string> replica_args_;
-  std::filesystem::path directory_;
+  temp_dir directory_;
   std::array<std::unique_ptr<mosquitto_broker>, size> brokers_;
   std::array<replica_ports, size> ports_{};
   std::array<std::unique_ptr<bridge_process>, size> replicas_;

@@ -2,7 +2,6 @@
 
 #include <signal.h>
 
-#include <cstdlib>
 #include <stdexcept>
 
 namespace progress::test {
@@ -18,7 +17,7 @@ std::string loopback(unsigned short port) {
 }  // namespace
 
 haproxy_balancer::haproxy_balancer(replica_ports a, replica_ports b)
-    : directory_(make_temp_dir("progress-haproxy")), port_(free_loopback_port()) {
+    : directory_("progress-haproxy"), port_(free_loopback_port()) {
   if (!std::filesystem::exists(haproxy_binary)) {
     throw std::runtime_error(std::string(haproxy_binary) +
                              " is missing: install Debian's haproxy package (scripts/common.sh lists it)");
@@ -31,7 +30,8 @@ haproxy_balancer::haproxy_balancer(replica_ports a, replica_ports b)
       std::vector<std::string>{haproxy_binary, "-db", "-n", "1000", "-f", config.string()},
       directory_ / "haproxy.log",
       std::vector<std::string>{"PROGRESS_LISTEN=" + loopback(port_), "BRIDGE_A=" + loopback(a.port),
-                               "BRIDGE_B=" + loopback(b.port), "BRIDGE_A_ADMIN_PORT=" + std::to_string(a.admin_port),
+                               "BRIDGE_B=" + loopback(b.port),
+                               "BRIDGE_A_ADMIN_PORT=" + std::to_string(a.admin_port),
                                "BRIDGE_B_ADMIN_PORT=" + std::to_string(b.admin_port)});
   if (!wait_until([&] { return port_accepts(port_) || !process_->running(); }) || !process_->running()) {
     throw std::runtime_error("haproxy did not start:\n" + log());
@@ -41,8 +41,6 @@ haproxy_balancer::haproxy_balancer(replica_ports a, replica_ports b)
 haproxy_balancer::~haproxy_balancer() {
   // SIGTERM: a hard stop that closes every proxied stream.
   process_->stop(SIGTERM, std::chrono::seconds(5));
-  std::error_code ignored;
-  if (std::getenv("PROGRESS_KEEP_TEST_DIRS") == nullptr) std::filesystem::remove_all(directory_, ignored);
 }
 
 std::string haproxy_balancer::log() const {

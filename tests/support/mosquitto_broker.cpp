@@ -28,9 +28,7 @@ std::string mosquitto_broker::password(std::string_view user) {
 }
 
 mosquitto_broker::mosquitto_broker(const mosquitto_broker* peer)
-    : directory_(make_temp_dir("progress-broker")),
-      port_(free_loopback_port()),
-      websocket_port_(free_loopback_port()) {
+    : directory_("progress-broker"), port_(free_loopback_port()), websocket_port_(free_loopback_port()) {
   render(peer);
   const auto scripts = broker_config_dir();
   for (const auto account : accounts) {
@@ -55,14 +53,12 @@ void mosquitto_broker::render(const mosquitto_broker* peer) {
     peer_options = " --peer 127.0.0.1:" + std::to_string(peer->port()) + " --peer-password-file " +
                    quoted(password_file);
   }
-  run(quoted(scripts / "render-config") + " " + quoted(directory_) + " --port " + std::to_string(port_) +
-      " --ws-port " + std::to_string(websocket_port_) + peer_options);
+  run(quoted(scripts / "render-config") + " " + quoted(directory_.path()) + " --port " +
+      std::to_string(port_) + " --ws-port " + std::to_string(websocket_port_) + peer_options);
 }
 
 mosquitto_broker::~mosquitto_broker() {
   stop();
-  std::error_code ignored;
-  if (std::getenv("PROGRESS_KEEP_TEST_DIRS") == nullptr) std::filesystem::remove_all(directory_, ignored);
 }
 
 std::string mosquitto_broker::url() const {

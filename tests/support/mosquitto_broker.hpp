@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "child_process.hpp"
+#include "temp_dir.hpp"
 
 namespace progress::test {
 
@@ -30,7 +31,7 @@ class mosquitto_broker {
   [[nodiscard]] unsigned short port() const noexcept { return port_; }
   [[nodiscard]] unsigned short websocket_port() const noexcept { return websocket_port_; }
   [[nodiscard]] std::string url() const;  // tcp://127.0.0.1:<port>
-  [[nodiscard]] const std::filesystem::path& directory() const noexcept { return directory_; }
+  [[nodiscard]] const std::filesystem::path& directory() const noexcept { return directory_.path(); }
   [[nodiscard]] std::string log() const;
 
   // Stops cleanly (persistence is saved) and starts again on the same ports
@@ -58,7 +59,7 @@ class mosquitto_broker {
   // False when another process took a port between choosing and binding it.
   bool try_start();
 
-  std::filesystem::path directory_;
+  temp_dir directory_;
   unsigned short port_ = 0;
   unsigned short websocket_port_ = 0;
   std::unique_ptr<child_process> process_;

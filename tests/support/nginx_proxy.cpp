@@ -2,7 +2,6 @@
 
 #include <signal.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 
@@ -61,11 +60,11 @@ std::string configuration(const std::filesystem::path& dir, unsigned short port,
 }  // namespace
 
 nginx_proxy::nginx_proxy(unsigned short upstream_port)
-    : directory_(make_temp_dir("progress-nginx")), port_(free_loopback_port()) {
+    : directory_("progress-nginx"), port_(free_loopback_port()) {
   const auto conf = directory_ / "nginx.conf";
-  std::ofstream(conf) << configuration(directory_, port_, upstream_port);
+  std::ofstream(conf) << configuration(directory_.path(), port_, upstream_port);
   process_ = std::make_unique<child_process>(
-      std::vector<std::string>{nginx_binary, "-p", directory_.string(), "-c", conf.string(), "-e",
+      std::vector<std::string>{nginx_binary, "-p", directory_.path().string(), "-c", conf.string(), "-e",
                                (directory_ / "error.log").string()},
       directory_ / "nginx.out");
   if (!wait_until([&] { return port_accepts(port_) || !process_->running(); }) || !process_->running()) {
@@ -76,8 +75,6 @@ nginx_proxy::nginx_proxy(unsigned short upstream_port)
 nginx_proxy::~nginx_proxy() {
   // SIGTERM: a fast shutdown that closes open streams too.
   process_->stop(SIGTERM, std::chrono::seconds(5));
-  std::error_code ignored;
-  if (std::getenv("PROGRESS_KEEP_TEST_DIRS") == nullptr) std::filesystem::remove_all(directory_, ignored);
 }
 
 std::string nginx_proxy::log() const {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "child_process.hpp"
+#include "temp_dir.hpp"
 
 namespace progress::test {
 
@@ -27,7 +28,7 @@ class nginx_proxy {
   [[nodiscard]] std::string log() const;
 
  private:
-  std::filesystem::path directory_;
+  temp_dir directory_;
   unsigned short port_ = 0;
   std::unique_ptr<child_process> process_;
 };

@@ -18,6 +18,7 @@
 #include "mosquitto_broker.hpp"
 #include "mqtt_test_client.hpp"
 #include "prometheus_scrape.hpp"
+#include "temp_dir.hpp"
 #include "test_tokens.hpp"
 
 namespace progress::bridge {
@@ -43,15 +44,14 @@ class Durability : public ::testing::Test {
  protected:
   void SetUp() override {
     broker_ = std::make_unique<mosquitto_broker>();
-    data_dir_ = test::make_temp_dir("progress-durability");
+    data_dir_.emplace("progress-durability");
     connect_worker();
   }
   void TearDown() override {
     worker_.reset();
     bridge_.reset();
     broker_.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(data_dir_, ignored);
+    data_dir_.reset();
   }
 
   void connect_worker() {
@@ -61,9 +61,10 @@ class Durability : public ::testing::Test {
 
   // A bridge on the test's data directory, ready (connected and its replay reconciled).
   void start_bridge(std::vector<std::string> args = {}) {
-    args.insert(args.end(), {"--data-dir", data_dir_.string()});
+    args.insert(args.end(), {"--data-dir", data_dir_->path().string()});
     bridge_ = std::make_unique<bridge_process>(*broker_, "durability", args);
-    ASSERT_TRUE(wait_until([&] { return bridge_->admin_get("/readyz").status == 200; }, 30s)) << bridge_->log();
+    ASSERT_TRUE(wait_until([&] { return bridge_->admin_get("/readyz").status == 200; }, 30s))
+        << bridge_->log();
   }
 
   [[nodiscard]] unsigned short port() const { return bridge_->port(); }
@@ -71,7 +72,8 @@ class Durability : public ::testing::Test {
   // Times for docs/reliability.md, in the test's XML or JSON report.
   static void record_ms(const std::string& name, std::chrono::steady_clock::time_point since) {
     const auto elapsed = std::chrono::steady_clock::now() - since;
-    RecordProperty(name, std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()));
+    RecordProperty(name,
+                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()));
   }
 
   // Publishes retained at QoS 1: returns once the broker acknowledged it.
@@ -83,23 +85,22 @@ class Durability : public ::testing::Test {
     return http_get(port(), "/api/v1/users/" + user + "/jobs/" + job + "/events", token_for(user));
   }
 
-  [[nodiscard]] double metric(const std::string& name) const {
-    return metric_total(bridge_->scrape(), name);
-  }
+  [[nodiscard]] double metric(const std::string& name) const { return metric_total(bridge_->scrape(), name); }
 
   // Everything the bridge holds is in its journal, and covered by a state
   // marker the broker acknowledged.
   void wait_until_durable() {
     ASSERT_TRUE(wait_until(
         [&] {
-          return metric("progress_bridge_journal_backlog") == 0 && metric("progress_bridge_changes_unmarked") == 0;
+          return metric("progress_bridge_journal_backlog") == 0 &&
+                 metric("progress_bridge_changes_unmarked") == 0;
         },
         20s))
         << bridge_->log();
   }
 
   std::unique_ptr<mosquitto_broker> broker_;
-  std::filesystem::path data_dir_;
+  std::optional<test::temp_dir> data_dir_;
   std::unique_ptr<mqtt_test_client> worker_;
   std::unique_ptr<bridge_process> bridge_;
   int workers_ = 0;
@@ -141,7 +142,7 @@ TEST_F(Durability, AJobCompletedJustBeforeTheBrokerWasKilledIsNotLost) {
   wait_until_durable();
 
   publish("alice", "launch", state("completed", 2, 100).dump());  // acknowledged to the worker...
-  broker_->kill_hard();                                            // ...and gone from the broker
+  broker_->kill_hard();                                           // ...and gone from the broker
   worker_.reset();
   broker_->start();
   const auto broker_back_at = std::chrono::steady_clock::now();
@@ -152,7 +153,8 @@ TEST_F(Durability, AJobCompletedJustBeforeTheBrokerWasKilledIsNotLost) {
   const auto job = http_get(port(), "/api/v1/users/alice/jobs/launch", token_for("alice"));
   ASSERT_EQ(job.status, 200u) << bridge_->log();
   EXPECT_EQ(job.body_json()["status"], "completed");
-  ASSERT_TRUE(wait_until([&] { return metric("progress_bridge_republished_total") >= 1; }, 20s)) << bridge_->log();
+  ASSERT_TRUE(wait_until([&] { return metric("progress_bridge_republished_total") >= 1; }, 20s))
+      << bridge_->log();
   record_ms("broker_back_until_republished_ms", broker_back_at);
 
   // A plain MQTT client, subscribing after the crash, receives it from the broker.
@@ -171,7 +173,8 @@ TEST_F(Durability, AJobRemovedWhileTheBridgeWasDownStaysRemoved) {
   start_bridge();
   publish("alice", "temporary", state("completed", 3, 100).dump());
   publish("alice", "kept", state("in_progress", 1, 10).dump());
-  ASSERT_TRUE(wait_until([&] { return events("alice", "temporary").status == 200 && events("alice", "kept").status == 200; }));
+  ASSERT_TRUE(wait_until(
+      [&] { return events("alice", "temporary").status == 200 && events("alice", "kept").status == 200; }));
   wait_until_durable();
   bridge_->kill_hard();
   bridge_.reset();
@@ -192,7 +195,8 @@ TEST_F(Durability, ByteBudgetsBoundLargeStatesAndTheirTimelines) {
     }
   }
   ASSERT_TRUE(wait_until([&] {
-    const auto reply = http_get(port(), "/api/v1/users/alice/jobs/big-" + std::to_string(jobs - 1), token_for("alice"));
+    const auto reply =
+        http_get(port(), "/api/v1/users/alice/jobs/big-" + std::to_string(jobs - 1), token_for("alice"));
     return reply.status == 200 && reply.body_json()["seq"] == updates;
   })) << bridge_->log();
   EXPECT_LE(metric("progress_bridge_store_bytes"), 4 * 1024 * 1024);
@@ -215,7 +219,8 @@ TEST_F(Durability, ByteBudgetsBoundLargeStatesAndTheirTimelines) {
 
 TEST_F(Durability, AFullDiskIsCountedAndTheBridgeKeepsServing) {
   start_bridge({"--data-max-bytes", "1M"});
-  for (int seq = 1; seq <= 30; ++seq) publish("alice", "growing", state("in_progress", seq, seq, 60 * 1024).dump());
+  for (int seq = 1; seq <= 30; ++seq)
+    publish("alice", "growing", state("in_progress", seq, seq, 60 * 1024).dump());
   ASSERT_TRUE(wait_until([&] { return metric("progress_bridge_journal_write_errors_total") >= 1; }, 20s))
       << bridge_->log();
   EXPECT_EQ(metric("progress_bridge_journal_healthy"), 0);
@@ -229,7 +234,7 @@ TEST_F(Durability, AFullDiskIsCountedAndTheBridgeKeepsServing) {
 
 TEST_F(Durability, ASecondBridgeOnTheSameDataDirectoryRefusesToStart) {
   start_bridge();
-  EXPECT_THROW(bridge_process(*broker_, "durability-second", {"--data-dir", data_dir_.string()}),
+  EXPECT_THROW(bridge_process(*broker_, "durability-second", {"--data-dir", data_dir_->path().string()}),
                std::runtime_error);
 }
 
