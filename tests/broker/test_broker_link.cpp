@@ -16,6 +16,7 @@
 
 #include "mosquitto_broker.hpp"
 #include "mqtt_test_client.hpp"
+#include "temp_dir.hpp"
 
 using namespace progress::test;
 using namespace std::chrono_literals;
@@ -38,7 +39,8 @@ class broker_link : public ::testing::Test {
 
   static mosquitto_broker& broker(int i) { return i == 0 ? *near_ : *far_; }
 
-  static std::unique_ptr<mqtt_test_client> connect_as(int i, const std::string& account, const std::string& id) {
+  static std::unique_ptr<mqtt_test_client> connect_as(int i, const std::string& account,
+                                                      const std::string& id) {
     auto client = std::make_unique<mqtt_test_client>(broker(i).url(), id);
     EXPECT_EQ(client->connect(account, mosquitto_broker::password(account)), 0) << broker(i).log();
     return client;
@@ -150,7 +152,8 @@ int render_config(const std::filesystem::path& dir, const std::string& options) 
 }  // namespace
 
 TEST(render_config_peer, refuses_incomplete_or_malformed_peer_options) {
-  const auto dir = make_temp_dir("progress-render-peer");
+  const temp_dir scratch{"progress-render-peer"};
+  const auto& dir = scratch.path();
   const auto password_file = dir / "peer-password";
   std::ofstream(password_file) << "peer-secret\n";
   EXPECT_EQ(render_config(dir, "--peer 127.0.0.1:1883"), 2) << "no password file";
@@ -170,5 +173,4 @@ TEST(render_config_peer, refuses_incomplete_or_malformed_peer_options) {
   struct stat info {};
   ASSERT_EQ(::stat((dir / "mosquitto.conf").c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u) << "it holds the peer's password";
-  std::filesystem::remove_all(dir);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mosquitto_broker.hpp"
+#include "temp_dir.hpp"
 
 using namespace progress::test;
 
@@ -43,11 +44,9 @@ std::string read_file(const std::filesystem::path& path) {
 
 class progress_user : public ::testing::Test {
  protected:
-  void SetUp() override { directory_ = make_temp_dir("progress-user"); }
-  void TearDown() override { std::filesystem::remove_all(directory_); }
   [[nodiscard]] std::string passwd() const { return "'" + (directory_ / "passwd").string() + "'"; }
 
-  std::filesystem::path directory_;
+  const temp_dir directory_{"progress-user"};
 };
 
 }  // namespace

@@ -173,14 +173,4 @@ bool port_accepts(unsigned short port) {
   return connected;
 }
 
-std::filesystem::path make_temp_dir(const std::string& prefix) {
-  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  std::filesystem::permissions(pattern,
-                               std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                                   std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
-                                   std::filesystem::perms::others_exec);
-  return pattern;
-}
-
 }  // namespace progress::test

@@ -54,7 +54,5 @@ void raise_open_file_limit();
 [[nodiscard]] unsigned short free_loopback_port();
 // True when something accepts TCP connections on 127.0.0.1:port.
 [[nodiscard]] bool port_accepts(unsigned short port);
-// A fresh temporary directory, removed by the caller (or left for inspection).
-[[nodiscard]] std::filesystem::path make_temp_dir(const std::string& prefix);
 
 }  // namespace progress::test

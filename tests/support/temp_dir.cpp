@@ -1,12 +1,25 @@
 #include "temp_dir.hpp"
 
 #include <cstdlib>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
-#include "child_process.hpp"
-
 namespace progress::test {
+namespace {
+
+// Readable by all: Mosquitto, started as root, reads its files as user mosquitto.
+std::filesystem::path make_temp_dir(const std::string& prefix) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  std::filesystem::permissions(pattern,
+                               std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                   std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                   std::filesystem::perms::others_exec);
+  return pattern;
+}
+
+}  // namespace
 
 temp_dir::temp_dir(const std::string& prefix) : path_(make_temp_dir(prefix)) {}
 

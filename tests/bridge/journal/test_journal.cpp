@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "child_process.hpp"
 #include "prometheus_scrape.hpp"
+#include "temp_dir.hpp"
 
 namespace progress::bridge {
 namespace {
@@ -31,9 +31,6 @@ job_state running(std::int64_t seq, double progress = 0) {
 
 class Journal : public ::testing::Test {
  protected:
-  void SetUp() override { dir_ = test::make_temp_dir("progress-journal"); }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // One run of the bridge: a store, its journal, and what the journal loaded.
   struct run {
     job_store store;
@@ -55,10 +52,10 @@ class Journal : public ::testing::Test {
   };
 
   std::unique_ptr<run> start(store_limits limits = {}, journal_options options = {}) {
-    return std::make_unique<run>(dir_, limits, options);
+    return std::make_unique<run>(dir_.path(), limits, options);
   }
 
-  std::filesystem::path dir_;
+  const test::temp_dir dir_{"progress-journal"};
 };
 
 TEST_F(Journal, ANewRunServesEveryStateAndTimelineOfTheLast) {
@@ -214,7 +211,7 @@ TEST_F(Journal, ASecondBridgeCannotUseTheSameDirectory) {
   auto first = start();
   job_store other;
   metrics meters;
-  EXPECT_THROW(journal(journal_options{.dir = dir_, .max_bytes = 0, .limits = {}}, other, meters),
+  EXPECT_THROW(journal(journal_options{.dir = dir_.path(), .max_bytes = 0, .limits = {}}, other, meters),
                std::runtime_error);
 }
 

@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "child_process.hpp"
+#include "temp_dir.hpp"
 
 namespace progress::bridge {
 namespace {
@@ -24,9 +24,6 @@ job_state running(std::int64_t seq) {
 
 class JournalDb : public ::testing::Test {
  protected:
-  void SetUp() override { dir_ = test::make_temp_dir("progress-journal-db"); }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   [[nodiscard]] std::filesystem::path file() const { return dir_ / "journal.db"; }
   [[nodiscard]] journal_db open() const { return journal_db{file(), 0, std::uint64_t{64} << 20}; }
 
@@ -50,7 +47,7 @@ class JournalDb : public ::testing::Test {
     return out;
   }
 
-  std::filesystem::path dir_;
+  const test::temp_dir dir_{"progress-journal-db"};
 };
 
 using seqs = std::vector<std::int64_t>;
